@@ -1,0 +1,61 @@
+// DIR/up.json: what `natschat up` started (URLs, creds by role, pids); other verbs read defaults from it.
+
+import { join } from "node:path";
+import { readOptional, writePublic } from "@natschat/trust";
+
+export interface UpServer {
+  name: string;
+  region: string;
+  url: string;
+  websocket: string;
+  monitoring: string;
+  pid: number;
+}
+
+export interface UpState {
+  pid: number;
+  startedAt: string;
+  topology: string;
+  dir: string;
+  client: string;
+  websocket: string;
+  monitoring: string;
+  web?: string;
+  servers: UpServer[];
+  creds: Record<string, string>;
+  pids: { up: number; servers: number[]; access?: number; web?: number };
+  notes: string[];
+}
+
+export const upJsonPath = (dir: string) => join(dir, "up.json");
+
+/** Reads up.json, or undefined when there is none or it is unreadable. */
+export async function readUpState(dir: string): Promise<UpState | undefined> {
+  const text = await readOptional(upJsonPath(dir));
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as UpState;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeUpState(state: UpState): Promise<void> {
+  await writePublic(upJsonPath(state.dir), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** True when a process with this pid exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The client URL for verbs: --server, then up.json, then the NATS default. */
+export async function defaultServer(dir: string, flag?: string): Promise<string> {
+  if (flag) return flag;
+  return (await readUpState(dir))?.client ?? "nats://127.0.0.1:4222";
+}

@@ -1,0 +1,113 @@
+import { createAccount, createOperator, createUser, fromPublic, fromSeed } from "@nats-io/nkeys";
+import { describe, expect, it } from "vitest";
+import {
+  decodePublicKey,
+  decodeSeed,
+  encodePublicKey,
+  encodeSeed,
+  isPublicKey,
+  NkeyError,
+  newUserSigner,
+  publicKeyFromSeed,
+  sign,
+  signerFromSeed,
+  verify,
+  verifyNkey,
+} from "../src/mod.ts";
+import { seedOf } from "./fixtures.ts";
+
+const te = new TextEncoder();
+
+describe("nkey codec", () => {
+  it("agrees with @nats-io/nkeys", () => {
+    for (const kp of [createUser(), createAccount(), createOperator()]) {
+      const seed = seedOf(kp);
+      const { kind, raw } = decodeSeed(seed);
+      expect(kind).toBe(kp.getPublicKey()[0]);
+      expect(encodeSeed(kind, raw)).toBe(seed);
+      const pub = kp.getPublicKey();
+      const rawPub = decodePublicKey(pub);
+      expect(encodePublicKey(kind, rawPub)).toBe(pub);
+      expect(fromPublic(encodePublicKey(kind, rawPub)).getPublicKey()).toBe(pub);
+    }
+  });
+
+  it("rejects bad checksums, lengths and kinds", () => {
+    const pub = createUser().getPublicKey();
+    const flipped = pub.slice(0, 10) + (pub[10] === "A" ? "B" : "A") + pub.slice(11);
+    expect(() => decodePublicKey(flipped)).toThrow(
+      expect.objectContaining({ code: "NKEY_CHECKSUM" }),
+    );
+    expect(() => decodePublicKey(pub.slice(0, 55))).toThrow(NkeyError);
+    expect(() => decodePublicKey(pub.toLowerCase())).toThrow(NkeyError);
+    expect(() => decodePublicKey(pub, "A")).toThrow(
+      expect.objectContaining({ code: "NKEY_WRONG_TYPE" }),
+    );
+    expect(isPublicKey(pub, "U")).toBe(true);
+    expect(isPublicKey(createAccount().getPublicKey(), "U")).toBe(false);
+    expect(() => decodeSeed(pub)).toThrow(NkeyError);
+    const seed = seedOf(createUser());
+    expect(() => decodeSeed(`${seed.slice(0, 20)}A${seed.slice(21)}`)).toThrow(NkeyError);
+  });
+});
+
+describe("ed25519 via WebCrypto", () => {
+  it("signs byte-identically to @nats-io/nkeys", async () => {
+    for (let i = 0; i < 5; i++) {
+      const kp = createUser();
+      const signer = await signerFromSeed(seedOf(kp));
+      expect(signer.publicKey).toBe(kp.getPublicKey());
+      const { raw } = decodeSeed(seedOf(kp));
+      for (const data of [new Uint8Array(0), te.encode("hello"), new Uint8Array(5000).fill(i)]) {
+        const expected = kp.sign(data);
+        expect(await signer.sign(data)).toEqual(expected);
+        expect(await sign(raw, data)).toEqual(expected);
+      }
+    }
+  });
+
+  it("derives the public key natively", async () => {
+    const kp = createAccount();
+    const raw = await publicKeyFromSeed(decodeSeed(seedOf(kp)).raw);
+    expect(encodePublicKey("A", raw)).toBe(kp.getPublicKey());
+  });
+
+  it("verifies nkeys signatures and rejects tampering", async () => {
+    const kp = createUser();
+    const data = te.encode("payload");
+    const sig = kp.sign(data);
+    const pub = decodePublicKey(kp.getPublicKey());
+    expect(await verify(pub, data, sig)).toBe(true);
+    expect(await verifyNkey(kp.getPublicKey(), data, sig)).toBe(true);
+    const bad = sig.slice();
+    bad[0] = (bad[0] ?? 0) ^ 1;
+    expect(await verify(pub, data, bad)).toBe(false);
+    expect(await verify(pub, te.encode("payloaD"), sig)).toBe(false);
+    expect(await verifyNkey(createUser().getPublicKey(), data, sig)).toBe(false);
+    expect(await verify(pub, data, sig.slice(1))).toBe(false);
+    expect(await verifyNkey("not a key", data, sig)).toBe(false);
+  });
+
+  it("makes fresh user keys that nkeys accepts", async () => {
+    const { signer, seed } = await newUserSigner();
+    expect(seed.startsWith("SU")).toBe(true);
+    const kp = fromSeed(te.encode(seed));
+    expect(kp.getPublicKey()).toBe(signer.publicKey);
+    const data = te.encode("x");
+    expect(kp.verify(data, await signer.sign(data))).toBe(true);
+    expect((await newUserSigner()).seed).not.toBe(seed);
+  });
+
+  it("verifies fast enough for every message (cached native keys, not tweetnacl)", async () => {
+    const kp = createUser();
+    const data = te.encode("a chat message of ordinary length");
+    const sig = kp.sign(data);
+    const key = kp.getPublicKey();
+    const start = performance.now();
+    for (let i = 0; i < 500; i++) {
+      expect(await verifyNkey(key, data, sig)).toBe(true);
+    }
+    // tweetnacl needs about 5 ms per verification here; native takes well under 1 ms.
+    expect(performance.now() - start).toBeLessThan(1500);
+  });
+});

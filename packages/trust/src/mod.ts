@@ -1,0 +1,45 @@
+// Public surface of the trust layer.
+export { connectRole, type RoleConnectOptions } from "./connect.ts";
+export { TrustError } from "./errors.ts";
+export { nativeKeyPair } from "./native-keys.ts";
+export {
+  accessPermissions,
+  adminPermissions,
+  bootstrapPermissions,
+  CHAT_USER_MAX_PAYLOAD,
+  chatUserPermissions,
+  DMS_STREAM,
+  POSTS_STREAM,
+  pushPermissions,
+  REGISTRY_BUCKET,
+} from "./permissions.ts";
+export {
+  discoverServers,
+  lookupAccountJwt,
+  type PushReply,
+  pushAccountJwt,
+  pushAll,
+} from "./push.ts";
+export { revocationsOf, revokeInAccountJwt } from "./revoke.ts";
+export {
+  defaultDataDir,
+  ensurePrivateDir,
+  layout,
+  readOptional,
+  writePublic,
+  writeSecret,
+} from "./store.ts";
+export {
+  ACCOUNT_NAMES,
+  type AccountName,
+  type InitReport,
+  initTrust,
+  type LoadedTrust,
+  loadSeed,
+  loadTrust,
+  ROLE_SPECS,
+  ROLES,
+  type Role,
+  resolverTrust,
+  type TrustSummary,
+} from "./tree.ts";

@@ -1,0 +1,132 @@
+// natschat init: the tree's shape, secret file modes, idempotence, and clear errors on bad input.
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { decode } from "@nats-io/jwt";
+import { initTrust, layout, loadTrust, ROLES, TrustError } from "@natschat/trust";
+import { afterEach, describe, expect, it } from "vitest";
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), "natschat-init-"));
+  dirs.push(d);
+  return join(d, "data");
+}
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const p = layout(dir);
+  const out: Record<string, string> = {};
+  for (const k of [
+    "operator",
+    "operator-signing",
+    "SYS",
+    "SYS-signing",
+    "ADMIN",
+    "ADMIN-signing",
+    "CHAT",
+    "CHAT-signing",
+  ]) {
+    out[`key ${k}`] = await readFile(p.key(k), "utf8");
+  }
+  for (const j of ["operator", "SYS", "ADMIN", "CHAT"])
+    out[`jwt ${j}`] = await readFile(p.jwt(j), "utf8");
+  for (const r of ROLES) out[`creds ${r}`] = await readFile(p.creds(r), "utf8");
+  return out;
+}
+
+describe("initTrust", () => {
+  it("builds operator, accounts with signing keys, exports/imports and role users", async () => {
+    const dir = await tempDir();
+    await initTrust({ dir, operatorName: "kubecon" });
+    const t = await loadTrust(dir);
+    const op = decode<Record<string, unknown>>(t.operatorJwt);
+    expect(op.name).toBe("kubecon");
+    expect(op.nats.system_account).toBe(t.summary.accounts.SYS.publicKey);
+    expect(op.nats.signing_keys).toEqual(t.summary.operator.signingKeys);
+    const admin = decode<Record<string, unknown>>(t.accountJwts.ADMIN);
+    const chat = decode<Record<string, unknown>>(t.accountJwts.CHAT);
+    // accounts are issued by the operator's signing key, not its identity key
+    expect(admin.iss).toBe(t.summary.operator.signingKeys[0]);
+    expect(admin.nats.exports).toMatchObject([{ subject: "chat.req.access", type: "service" }]);
+    expect(chat.nats.imports).toMatchObject([
+      { subject: "chat.req.access", account: t.summary.accounts.ADMIN.publicKey },
+    ]);
+    expect(chat.nats.exports).toMatchObject([{ subject: "chat.KUBECON.online", type: "stream" }]);
+    expect(admin.nats.imports).toMatchObject([
+      { subject: "chat.KUBECON.online", account: t.summary.accounts.CHAT.publicKey },
+    ]);
+    expect(chat.nats.limits).toMatchObject({ conn: -1, disk_storage: expect.any(Number) });
+    expect((chat.nats.limits as { disk_storage: number }).disk_storage).toBeGreaterThan(0);
+  });
+
+  it("writes secrets 0600 under 0700 directories", async () => {
+    const dir = await tempDir();
+    await initTrust({ dir });
+    const p = layout(dir);
+    expect((await stat(dir)).mode & 0o777).toBe(0o700);
+    expect((await stat(join(dir, "keys"))).mode & 0o777).toBe(0o700);
+    expect((await stat(p.key("operator-signing"))).mode & 0o777).toBe(0o600);
+    expect((await stat(p.key("CHAT-signing"))).mode & 0o777).toBe(0o600);
+    for (const r of ROLES) expect((await stat(p.creds(r))).mode & 0o777).toBe(0o600);
+  });
+
+  it("re-running changes no key, JWT or creds and reports what exists; --force regenerates", async () => {
+    const dir = await tempDir();
+    const first = await initTrust({ dir });
+    expect(first.kept).toEqual([]);
+    const before = await snapshot(dir);
+    const again = await initTrust({ dir });
+    expect(again.created).toEqual([]);
+    expect(again.kept.length).toBe(Object.keys(before).length);
+    expect(await snapshot(dir)).toEqual(before);
+    await initTrust({ dir, force: true });
+    const after = await snapshot(dir);
+    expect(after["key operator"]).not.toBe(before["key operator"]);
+  });
+
+  it("names an unwritable directory", async () => {
+    const parent = await tempDir();
+    await initTrust({ dir: parent });
+    await chmod(parent, 0o500);
+    try {
+      if (process.getuid?.() === 0) {
+        // root ignores modes: use a path below a regular file instead
+        const file = join(parent, "trust.json");
+        await expect(initTrust({ dir: join(file, "sub") })).rejects.toMatchObject({
+          code: "DIR_UNWRITABLE",
+        });
+      } else {
+        await expect(initTrust({ dir: join(parent, "sub") })).rejects.toMatchObject({
+          code: "DIR_UNWRITABLE",
+        });
+      }
+    } finally {
+      await chmod(parent, 0o700);
+    }
+  });
+
+  it("refuses a corrupt, truncated or wrong-type key with a specific error", async () => {
+    const dir = await tempDir();
+    await initTrust({ dir });
+    const p = layout(dir);
+    const good = await readFile(p.key("CHAT-signing"), "utf8");
+    await writeFile(p.key("CHAT-signing"), good.slice(0, 30));
+    await expect(initTrust({ dir })).rejects.toMatchObject({ code: "KEY_CORRUPT" });
+    await writeFile(p.key("CHAT-signing"), await readFile(p.key("operator"), "utf8"));
+    await expect(initTrust({ dir })).rejects.toMatchObject({ code: "KEY_WRONG_TYPE" });
+    await writeFile(p.key("CHAT-signing"), "not a key\n");
+    const err = await initTrust({ dir }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrustError);
+    expect((err as Error).message).toContain("CHAT-signing.nk");
+  });
+
+  it("refuses a corrupt JWT when loading", async () => {
+    const dir = await tempDir();
+    await initTrust({ dir });
+    await writeFile(layout(dir).jwt("CHAT"), "eyJhbGciOi.broken");
+    await expect(loadTrust(dir)).rejects.toMatchObject({ code: "JWT_CORRUPT" });
+  });
+});
