@@ -1,4 +1,5 @@
 // Flag parsing shared by every verb: strict (unknown flags are errors), with --dir everywhere.
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultDataDir } from "@natschat/trust";
 import { UsageError } from "./errors.ts";
@@ -38,7 +39,7 @@ export function parseVerb<F extends FlagSpec>(
     if (typeof v === "string" && v.trim() === "")
       throw new UsageError(`--${k} needs a value\nusage: ${usage}`);
   }
-  const dir = (parsed.values.dir as string | undefined) ?? defaultDataDir();
+  const dir = resolve((parsed.values.dir as string | undefined) ?? defaultDataDir());
   return {
     flags: { ...parsed.values, dir } as Parsed<F>["flags"],
     positionals: parsed.positionals,

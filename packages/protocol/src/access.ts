@@ -207,7 +207,7 @@ export async function checkIssuedUserJwt(
   if (claims.sub !== opts.expectedKey) {
     throw new IdentityError("ID_WRONG_KEY", "the user JWT is for another key; do not use it");
   }
-  if (false) {
+  if (!opts.chatSigningKeys.includes(claims.iss)) {
     throw new IdentityError(
       "ID_WRONG_SIGNER",
       "the user JWT was not signed by a CHAT account signing key",

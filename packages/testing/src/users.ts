@@ -1,0 +1,33 @@
+// Test support: mints a chat user directly with the CHAT signing key (what the access service
+// issues), so client tests do not depend on the registration path.
+import { readFile } from "node:fs/promises";
+import { encodeUser } from "@nats-io/jwt";
+import { createUser, fromSeed } from "@nats-io/nkeys";
+import { formatCreds } from "@natschat/protocol";
+import { CHAT_USER_MAX_PAYLOAD, chatUserPermissions, layout } from "@natschat/trust";
+
+export interface MintedUser {
+  name: string;
+  publicKey: string;
+  seed: string;
+  jwt: string;
+  creds: string;
+}
+
+/** Issues a chat user JWT for a fresh key, as the access service would. */
+export async function mintChatUser(dir: string, name: string, expiresInSeconds = 3600): Promise<MintedUser> {
+  const paths = layout(dir);
+  const chatSigning = fromSeed(new TextEncoder().encode((await readFile(paths.key("CHAT-signing"), "utf8")).trim()));
+  const chatAccount = fromSeed(new TextEncoder().encode((await readFile(paths.key("CHAT"), "utf8")).trim()));
+  const user = createUser();
+  const publicKey = user.getPublicKey();
+  const jwt = await encodeUser(
+    name,
+    user,
+    chatAccount.getPublicKey(),
+    { ...chatUserPermissions(publicKey), payload: CHAT_USER_MAX_PAYLOAD },
+    { signer: chatSigning, exp: Math.floor(Date.now() / 1000) + expiresInSeconds },
+  );
+  const seed = new TextDecoder().decode(user.getSeed());
+  return { name, publicKey, seed, jwt, creds: formatCreds(jwt, seed) };
+}
