@@ -64,13 +64,18 @@ async function open(
   });
 }
 
-/** Surfaces the server's permission errors (they arrive asynchronously on the status stream). */
-function watchPermissionErrors(nc: NatsConnection): void {
+/** Surfaces the server's errors (they arrive asynchronously on the status stream); counts them. */
+function watchServerErrors(nc: NatsConnection): { count: number } {
+  const seen = { count: 0 };
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === "error") console.error(`server: ${String((s as { error?: unknown }).error)}`);
+      if (s.type === "error") {
+        seen.count++;
+        console.error(`server: ${s.error.message}`);
+      }
     }
   })();
+  return seen;
 }
 
 export async function toolVerb(verb: string, argv: string[]): Promise<number> {
@@ -79,11 +84,14 @@ export async function toolVerb(verb: string, argv: string[]): Promise<number> {
   const [subject, data = ""] = positionals;
   if (!subject) throw new UsageError(`missing SUBJECT\nusage: ${usage}`);
   const nc = await open(verb, flags);
-  watchPermissionErrors(nc);
+  const errors = watchServerErrors(nc);
   try {
     if (verb === "pub") {
       nc.publish(subject, data);
+      // a denial arrives before the PONG of this flush; the second lets the watcher see it
       await nc.flush();
+      await nc.flush();
+      if (errors.count > 0) return 1;
       console.log(`published ${data.length} bytes to ${subject}`);
     } else if (verb === "req") {
       const m = await nc.request(subject, data, {

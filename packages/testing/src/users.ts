@@ -15,10 +15,18 @@ export interface MintedUser {
 }
 
 /** Issues a chat user JWT for a fresh key, as the access service would. */
-export async function mintChatUser(dir: string, name: string, expiresInSeconds = 3600): Promise<MintedUser> {
+export async function mintChatUser(
+  dir: string,
+  name: string,
+  expiresInSeconds = 3600,
+): Promise<MintedUser> {
   const paths = layout(dir);
-  const chatSigning = fromSeed(new TextEncoder().encode((await readFile(paths.key("CHAT-signing"), "utf8")).trim()));
-  const chatAccount = fromSeed(new TextEncoder().encode((await readFile(paths.key("CHAT"), "utf8")).trim()));
+  const chatSigning = fromSeed(
+    new TextEncoder().encode((await readFile(paths.key("CHAT-signing"), "utf8")).trim()),
+  );
+  const chatAccount = fromSeed(
+    new TextEncoder().encode((await readFile(paths.key("CHAT"), "utf8")).trim()),
+  );
   const user = createUser();
   const publicKey = user.getPublicKey();
   const jwt = await encodeUser(

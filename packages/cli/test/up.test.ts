@@ -1,0 +1,123 @@
+// `natschat up` end to end: up.json, one instance per dir, busy ports, push and tools against
+// it, and a clean stop on SIGTERM with no orphan nats-server.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePorts } from "@natschat/server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli, startCli, stopCli } from "./run-cli.ts";
+
+interface UpJson {
+  client: string;
+  websocket: string;
+  monitoring: string;
+  servers: { name: string; pid: number }[];
+  creds: Record<string, string>;
+  pids: { up: number; servers: number[] };
+  notes: string[];
+}
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), "natschat-up-"));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("natschat up", () => {
+  it("starts the system, writes up.json, refuses a second up, serves push and tools, stops cleanly", async () => {
+    const dir = join(tmp, "a");
+    const [port, ws, http] = (await freePorts(3)).map(String) as [string, string, string];
+    const { child } = await startCli(
+      ["up", "--dir", dir, "--port", port, "--ws-port", ws, "--http-port", http],
+      /Ctrl-C stops everything/,
+    );
+    try {
+      const up = JSON.parse(await readFile(join(dir, "up.json"), "utf8")) as UpJson;
+      expect(up.client).toBe(`nats://127.0.0.1:${port}`);
+      expect(up.websocket).toBe(`ws://127.0.0.1:${ws}`);
+      expect(up.monitoring).toBe(`http://127.0.0.1:${http}`);
+      expect(Object.keys(up.creds)).toEqual(
+        expect.arrayContaining(["bootstrap", "access", "admin", "sys"]),
+      );
+      expect(up.pids.servers.every(alive)).toBe(true);
+
+      const second = await runCli(["up", "--dir", dir]);
+      expect(second.code).toBe(2);
+      expect(second.stderr).toContain("already running");
+
+      const push = await runCli(["push", "--dir", dir]);
+      expect(push.code, push.stderr).toBe(0);
+      expect(push.stdout).toMatch(/CHAT\s+→ n1: ok/);
+      expect(push.stdout).toContain("pushed 3 accounts to 1 servers");
+
+      // tools take their server from up.json; the server denies what a role may not do
+      const req = await runCli([
+        "pub",
+        "chat.req.revoke",
+        "x",
+        "--dir",
+        dir,
+        "--role",
+        "bootstrap",
+      ]);
+      expect(req.stderr).toMatch(/Permissions Violation/i);
+      const ok = await runCli([
+        "pub",
+        "chat.req.provisioned",
+        "x",
+        "--dir",
+        dir,
+        "--role",
+        "admin",
+      ]);
+      expect(ok.code).toBe(0);
+      expect(ok.stderr).not.toMatch(/Permissions Violation/i);
+
+      const code = await stopCli(child, "SIGTERM");
+      expect(code).toBe(0);
+      for (const pid of up.pids.servers)
+        expect(alive(pid), `nats-server ${pid} left running`).toBe(false);
+      await expect(readFile(join(dir, "up.json"))).rejects.toThrow();
+    } finally {
+      await stopCli(child, "SIGKILL");
+    }
+  });
+
+  it("falls back from a busy port, or refuses it with --strict-ports", async () => {
+    const dir = join(tmp, "b");
+    const blocker: Server = createServer();
+    const [busy] = await freePorts(1);
+    await new Promise<void>((r) => blocker.listen(busy, "127.0.0.1", () => r()));
+    try {
+      const strict = await runCli(["up", "--dir", dir, "--port", String(busy), "--strict-ports"]);
+      expect(strict.code).toBe(1);
+      expect(strict.stderr).toContain(`client port ${busy} on 127.0.0.1 is in use`);
+      const [ws, http] = (await freePorts(2)).map(String) as [string, string];
+      const { child } = await startCli(
+        ["up", "--dir", dir, "--port", String(busy), "--ws-port", ws, "--http-port", http],
+        /Ctrl-C stops everything/,
+      );
+      try {
+        const up = JSON.parse(await readFile(join(dir, "up.json"), "utf8")) as UpJson;
+        expect(up.client).not.toBe(`nats://127.0.0.1:${busy}`);
+        expect(up.notes.join(" ")).toContain(`client port ${busy} is busy`);
+      } finally {
+        expect(await stopCli(child)).toBe(0);
+      }
+    } finally {
+      blocker.close();
+    }
+  });
+});
