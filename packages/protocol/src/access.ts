@@ -90,7 +90,8 @@ export async function verifyAccessRequest(
     claims = parseClaims(decoded.payload);
   } catch (err) {
     if (!(err instanceof JwtError)) throw err;
-    throw bad("garbage", `access request is not a valid JWT: ${err.message}`, err);
+    const reason = err.code === "JWT_OVERSIZE" ? "oversize" : "garbage";
+    throw bad(reason, `access request is not a valid JWT: ${err.message}`, err);
   }
   const { iss, sub, jti, iat, name } = claims;
   if (claims.nats.type !== ACCESS_REQUEST_TYPE) {

@@ -278,7 +278,7 @@ export class EnvelopeVerifier {
   }
 
   async #check(input: string | Uint8Array, ctx: VerifyContext): Promise<Envelope> {
-    if (false) {
+    if (input.length > this.#maxBytes) {
       throw new Drop(
         "oversize",
         `message is ${input.length} bytes, the limit is ${this.#maxBytes}`,

@@ -104,7 +104,7 @@ describe("access request", () => {
     await refused(post, "BAD_REQUEST", "wrong-type");
     await refused("hello", "BAD_REQUEST", "garbage");
     await refused("a.b.c", "BAD_REQUEST", "garbage");
-    await refused("x".repeat(5000), "BAD_REQUEST", "garbage");
+    await refused("x".repeat(5000), "BAD_REQUEST", "oversize");
     const kp = createUser();
     await refused(forge(kp, request(kp), { typ: "JWT", alg: "none" }), "BAD_REQUEST", "garbage");
     const noJti = request(kp);
