@@ -12,9 +12,17 @@ export interface HistoryLimits {
   replicas: number;
 }
 
-export const DEFAULT_HISTORY_LIMITS: HistoryLimits = { perSubject: 1000, maxAgeDays: 30, replicas: 1 };
+export const DEFAULT_HISTORY_LIMITS: HistoryLimits = {
+  perSubject: 1000,
+  maxAgeDays: 30,
+  replicas: 1,
+};
 
-function config(name: string, subject: string, limits: HistoryLimits): Partial<StreamConfig> & { name: string } {
+function config(
+  name: string,
+  subject: string,
+  limits: HistoryLimits,
+): Partial<StreamConfig> & { name: string } {
   return {
     name,
     subjects: [subject],
@@ -30,7 +38,10 @@ function config(name: string, subject: string, limits: HistoryLimits): Partial<S
 }
 
 /** Creates the posts and DMs streams, or updates their limits when they exist. */
-export async function ensureChatStreams(nc: NatsConnection, limits: HistoryLimits = DEFAULT_HISTORY_LIMITS): Promise<void> {
+export async function ensureChatStreams(
+  nc: NatsConnection,
+  limits: HistoryLimits = DEFAULT_HISTORY_LIMITS,
+): Promise<void> {
   const jsm = await jetstreamManager(nc);
   for (const cfg of [
     config(POSTS_STREAM, `${POSTS_PREFIX}.*`, limits),
