@@ -2,12 +2,12 @@
 import { initTrust, loadTrust, ROLE_SPECS, ROLES } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 
-const USAGE = "natschat init [--dir DIR] [--operator NAME] [--force]";
+const USAGE = "natschat init [--dir DIR] [--operator NAME] [--force] [--tls]";
 
 export async function initVerb(argv: string[]): Promise<number> {
   const { flags } = parseVerb(
     argv,
-    { operator: { type: "string" }, force: { type: "boolean" } },
+    { operator: { type: "string" }, force: { type: "boolean" }, tls: { type: "boolean" } },
     USAGE,
   );
   const report = await initTrust({
@@ -34,6 +34,11 @@ export async function initVerb(argv: string[]): Promise<number> {
   }
   for (const role of ROLES) {
     console.log(`role     ${role.padEnd(9)} ${s.roles[role].creds}  ${ROLE_SPECS[role].about}`);
+  }
+  if (flags.tls) {
+    const { certsVerb } = await import("./certs.ts");
+    console.log("");
+    return certsVerb(["--dir", flags.dir, ...(flags.force ? ["--force"] : [])]);
   }
   return 0;
 }

@@ -10,6 +10,42 @@ import { upVerb } from "./up.ts";
 const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; about: string }> = {
   init: { run: initVerb, about: "build the trust tree (operator, accounts, role users)" },
   up: { run: upVerb, about: "start the whole local system" },
+  access: {
+    run: async (a) => (await import("./access.ts")).accessVerb(a),
+    about: "run an access-service replica (what a Kubernetes Deployment runs)",
+  },
+  join: {
+    run: async (a) => (await import("./join.ts")).joinVerb(a),
+    about: "`join NAME`: register a chat user; the key never leaves this machine",
+  },
+  users: {
+    run: async (a) => (await import("./users.ts")).usersVerb(a),
+    about: "list registered users (--watch follows changes)",
+  },
+  revoke: {
+    run: async (a) => (await import("./revoke.ts")).revokeVerb(a),
+    about: "`revoke NAME [--release]`: revoke a user on every server",
+  },
+  status: {
+    run: async (a) => (await import("./status.ts")).statusVerb(a),
+    about: "servers, services and their stats",
+  },
+  chat: {
+    run: async (a) => (await import("./chat.ts")).chatVerb(a),
+    about: "chat in the terminal: `chat NAME` (joins if needed) or `chat --creds FILE`",
+  },
+  certs: {
+    run: async (a) => (await import("./certs.ts")).certsVerb(a),
+    about: "make the development CA and server certificate for TLS (DIR/tls)",
+  },
+  web: {
+    run: async (a) => (await import("./web.ts")).webVerb(a),
+    about: "serve the web app on its own (what the Kubernetes web Deployment runs)",
+  },
+  deploy: {
+    run: async (a) => (await import("./deploy.ts")).deployVerb(a),
+    about: "`deploy render --out DIR`: Helm values and manifests for Kubernetes",
+  },
   push: { run: pushVerb, about: "push account JWTs to every server" },
   server: { run: serverVerb, about: "`server config`: print the nats-server config" },
   describe: { run: describeVerb, about: "decode and verify a JWT or creds file" },

@@ -10,6 +10,8 @@ export interface UpServer {
   websocket: string;
   monitoring: string;
   pid: number;
+  /** false for an edge server: no JetStream there, its clients use the hub's domain. */
+  jetstream?: boolean;
 }
 
 export interface UpState {
@@ -21,6 +23,12 @@ export interface UpState {
   websocket: string;
   monitoring: string;
   web?: string;
+  /** The in-process access-service replica (natschat-access on $SRV). */
+  access?: { service: string; id: string; replica: string; log: string };
+  /** where JetStream state lives: clients use this domain (required at the edge). */
+  storage?: { domain: string; replicas: number; cluster?: string };
+  /** the development CA, when the servers run TLS. */
+  tlsCa?: string;
   servers: UpServer[];
   creds: Record<string, string>;
   pids: { up: number; servers: number[]; access?: number; web?: number };

@@ -3,9 +3,18 @@
 // all cleanly on Ctrl-C or SIGTERM.
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { ensureNatsServer, parseTopology, planTopology, startTopology } from "@natschat/server";
+import type { NatsConnection } from "@nats-io/nats-core";
+import {
+  ensureDevCerts,
+  ensureNatsServer,
+  parseTopology,
+  planTopology,
+  startTopology,
+  type TlsFiles,
+} from "@natschat/server";
 import {
   connectRole,
+  discoverServers,
   ensurePrivateDir,
   initTrust,
   layout,
@@ -16,11 +25,13 @@ import {
 } from "@natschat/trust";
 import { parsePort, parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
+import { startAccessPart } from "./up-access.ts";
 import { isAlive, type UpState, upJsonPath, writeUpState } from "./up-state.ts";
+import { DEFAULT_WEB_PORT, startWebPart } from "./up-web.ts";
 
 const USAGE =
   "natschat up [--dir DIR] [--topology single|cluster|supercluster|leaf] [--regions A,B] " +
-  "[--port N] [--ws-port N] [--http-port N] [--strict-ports]";
+  "[--tls] [--port N] [--ws-port N] [--http-port N] [--web-port N] [--strict-ports]";
 
 /** A part of the running system that must be stopped on exit. */
 interface Part {
@@ -60,7 +71,9 @@ export async function upVerb(argv: string[]): Promise<number> {
       port: { type: "string" },
       "ws-port": { type: "string" },
       "http-port": { type: "string" },
+      "web-port": { type: "string" },
       "strict-ports": { type: "boolean" },
+      tls: { type: "boolean" },
     },
     USAGE,
   );
@@ -70,23 +83,32 @@ export async function upVerb(argv: string[]): Promise<number> {
     websocket: parsePort(flags["ws-port"], "ws-port") ?? 9222,
     http: parsePort(flags["http-port"], "http-port") ?? 8222,
   };
+  const webPort = parsePort(flags["web-port"], "web-port") ?? DEFAULT_WEB_PORT;
   const dir = flags.dir;
   await ensurePrivateDir(dir);
   const unlock = await lock(dir);
   const parts: Part[] = [];
-  let stopping: Promise<void> | undefined;
-  const stopAll = () => {
-    stopping ??= (async () => {
-      for (const part of parts.reverse()) {
-        await part
-          .stop()
-          .catch((err) => console.error(`stopping ${part.name}: ${(err as Error).message}`));
-      }
-      await rm(upJsonPath(dir), { force: true });
-      await unlock();
-    })();
-    return stopping;
+  // Safe to call more than once, also while start-up is still adding parts.
+  const stopAll = async () => {
+    for (let part = parts.pop(); part; part = parts.pop()) {
+      await part
+        .stop()
+        .catch((err) => console.error(`stopping ${part.name}: ${(err as Error).message}`));
+    }
+    await rm(upJsonPath(dir), { force: true });
+    await unlock();
   };
+  // Handlers go in first: without them a signal during start-up would kill us and orphan the servers.
+  let signalled: string | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    const onSignal = (sig: string) => {
+      signalled = sig;
+      console.log(`\n${sig}: stopping…`);
+      void stopAll().then(resolve);
+    };
+    process.once("SIGINT", () => onSignal("SIGINT"));
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
+  });
   try {
     const report = await initTrust({ dir });
     console.log(
@@ -96,10 +118,12 @@ export async function upVerb(argv: string[]): Promise<number> {
     const binary = await ensureNatsServer(undefined, (line) => console.log(line));
     console.log(`nats-server ${binary.version} (${binary.path})`);
     const paths = layout(dir);
+    const tls = flags.tls ? await ensureTls(dir) : undefined;
     const plan = await planTopology({
       topology,
       dir: paths.server,
       regions: flags.regions?.split(","),
+      tls,
       preferred,
       onBusyPort: flags["strict-ports"] ? "fail" : "fallback",
       leafCreds: {
@@ -121,8 +145,14 @@ export async function upVerb(argv: string[]): Promise<number> {
       servers: first.url,
       credsPath: paths.creds("push"),
       inboxOwner: "push",
+      tlsCaFile: tls?.ca,
     });
-    const pushed = await pushAll(nc, Object.values(trust.accountJwts));
+    const pushed = await pushToAll(
+      nc,
+      Object.values(trust.accountJwts),
+      plan.servers.length,
+      paths.server,
+    );
     await nc.close();
     const failures = pushed.replies.flat().filter((r) => !r.ok);
     if (failures.length)
@@ -133,6 +163,34 @@ export async function upVerb(argv: string[]): Promise<number> {
       `pushed ${Object.keys(trust.accountJwts).length} account JWTs to ${pushed.servers.length} server(s)`,
     );
 
+    const access = await startAccessPart(
+      dir,
+      // the JetStream servers only: the edge has no JetStream and no ADMIN leafnode remote
+      running.servers.filter((s) => s.spec.jetstream === "server").map((s) => s.url),
+      topology === "single" ? 1 : 3,
+    );
+    parts.push({ name: "access service", stop: access.stop });
+    console.log(`access service started (id ${access.service.id}, log ${access.logPath})`);
+
+    const web = await startWebPart({
+      port: webPort,
+      strictPort: Boolean(flags["strict-ports"]),
+      websocketUrls: running.servers.map((s) => s.websocketUrl),
+      trust,
+      bootstrapCredsPath: paths.creds("bootstrap"),
+      log: (line) => console.log(line),
+    });
+    if ("server" in web) {
+      parts.push({ name: "web", stop: web.server.stop });
+      if (web.server.note) {
+        console.log(`note: ${web.server.note}`);
+        plan.notes.push(web.server.note);
+      }
+    } else {
+      console.error(`web: not started: ${web.failed}`);
+      plan.notes.push(`web app not started: ${web.failed}`);
+    }
+
     const state: UpState = {
       pid: process.pid,
       startedAt: new Date().toISOString(),
@@ -141,34 +199,76 @@ export async function upVerb(argv: string[]): Promise<number> {
       client: first.url,
       websocket: first.websocketUrl,
       monitoring: first.monitorUrl,
+      ...("server" in web ? { web: web.server.url } : {}),
+      access: {
+        service: "natschat-access",
+        id: access.service.id,
+        replica: access.service.replicaId,
+        log: access.logPath,
+      },
+      storage: plan.storage,
+      ...(tls ? { tlsCa: tls.ca } : {}),
       servers: running.servers.map((s) => ({
         name: s.spec.name,
         region: s.spec.region,
+        jetstream: s.spec.jetstream === "server",
         url: s.url,
         websocket: s.websocketUrl,
         monitoring: s.monitorUrl,
         pid: s.pid,
       })),
       creds: Object.fromEntries(ROLES.map((r) => [r, paths.creds(r)])),
-      pids: { up: process.pid, servers: running.servers.map((s) => s.pid) },
+      pids: {
+        up: process.pid,
+        servers: running.servers.map((s) => s.pid),
+        // The access service and the web server run inside this process.
+        access: process.pid,
+        ...("server" in web ? { web: process.pid } : {}),
+      },
       notes: plan.notes,
     };
+    if (signalled) {
+      await stopAll(); // parts started after the signal
+      return 0;
+    }
     await writeUpState(state);
     printNextSteps(state);
   } catch (err) {
     await stopAll();
     throw err;
   }
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      console.log(`\n${sig}: stopping…`);
-      void stopAll().then(resolve);
-    };
-    process.once("SIGINT", () => onSignal("SIGINT"));
-    process.once("SIGTERM", () => onSignal("SIGTERM"));
-  });
+  await stopped;
   console.log("stopped");
   return 0;
+}
+
+/** The development CA and server certificate in DIR/tls (made on first use). */
+async function ensureTls(dir: string): Promise<TlsFiles> {
+  const report = await ensureDevCerts({ dir });
+  console.log(
+    `TLS on every listener; clients must trust ${report.files.ca}` +
+      (report.created.length ? ` (created: ${report.created.join(", ")})` : ""),
+  );
+  return report.files;
+}
+
+/**
+ * Pushes the account JWTs once every server of the plan answers $SYS.REQ.SERVER.PING: right after
+ * start-up an edge's SYS leafnode may still be propagating interest, and a push that misses a
+ * server would leave it on the preloaded JWTs.
+ */
+async function pushToAll(nc: NatsConnection, jwts: string[], expected: number, logs: string) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const servers = await discoverServers(nc);
+    if (servers.length >= expected || Date.now() > deadline) {
+      if (servers.length < expected)
+        throw new UsageError(
+          `only ${servers.length} of ${expected} servers answer (${servers.join(", ")}); see the logs under ${logs}`,
+        );
+      return pushAll(nc, jwts);
+    }
+  }
 }
 
 function printNextSteps(s: UpState): void {
@@ -182,6 +282,9 @@ function printNextSteps(s: UpState): void {
     `  state       ${upJsonPath(s.dir)}`,
     "",
     "next, in another terminal:",
+    "  npx natschat join alice                              # register a user (key stays here)",
+    "  npx natschat users --watch                           # the registry, live",
+    "  npx natschat status                                  # servers and services",
     "  npx natschat describe .natschat/creds/admin.creds   # see a role's permissions",
     "  npx natschat sub 'chat.KUBECON.online' --role admin  # watch presence",
     "",

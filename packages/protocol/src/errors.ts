@@ -139,6 +139,8 @@ export const AccessErrorCodes = {
   INTERNAL: "INTERNAL",
   LEGACY_DISABLED: "LEGACY_DISABLED",
   NOT_FOUND: "NOT_FOUND",
+  /** No access service answered, or it is shutting down: retry later. */
+  UNAVAILABLE: "UNAVAILABLE",
 } as const;
 
 /** One of AccessErrorCodes. */

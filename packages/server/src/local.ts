@@ -1,6 +1,7 @@
 // Runs a planned topology on this machine: renders each config, starts every server, waits for
 // all of them to be healthy, and stops them all together.
 import { join } from "node:path";
+import { ServerLayerError } from "./errors.ts";
 import { type RunningServer, startServer } from "./process.ts";
 import { type ResolverTrust, renderServerConfig } from "./server-config.ts";
 import type { Plan } from "./topology.ts";
@@ -47,5 +48,150 @@ export async function startTopology(opts: {
   }
   const byName = new Map(started.map((s) => [s.spec.name, s]));
   const servers = opts.plan.servers.map((spec) => byName.get(spec.name) as RunningServer);
+  try {
+    await Promise.all(servers.map((s) => waitConnected(s, opts.healthTimeoutMs ?? 60_000)));
+    await waitMetaGroup(servers, opts.healthTimeoutMs ?? 60_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
   return { plan: opts.plan, servers, stop };
+}
+
+interface Routez {
+  routes?: { remote_name?: string }[];
+}
+interface Gatewayz {
+  /** each server dials one server of every other region; inbound ones land where they land. */
+  outbound_gateways?: Record<string, unknown>;
+}
+interface Leafz {
+  leafs?: { account?: string }[];
+}
+
+async function monitor<T>(server: RunningServer, endpoint: string): Promise<T> {
+  const res = await fetch(`${server.monitorUrl}/${endpoint}`, {
+    signal: AbortSignal.timeout(2000),
+  });
+  if (!res.ok) throw new Error(`${endpoint}: HTTP ${res.status}`);
+  return (await res.json()) as T;
+}
+
+/** What a server still lacks: routes to its peers, gateways to other regions, leafnode remotes. */
+export async function missingConnections(server: RunningServer): Promise<string[]> {
+  const { spec } = server;
+  const missing: string[] = [];
+  if (spec.routes?.length) {
+    const r = await monitor<Routez>(server, "routez");
+    const peers = new Set((r.routes ?? []).map((x) => x.remote_name));
+    const wanted = spec.routes.length - 1; // the list names the server itself too
+    if (peers.size < wanted) missing.push(`routes (${peers.size}/${wanted} peers)`);
+  }
+  const others = (spec.gateways ?? []).map((g) => g.name).filter((n) => n !== spec.region);
+  if (others.length) {
+    const g = await monitor<Gatewayz>(server, "gatewayz");
+    for (const name of others) {
+      if (!g.outbound_gateways?.[name]) missing.push(`outbound gateway ${name}`);
+    }
+  }
+  if (spec.leafRemotes?.length) {
+    const l = await monitor<Leafz>(server, "leafz");
+    const accounts = new Set((l.leafs ?? []).map((x) => x.account));
+    for (const r of spec.leafRemotes)
+      if (!accounts.has(r.account)) missing.push(`leafnode remote for ${r.account}`);
+  }
+  return missing;
+}
+
+/** Waits until a server has every route, gateway and leafnode connection its spec names. */
+export async function waitConnected(server: RunningServer, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let missing: string[] = ["no answer"];
+  while (Date.now() < deadline) {
+    try {
+      missing = await missingConnections(server);
+      if (missing.length === 0) return;
+    } catch (err) {
+      missing = [(err as Error).message];
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new ServerLayerError(
+    "SERVER_NOT_CONNECTED",
+    `${server.spec.name} (${server.spec.region}) still lacks ${missing.join(", ")} after ${timeoutMs} ms; see ${server.logPath}`,
+  );
+}
+
+/** One server's view of the JetStream meta group (from its /jsz). */
+export interface MetaView {
+  server: string;
+  cluster?: string;
+  leader?: string;
+  clusterSize?: number;
+  /** the peers the leader sees as current (only filled in on the leader). */
+  currentPeers: string[];
+}
+
+interface Jsz {
+  meta_cluster?: {
+    name?: string;
+    leader?: string;
+    cluster_size?: number;
+    replicas?: { name: string; current?: boolean }[];
+  };
+}
+
+/** Asks every JetStream server for its view of the meta group. */
+export async function metaViews(servers: RunningServer[]): Promise<MetaView[]> {
+  return Promise.all(
+    servers
+      .filter((s) => s.spec.jetstream === "server")
+      .map(async (s) => {
+        const m = (await monitor<Jsz>(s, "jsz")).meta_cluster ?? {};
+        return {
+          server: s.spec.name,
+          cluster: m.name,
+          leader: m.leader,
+          clusterSize: m.cluster_size,
+          currentPeers: (m.replicas ?? []).filter((r) => r.current).map((r) => r.name),
+        };
+      }),
+  );
+}
+
+/** Why the meta group is not formed yet, or undefined when it is: one leader everyone agrees on, who sees every other JetStream server as current. */
+export function metaGroupProblem(views: MetaView[]): string | undefined {
+  if (views.length <= 1) return undefined;
+  const leaders = new Set(views.map((v) => v.leader ?? ""));
+  if (leaders.size !== 1 || leaders.has(""))
+    return `servers disagree on the meta leader: ${views.map((v) => `${v.server}→${v.leader ?? "none"}`).join(", ")}`;
+  const leader = views.find((v) => v.server === [...leaders][0]);
+  if (!leader) return `the meta leader ${[...leaders][0]} is not one of this topology's servers`;
+  const lagging = views
+    .filter((v) => v !== leader && !leader.currentPeers.includes(v.server))
+    .map((v) => v.server);
+  if (lagging.length)
+    return `meta leader ${leader.server} does not yet see ${lagging.join(", ")} as current`;
+  if (views.some((v) => v.clusterSize !== views.length))
+    return `meta group size is ${views.map((v) => v.clusterSize).join("/")}, expected ${views.length}`;
+  return undefined;
+}
+
+/** Waits until the JetStream meta group spans every JetStream server of the topology. */
+export async function waitMetaGroup(servers: RunningServer[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let problem: string | undefined = "no answer";
+  while (Date.now() < deadline) {
+    try {
+      problem = metaGroupProblem(await metaViews(servers));
+      if (problem === undefined) return;
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new ServerLayerError(
+    "JETSTREAM_NOT_READY",
+    `JetStream meta group not formed after ${timeoutMs} ms: ${problem}`,
+  );
 }

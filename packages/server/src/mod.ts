@@ -8,23 +8,49 @@ export {
   parseVersion,
   probe,
 } from "./binary.ts";
+export {
+  type CertPair,
+  type CertReport,
+  createCa,
+  ensureDevCerts,
+  issueServerCert,
+  LOCAL_HOSTS,
+  missingHosts,
+  spkiSha256,
+  tlsLayout,
+} from "./certs.ts";
 export { type ConfValue, renderConf } from "./conf.ts";
 export { ServerLayerError } from "./errors.ts";
-export { type RunningTopology, startTopology } from "./local.ts";
+export {
+  type MetaView,
+  metaGroupProblem,
+  metaViews,
+  missingConnections,
+  type RunningTopology,
+  startTopology,
+  waitConnected,
+  waitMetaGroup,
+} from "./local.ts";
 export { freePort, freePorts, isPortFree } from "./ports.ts";
 export { checkConfig, type RunningServer, startServer, waitHealthy } from "./process.ts";
 export {
+  JETSTREAM_DOMAIN,
+  JETSTREAM_LIMITS,
   type LeafRemote,
   type ResolverTrust,
   renderServerConfig,
   type ServerSpec,
+  serverSettings,
   type TlsFiles,
 } from "./server-config.ts";
 export {
   type Plan,
   type PlanOptions,
+  parseRegions,
   parseTopology,
   planTopology,
+  type StoragePlacement,
+  storagePlacement,
   TOPOLOGIES,
   type Topology,
 } from "./topology.ts";

@@ -1,7 +1,7 @@
 // Starts, health-checks and stops nats-server processes.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { ServerLayerError } from "./errors.ts";
@@ -72,6 +72,14 @@ function scheme(spec: ServerSpec, plain: string, secure: string): string {
   return spec.tls ? secure : plain;
 }
 
+/** The server's own last fatal or error line in its log, without the pid/time prefix. */
+async function fatalLine(logPath: string): Promise<string | undefined> {
+  const text = await readFile(logPath, "utf8").catch(() => "");
+  const lines = text.split("\n").filter((l) => /\[(FTL|ERR)\]/.test(l));
+  const last = lines.find((l) => l.includes("[FTL]")) ?? lines.at(-1);
+  return last?.replace(/^\[\d+\] [\d/]+ [\d:.]+ /, "").trim();
+}
+
 /** Writes the config, starts nats-server on it, and waits for /healthz. */
 export async function startServer(opts: {
   binary: string;
@@ -93,8 +101,10 @@ export async function startServer(opts: {
     stdio: ["ignore", "pipe", "pipe"],
     detached: opts.detached ?? false,
   });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+  // two sources share one log: neither may end it; "close" comes after both have drained
+  child.stdout?.pipe(log, { end: false });
+  child.stderr?.pipe(log, { end: false });
+  child.once("close", () => log.end());
   const exited = new Promise<number | null>((resolve) =>
     child.once("exit", (code) => resolve(code)),
   );
@@ -116,13 +126,15 @@ export async function startServer(opts: {
       const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exited;
       clearTimeout(timer);
-      log.end();
     },
   };
   try {
     await waitHealthy(server.monitorUrl, opts.healthTimeoutMs, exited);
   } catch (err) {
     await server.stop();
+    const reason = await fatalLine(opts.logPath);
+    if (reason && err instanceof ServerLayerError)
+      throw new ServerLayerError(err.code, `${spec.name}: ${err.message}: ${reason}`);
     throw err;
   }
   return server;

@@ -16,11 +16,18 @@ export interface TlsFiles {
   ca: string;
 }
 
+/** One leafnode remote of an edge server: the hub URLs, the local account it binds, its creds. */
 export interface LeafRemote {
-  url: string;
+  urls: string[];
   account: string;
   credentials: string;
 }
+
+/**
+ * The JetStream domain of the hub (every JetStream server of a topology). Clients anywhere may
+ * address it as `$JS.hub.API`; clients at the edge must.
+ */
+export const JETSTREAM_DOMAIN = "hub";
 
 /** Everything that distinguishes one server of a topology. */
 export interface ServerSpec {
@@ -41,10 +48,18 @@ export interface ServerSpec {
   routes?: string[];
   gateways?: { name: string; urls: string[] }[];
   leafRemotes?: LeafRemote[];
-  /** JetStream domain, set for leaf servers so their JetStream stays local to the edge. */
-  jetstreamDomain?: string;
+  /**
+   * "server": this server stores streams, in domain JETSTREAM_DOMAIN (every hub server).
+   * "none": no JetStream here (the edge). Its clients reach the hub's streams through the CHAT
+   * leafnode with the domain prefix ($JS.hub.API.>, `jetstream(nc, {domain: "hub"})`): the
+   * server blocks the plain $JS.API.> on leafnode connections.
+   */
+  jetstream: "server" | "none";
   tls?: TlsFiles;
 }
+
+/** JetStream memory and file limits of each server: above the sum of the account limits. */
+export const JETSTREAM_LIMITS = { maxMemory: 1024 * 1024 * 1024, maxFile: 8 * 1024 * 1024 * 1024 };
 
 function tlsBlock(
   tls: TlsFiles | undefined,
@@ -55,6 +70,17 @@ function tlsBlock(
 
 /** Renders the config file text for one server. */
 export function renderServerConfig(spec: ServerSpec, trust: ResolverTrust): string {
+  return renderConf(serverSettings(spec, trust), `natschat: ${spec.name} (${spec.region})`);
+}
+
+/**
+ * The settings of one server as a plain object: the one source that the local config files and
+ * the Kubernetes (Helm) values are both rendered from.
+ */
+export function serverSettings(
+  spec: ServerSpec,
+  trust: ResolverTrust,
+): Record<string, ConfValue | undefined> {
   const { ports, tls } = spec;
   const settings: Record<string, ConfValue | undefined> = {
     server_name: spec.name,
@@ -68,12 +94,15 @@ export function renderServerConfig(spec: ServerSpec, trust: ResolverTrust): stri
       tls: tlsBlock(tls),
       compression: false,
     },
-    jetstream: {
-      store_dir: spec.storeDir,
-      max_memory_store: 268435456,
-      max_file_store: 2147483648,
-      domain: spec.jetstreamDomain,
-    },
+    jetstream:
+      spec.jetstream === "server"
+        ? {
+            store_dir: spec.storeDir,
+            max_memory_store: JETSTREAM_LIMITS.maxMemory,
+            max_file_store: JETSTREAM_LIMITS.maxFile,
+            domain: JETSTREAM_DOMAIN,
+          }
+        : undefined,
     operator: trust.operatorJwt,
     system_account: trust.systemAccount,
     resolver: {
@@ -106,12 +135,12 @@ export function renderServerConfig(spec: ServerSpec, trust: ResolverTrust): stri
       listen: ports.leafnode !== undefined ? `${spec.host}:${ports.leafnode}` : undefined,
       tls: ports.leafnode !== undefined ? tlsBlock(tls, { timeout: 2 }) : undefined,
       remotes: spec.leafRemotes?.map((r) => ({
-        url: r.url,
+        urls: r.urls,
         account: r.account,
         credentials: r.credentials,
         tls: tls ? { ca_file: tls.ca } : undefined,
       })),
     };
   }
-  return renderConf(settings, `natschat: ${spec.name} (${spec.region})`);
+  return settings;
 }

@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { ServerLayerError } from "./errors.ts";
 import { freePort, isPortFree } from "./ports.ts";
-import type { LeafRemote, ServerSpec, TlsFiles } from "./server-config.ts";
+import { JETSTREAM_DOMAIN, type ServerSpec, type TlsFiles } from "./server-config.ts";
 
 export const TOPOLOGIES = ["single", "cluster", "supercluster", "leaf"] as const;
 export type Topology = (typeof TOPOLOGIES)[number];
@@ -16,12 +16,42 @@ export function parseTopology(s: string): Topology {
   );
 }
 
+/** Region names: letters, digits, '-' and '_' (they become cluster and gateway names). */
+const REGION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
+
+/** Checks and defaults the region names of a topology. */
+export function parseRegions(topology: Topology, regions: string[] = []): string[] {
+  const wanted = topology === "supercluster" || topology === "leaf" ? 2 : 1;
+  const defaults =
+    topology === "single" ? ["local"] : topology === "leaf" ? ["east", "edge"] : ["east", "west"];
+  const names = regions.map((r) => r.trim()).filter((r) => r !== "");
+  if (names.length > wanted) {
+    throw new ServerLayerError(
+      "BAD_REGIONS",
+      `the ${topology} topology has ${wanted} region${wanted > 1 ? "s" : ""}` +
+        (topology === "leaf" ? " (hub, edge)" : "") +
+        `, got ${names.length}: ${names.join(",")}`,
+    );
+  }
+  const out = defaults.slice(0, wanted).map((d, i) => names[i] ?? d);
+  for (const r of out) {
+    if (!REGION_NAME.test(r))
+      throw new ServerLayerError(
+        "BAD_REGIONS",
+        `region "${r}" is not a valid name: start with a letter, then letters, digits, '-' or '_' (at most 32)`,
+      );
+  }
+  if (new Set(out).size !== out.length)
+    throw new ServerLayerError("BAD_REGIONS", `region names must differ, got ${out.join(",")}`);
+  return out;
+}
+
 export interface PlanOptions {
   topology: Topology;
   /** where configs, JetStream stores and resolver dirs go. */
   dir: string;
   host?: string;
-  /** region names: [hub, second] for supercluster; [hub] otherwise. */
+  /** region names: [hub, second] for supercluster, [hub, edge] for leaf, [hub] otherwise. */
   regions?: string[];
   /** preferred client/websocket/monitoring ports of the first server; fall back to free ports when busy. */
   preferred?: { client?: number; websocket?: number; http?: number };
@@ -35,10 +65,24 @@ export interface PlanOptions {
   tls?: TlsFiles;
 }
 
+/**
+ * Where the chat's JetStream state lives: the domain, the replica count and, in a supercluster,
+ * the cluster (the hub region) that holds the history streams and the registry bucket.
+ */
+export interface StoragePlacement {
+  domain: string;
+  replicas: number;
+  /** placement cluster; undefined when the topology has a single cluster. */
+  cluster?: string;
+}
+
 /** A planned topology: the specs, and what changed from the preferred ports. */
 export interface Plan {
   topology: Topology;
+  /** region names in order: the hub first. */
+  regions: string[];
   servers: ServerSpec[];
+  storage: StoragePlacement;
   notes: string[];
 }
 
@@ -63,13 +107,20 @@ async function pickPort(
   return port;
 }
 
+/** The storage placement of a topology: R1 on one server, R3 in the hub cluster otherwise. */
+export function storagePlacement(topology: Topology, hub: string): StoragePlacement {
+  if (topology === "single") return { domain: JETSTREAM_DOMAIN, replicas: 1 };
+  if (topology === "supercluster") return { domain: JETSTREAM_DOMAIN, replicas: 3, cluster: hub };
+  return { domain: JETSTREAM_DOMAIN, replicas: 3 };
+}
+
 /** Plans every server of the topology with concrete ports. */
 export async function planTopology(opts: PlanOptions): Promise<Plan> {
   const host = opts.host ?? "127.0.0.1";
   const notes: string[] = [];
   const mode = opts.onBusyPort ?? "fallback";
-  const regions = opts.regions ?? [];
-  const [hub = opts.topology === "single" ? "local" : "east", second = "west"] = regions;
+  const regions = parseRegions(opts.topology, opts.regions);
+  const [hub = "east", second = "west"] = regions;
   const layoutFor: Record<Topology, { region: string; count: number }[]> = {
     single: [{ region: hub, count: 1 }],
     cluster: [{ region: hub, count: 3 }],
@@ -79,6 +130,8 @@ export async function planTopology(opts: PlanOptions): Promise<Plan> {
     ],
     leaf: [{ region: hub, count: 3 }],
   };
+  if (opts.topology === "leaf" && !opts.leafCreds)
+    throw new ServerLayerError("LEAF_CREDS", "the leaf topology needs CHAT and SYS leaf creds");
   const clustered = opts.topology !== "single";
   const servers: ServerSpec[] = [];
   for (const { region, count } of layoutFor[opts.topology]) {
@@ -117,45 +170,58 @@ export async function planTopology(opts: PlanOptions): Promise<Plan> {
         },
         storeDir: join(opts.dir, name, "jetstream"),
         resolverDir: join(opts.dir, name, "resolver"),
+        jetstream: "server",
         tls: opts.tls,
       });
     }
   }
+  const byRegion = new Map<string, ServerSpec[]>();
+  for (const s of servers) byRegion.set(s.region, [...(byRegion.get(s.region) ?? []), s]);
   for (const s of servers) {
-    const peers = servers.filter((p) => p.region === s.region && p !== s);
-    if (clustered) s.routes = peers.map((p) => `nats-route://${host}:${p.ports.cluster}`);
+    // Every server lists every server of its region, itself included (nats-server skips the
+    // route to itself). JetStream sizes a new meta group from the configured routes plus the
+    // other regions' gateway URLs: with itself left out, a region of 3 in a supercluster of 6
+    // counts 5, reaches quorum alone, and each region elects its own meta leader.
+    const members = byRegion.get(s.region) ?? [];
+    if (clustered) s.routes = members.map((p) => `nats-route://${host}:${p.ports.cluster}`);
     if (opts.topology === "supercluster") {
-      const byRegion = new Map<string, string[]>();
-      for (const p of servers) {
-        byRegion.set(p.region, [
-          ...(byRegion.get(p.region) ?? []),
-          `nats://${host}:${p.ports.gateway}`,
-        ]);
-      }
-      s.gateways = [...byRegion].map(([name, urls]) => ({ name, urls }));
+      s.gateways = [...byRegion].map(([name, members]) => ({
+        name,
+        urls: members.map((p) => `nats://${host}:${p.ports.gateway}`),
+      }));
     }
   }
-  if (opts.topology === "leaf") {
-    if (!opts.leafCreds)
-      throw new ServerLayerError("LEAF_CREDS", "the leaf topology needs CHAT and SYS leaf creds");
-    const hubs = servers.map((p) => `nats-leaf://${host}:${p.ports.leafnode}`);
-    const remote = (r: { account: string; credentials: string }): LeafRemote[] =>
-      hubs.slice(0, 1).map((url) => ({ url, account: r.account, credentials: r.credentials }));
+  if (opts.topology === "leaf" && opts.leafCreds) {
+    const edge = second;
+    // every hub server is a remote URL: the edge fails over when one hub server goes away
+    const urls = servers.map((p) => `nats-leaf://${host}:${p.ports.leafnode}`);
+    const name = `${edge}-1`;
     servers.push({
-      name: "edge-1",
-      region: "edge",
+      name,
+      region: edge,
       host,
       ports: {
         client: await freePort(host),
         websocket: await freePort(host),
         http: await freePort(host),
       },
-      storeDir: join(opts.dir, "edge-1", "jetstream"),
-      resolverDir: join(opts.dir, "edge-1", "resolver"),
-      leafRemotes: [...remote(opts.leafCreds.chat), ...remote(opts.leafCreds.sys)],
-      jetstreamDomain: "edge",
+      storeDir: join(opts.dir, name, "jetstream"),
+      resolverDir: join(opts.dir, name, "resolver"),
+      leafRemotes: [
+        { urls, ...opts.leafCreds.chat },
+        // without the SYS remote the edge never hears account updates, so revocations miss it
+        { urls, ...opts.leafCreds.sys },
+      ],
+      // no JetStream at the edge: its clients use the hub's streams with the domain prefix
+      jetstream: "none",
       tls: opts.tls,
     });
   }
-  return { topology: opts.topology, servers, notes };
+  return {
+    topology: opts.topology,
+    regions,
+    servers,
+    storage: storagePlacement(opts.topology, hub),
+    notes,
+  };
 }

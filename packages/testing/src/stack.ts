@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  ensureDevCerts,
   ensureNatsServer,
   planTopology,
   type RunningTopology,
@@ -16,44 +17,61 @@ export interface TestStack {
   dir: string;
   trust: LoadedTrust;
   topology: RunningTopology;
-  /** client URLs of every server. */
+  /** client URLs of every server (tls:// when the stack runs TLS). */
   urls: string[];
+  /** the development CA clients must trust, when the stack runs TLS. */
+  caFile?: string;
   creds(role: string): string;
+  /** Stops every server, then starts them again on the same ports, dirs and JetStream stores. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /** Builds a trust tree and starts a topology for one test file. */
 export async function startTestStack(
-  opts: { topology?: Topology; dir?: string } = {},
+  opts: { topology?: Topology; dir?: string; regions?: string[]; tls?: boolean } = {},
 ): Promise<TestStack> {
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), "natschat-test-")));
   await initTrust({ dir });
   const trust = await loadTrust(dir);
   const binary = await ensureNatsServer();
   const paths = layout(dir);
+  const tls = opts.tls ? (await ensureDevCerts({ dir })).files : undefined;
   const plan = await planTopology({
     topology: opts.topology ?? "single",
     dir: paths.server,
+    regions: opts.regions,
+    tls,
     leafCreds: {
       chat: { account: trust.summary.accounts.CHAT.publicKey, credentials: paths.creds("leaf") },
       sys: { account: trust.summary.accounts.SYS.publicKey, credentials: paths.creds("sys") },
     },
   });
-  const topology = await startTopology({
-    binary: binary.path,
-    plan,
-    trust: resolverTrust(trust),
-    dir: paths.server,
-  });
-  return {
+  // Like `natschat up`, every start preloads the account JWTs the data dir holds now (a
+  // revocation rewrites DIR/jwt/CHAT.jwt).
+  const start = async () =>
+    startTopology({
+      binary: binary.path,
+      plan,
+      trust: resolverTrust(await loadTrust(dir)),
+      dir: paths.server,
+    });
+  const stack: TestStack = {
     dir,
     trust,
-    topology,
-    urls: topology.servers.map((s) => s.url),
+    topology: await start(),
+    urls: [],
+    caFile: tls?.ca,
     creds: (role) => paths.creds(role),
+    async restart() {
+      await stack.topology.stop();
+      stack.topology = await start();
+    },
     async stop() {
-      await topology.stop();
+      await stack.topology.stop();
       if (!opts.dir) await rm(dir, { recursive: true, force: true });
     },
   };
+  stack.urls = stack.topology.servers.map((s) => s.url);
+  return stack;
 }

@@ -89,6 +89,28 @@ export function pushPermissions(): Permissions {
 }
 
 /**
+ * The JetStream API subjects a chat user may publish to read history, each both plain
+ * ($JS.API.…) and with a domain prefix ($JS.<domain>.API.…): clients at an edge server (a leaf
+ * without JetStream) must address the hub's domain, as the server blocks the plain prefix on
+ * leafnode connections.
+ */
+function historyApi(ownDms: string): string[] {
+  const api = [
+    `CONSUMER.CREATE.${POSTS_STREAM}.*.${POSTS_PREFIX}.*`,
+    `CONSUMER.CREATE.${DMS_STREAM}.*.${ownDms}`,
+    `CONSUMER.INFO.${POSTS_STREAM}.*`,
+    `CONSUMER.INFO.${DMS_STREAM}.*`,
+    `CONSUMER.MSG.NEXT.${POSTS_STREAM}.*`,
+    `CONSUMER.MSG.NEXT.${DMS_STREAM}.*`,
+    `CONSUMER.DELETE.${POSTS_STREAM}.*`,
+    `CONSUMER.DELETE.${DMS_STREAM}.*`,
+    `STREAM.INFO.${POSTS_STREAM}`,
+    `STREAM.INFO.${DMS_STREAM}`,
+  ];
+  return [...api.map((a) => `$JS.API.${a}`), ...api.map((a) => `$JS.*.API.${a}`)];
+}
+
+/**
  * A chat user: posts and presence, DMs to anyone, its own DMs and inbox only, renewal through
  * the CHAT import, and read-only history through ordered consumers filtered to what it may read.
  */
@@ -101,16 +123,7 @@ export function chatUserPermissions(userKey: string): Permissions {
         `${POSTS_PREFIX}.*`,
         `${DMS_PREFIX}.*`,
         ACCESS_SUBJECT,
-        `$JS.API.CONSUMER.CREATE.${POSTS_STREAM}.*.${POSTS_PREFIX}.*`,
-        `$JS.API.CONSUMER.CREATE.${DMS_STREAM}.*.${ownDms}`,
-        `$JS.API.CONSUMER.INFO.${POSTS_STREAM}.*`,
-        `$JS.API.CONSUMER.INFO.${DMS_STREAM}.*`,
-        `$JS.API.CONSUMER.MSG.NEXT.${POSTS_STREAM}.*`,
-        `$JS.API.CONSUMER.MSG.NEXT.${DMS_STREAM}.*`,
-        `$JS.API.CONSUMER.DELETE.${POSTS_STREAM}.*`,
-        `$JS.API.CONSUMER.DELETE.${DMS_STREAM}.*`,
-        `$JS.API.STREAM.INFO.${POSTS_STREAM}`,
-        `$JS.API.STREAM.INFO.${DMS_STREAM}`,
+        ...historyApi(ownDms),
         `$JS.FC.${POSTS_STREAM}.>`,
         `$JS.FC.${DMS_STREAM}.>`,
       ],

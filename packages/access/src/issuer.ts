@@ -1,0 +1,97 @@
+// Issues CHAT user JWTs with the CHAT account's signing key, on the hot path: @nats-io/jwt builds
+// the claims and trust's nativeKeyPair signs them with Node's Ed25519 (tweetnacl manages ~9/s).
+import { encodeUser, type User } from "@nats-io/jwt";
+import type { KeyPair } from "@nats-io/nkeys";
+import { inboxPrefixFor, newUserSigner } from "@natschat/protocol";
+import {
+  CHAT_USER_MAX_PAYLOAD,
+  chatUserPermissions,
+  DMS_STREAM,
+  nativeKeyPair,
+  POSTS_STREAM,
+} from "@natschat/trust";
+
+/** Default lifetime of an issued user JWT: 30 days. */
+export const DEFAULT_USER_EXPIRY_SECONDS = 30 * 24 * 3600;
+
+/**
+ * @nats-io/jwt's encodeUser asks the signer for its private key on every call, to check it has
+ * one; nativeKeyPair derives that with tweetnacl each time (~130/s). The answer never changes,
+ * so it is computed once here and everything else is delegated.
+ */
+function withCachedPrivateKey(kp: KeyPair): KeyPair {
+  const priv = kp.getPrivateKey();
+  return {
+    getPublicKey: () => kp.getPublicKey(),
+    getPrivateKey: () => priv,
+    getSeed: () => kp.getSeed(),
+    sign: (input: Uint8Array) => kp.sign(input),
+    verify: (input: Uint8Array, sig: Uint8Array) => kp.verify(input, sig),
+    clear: () => {
+      priv.fill(0);
+      kp.clear();
+    },
+    seal: (...args: Parameters<KeyPair["seal"]>) => kp.seal(...args),
+    open: (...args: Parameters<KeyPair["open"]>) => kp.open(...args),
+  } as KeyPair;
+}
+
+/** An issued user JWT and its times. */
+export interface IssuedJwt {
+  jwt: string;
+  issued: Date;
+  expires: Date;
+}
+
+/** Signs CHAT user JWTs. Holds the CHAT signing key; never exposes it. */
+export class UserIssuer {
+  readonly #signer: KeyPair;
+  readonly chatAccount: string;
+  readonly expirySeconds: number;
+
+  constructor(opts: { chatAccount: string; chatSigningSeed: string; expirySeconds?: number }) {
+    this.chatAccount = opts.chatAccount;
+    this.expirySeconds = opts.expirySeconds ?? DEFAULT_USER_EXPIRY_SECONDS;
+    this.#signer = withCachedPrivateKey(nativeKeyPair(opts.chatSigningSeed));
+  }
+
+  /** The CHAT signing key's public key. */
+  get signingKey(): string {
+    return this.#signer.getPublicKey();
+  }
+
+  /** A chat user JWT for `userKey` named `name`: chat permissions, payload limit, expiry. */
+  async issue(name: string, userKey: string, now = Date.now()): Promise<IssuedJwt> {
+    const iat = Math.floor(now / 1000);
+    const exp = iat + this.expirySeconds;
+    const user: Partial<User> = {
+      ...chatUserPermissions(userKey),
+      payload: CHAT_USER_MAX_PAYLOAD,
+    };
+    const jwt = await encodeUser(name, userKey, this.chatAccount, user, {
+      signer: this.#signer,
+      exp,
+    });
+    return { jwt, issued: new Date(iat * 1000), expires: new Date(exp * 1000) };
+  }
+
+  /**
+   * A short-lived CHAT identity for the service itself: JetStream admin on the two history
+   * streams only (create, update, info), so it can ensure them at start.
+   */
+  async mintStreamsAdmin(ttlSeconds = 300): Promise<{ jwt: string; seed: string; key: string }> {
+    const { signer, seed } = await newUserSigner();
+    const key = signer.publicKey;
+    const api = (verb: string) => [POSTS_STREAM, DMS_STREAM].map((s) => `$JS.API.STREAM.${verb}.${s}`);
+    const user: Partial<User> = {
+      pub: { allow: ["$JS.API.INFO", ...api("CREATE"), ...api("UPDATE"), ...api("INFO")], deny: [] },
+      sub: { allow: [`${inboxPrefixFor(key)}.>`], deny: [] },
+    };
+    const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
+    const jwt = await encodeUser("natschat-access-streams", key, this.chatAccount, user, {
+      signer: this.#signer,
+      exp,
+    });
+    return { jwt, seed, key };
+  }
+}

@@ -1,0 +1,140 @@
+// Presence tracking: every replica follows chat.KUBECON.online (imported from CHAT), verifies each
+// announcement (signature, freshness, replay) and accepts it only when the registry issued that
+// key under that name and did not revoke it. Last-seen lives in memory, per replica (every
+// replica sees every announcement); it is written to the registry at most once per
+// `persistEveryMs` per name, with a revision check so replicas do not fight (the loser skips).
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import { EnvelopeVerifier, ONLINE_SUBJECT, PRESENCE_TTL_SECONDS } from "@natschat/protocol";
+import type { Logger } from "./log.ts";
+import type { Registry } from "./registry.ts";
+
+/** Why an announcement that verified was still not accepted. */
+export type PresenceRejection = "unknown-key" | "name-mismatch" | "revoked" | "not-presence";
+
+export interface PresenceStats {
+  accepted: number;
+  /** Signature, format, time and replay drops (EnvelopeVerifier), then registry rejections. */
+  dropped: Record<string, number>;
+  /** Names seen within the presence lifetime. */
+  online: number;
+}
+
+export class PresenceTracker {
+  readonly #verifier = new EnvelopeVerifier({ maxAgeSeconds: 2 * PRESENCE_TTL_SECONDS });
+  readonly #lastSeen = new Map<string, number>();
+  readonly #rejected: Record<PresenceRejection, number> = {
+    "unknown-key": 0,
+    "name-mismatch": 0,
+    revoked: 0,
+    "not-presence": 0,
+  };
+  #accepted = 0;
+  #sub: Subscription | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #persisting: Promise<void> = Promise.resolve();
+  readonly #persistEveryMs: number;
+
+  constructor(
+    readonly registry: Registry,
+    readonly log: Logger,
+    opts: { persistEveryMs?: number } = {},
+  ) {
+    this.#persistEveryMs = opts.persistEveryMs ?? 5 * 60_000;
+  }
+
+  /** Subscribes to presence and starts the periodic last-seen write. */
+  start(nc: NatsConnection): void {
+    this.#sub = nc.subscribe(ONLINE_SUBJECT, {
+      callback: (err, msg) => {
+        if (err) {
+          this.log.error("presence subscription failed", { err });
+          return;
+        }
+        void this.observe(msg.data).catch((e) =>
+          this.log.error("presence handling failed", { err: e }),
+        );
+      },
+    });
+    if (this.#persistEveryMs > 0) {
+      this.#timer = setInterval(
+        () => {
+          this.#persisting = this.#persisting
+            .then(() => this.persist())
+            .then(
+              () => undefined,
+              (err) => this.log.warn("writing last-seen failed", { err }),
+            );
+        },
+        Math.min(this.#persistEveryMs, 60_000),
+      );
+      this.#timer.unref?.();
+    }
+  }
+
+  /** Checks one announcement; returns the accepted name, or undefined. */
+  async observe(data: Uint8Array | string, now = Date.now()): Promise<string | undefined> {
+    const result = await this.#verifier.verify(data, { subject: ONLINE_SUBJECT });
+    if (!result.ok) {
+      this.log.debug("presence dropped", { reason: result.reason });
+      return undefined;
+    }
+    const env = result.envelope;
+    if (env.type !== "chat-online") return this.#reject("not-presence", env.iss);
+    const name = this.registry.nameOf(env.iss);
+    if (name === undefined) return this.#reject("unknown-key", env.iss);
+    const stored = this.registry.get(name);
+    if (!stored || stored.record.key !== env.iss) return this.#reject("unknown-key", env.iss);
+    if (stored.record.revoked) return this.#reject("revoked", env.iss);
+    if (env.claimedName !== name) return this.#reject("name-mismatch", env.iss);
+    this.#accepted++;
+    this.#lastSeen.set(name, now);
+    return name;
+  }
+
+  #reject(why: PresenceRejection, key: string): undefined {
+    this.#rejected[why]++;
+    this.log.debug("presence rejected", { reason: why, key });
+    return undefined;
+  }
+
+  /** Last verified presence of a name (ms), from memory or else from the registry. */
+  lastSeen(name: string): number | undefined {
+    const mem = this.#lastSeen.get(name);
+    if (mem !== undefined) return mem;
+    const stored = this.registry.get(name)?.record.lastSeen;
+    return stored === undefined ? undefined : Date.parse(stored);
+  }
+
+  /** Writes last-seen times that moved by persistEveryMs or more to the registry. */
+  async persist(): Promise<number> {
+    let written = 0;
+    for (const [name, seen] of this.#lastSeen) {
+      const stored = this.registry.get(name);
+      if (!stored || stored.record.revoked) continue;
+      const before = stored.record.lastSeen ? Date.parse(stored.record.lastSeen) : 0;
+      if (seen - before < this.#persistEveryMs) continue;
+      const record = { ...stored.record, lastSeen: new Date(seen).toISOString() };
+      // A conflict means another replica or a renewal wrote first; the next round retries.
+      const rev = await this.registry.update(record, stored.revision);
+      if (rev !== "conflict") written++;
+    }
+    return written;
+  }
+
+  stats(now = Date.now()): PresenceStats {
+    let online = 0;
+    for (const t of this.#lastSeen.values()) if (now - t <= PRESENCE_TTL_SECONDS * 1000) online++;
+    return {
+      accepted: this.#accepted,
+      dropped: { ...this.#verifier.drops, ...this.#rejected },
+      online,
+    };
+  }
+
+  /** Unsubscribes and stops the timer (after a last write of what moved). */
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#sub?.unsubscribe();
+    await this.#persisting;
+  }
+}

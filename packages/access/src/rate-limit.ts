@@ -1,0 +1,172 @@
+// Registration rate limits: token buckets, one global and one per name and per key. A request
+// takes one token from each bucket that applies; an empty bucket refuses it with the time until
+// the next token, which the service turns into a RATE_LIMITED reply.
+
+/** One bucket's rule: `rate` tokens per `perSeconds`, holding at most `burst`. */
+export interface BucketRule {
+  rate: number;
+  perSeconds: number;
+  burst: number;
+}
+
+/** The service's limits; a rule with rate 0 is switched off. */
+export interface RateLimits {
+  /** All registrations of one replica. */
+  global: BucketRule;
+  /** Requests for one name (new or renewal). */
+  perName: BucketRule;
+  /** Requests signed by one user key (renewals mostly: a new registration has a new key). */
+  perKey: BucketRule;
+}
+
+/** Defaults: 2000/s per replica, 10 per name and per key a minute (burst 5). */
+export const DEFAULT_RATE_LIMITS: RateLimits = {
+  global: { rate: 2000, perSeconds: 1, burst: 2000 },
+  perName: { rate: 10, perSeconds: 60, burst: 5 },
+  perKey: { rate: 10, perSeconds: 60, burst: 5 },
+};
+
+/** A token bucket; `now` is in ms. */
+export class TokenBucket {
+  #tokens: number;
+  #at: number;
+  readonly #perMs: number;
+  constructor(
+    readonly rule: BucketRule,
+    now: number,
+  ) {
+    this.#tokens = rule.burst;
+    this.#at = now;
+    this.#perMs = rule.rate / (rule.perSeconds * 1000);
+  }
+
+  #refill(now: number): void {
+    if (now > this.#at) {
+      this.#tokens = Math.min(this.rule.burst, this.#tokens + (now - this.#at) * this.#perMs);
+      this.#at = now;
+    }
+  }
+
+  /** Takes a token: 0 when granted, else the ms until one is available. */
+  take(now: number): number {
+    this.#refill(now);
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return 0;
+    }
+    return Math.ceil((1 - this.#tokens) / this.#perMs);
+  }
+
+  /** True when the bucket is full again, so it can be forgotten. */
+  isFull(now: number): boolean {
+    this.#refill(now);
+    return this.#tokens >= this.rule.burst;
+  }
+}
+
+/** Why a request was limited, and when to retry. */
+export interface Limited {
+  scope: "global" | "name" | "key";
+  retryAfterMs: number;
+}
+
+const enabled = (rule: BucketRule) => rule.rate > 0 && rule.burst > 0;
+
+/** Keyed buckets that are dropped once full again, so memory follows the active set. */
+class BucketMap {
+  readonly #buckets = new Map<string, TokenBucket>();
+  #lastSweep = 0;
+  constructor(readonly rule: BucketRule) {}
+
+  take(id: string, now: number): number {
+    if (now - this.#lastSweep > 10_000) this.#sweep(now);
+    let b = this.#buckets.get(id);
+    if (!b) {
+      b = new TokenBucket(this.rule, now);
+      this.#buckets.set(id, b);
+    }
+    return b.take(now);
+  }
+
+  #sweep(now: number): void {
+    this.#lastSweep = now;
+    for (const [id, b] of this.#buckets) if (b.isFull(now)) this.#buckets.delete(id);
+  }
+
+  get size(): number {
+    return this.#buckets.size;
+  }
+}
+
+/** The service's limiter: checkGlobal before any work, checkIdentity once the request is verified. */
+export class RateLimiter {
+  readonly #global: TokenBucket | undefined;
+  readonly #names: BucketMap | undefined;
+  readonly #keys: BucketMap | undefined;
+  readonly #now: () => number;
+  /** Refusals so far, by scope. */
+  readonly refused = { global: 0, name: 0, key: 0 };
+
+  constructor(
+    readonly limits: RateLimits = DEFAULT_RATE_LIMITS,
+    now: () => number = Date.now,
+  ) {
+    this.#now = now;
+    this.#global = enabled(limits.global) ? new TokenBucket(limits.global, now()) : undefined;
+    this.#names = enabled(limits.perName) ? new BucketMap(limits.perName) : undefined;
+    this.#keys = enabled(limits.perKey) ? new BucketMap(limits.perKey) : undefined;
+  }
+
+  /** Takes a global token; undefined when granted. */
+  checkGlobal(): Limited | undefined {
+    const wait = this.#global?.take(this.#now()) ?? 0;
+    if (wait === 0) return undefined;
+    this.refused.global++;
+    return { scope: "global", retryAfterMs: wait };
+  }
+
+  /** Takes a token for the name and one for the key; undefined when both are granted. */
+  checkIdentity(name: string, key: string): Limited | undefined {
+    const now = this.#now();
+    const byName = this.#names?.take(name, now) ?? 0;
+    if (byName > 0) {
+      this.refused.name++;
+      return { scope: "name", retryAfterMs: byName };
+    }
+    const byKey = this.#keys?.take(key, now) ?? 0;
+    if (byKey > 0) {
+      this.refused.key++;
+      return { scope: "key", retryAfterMs: byKey };
+    }
+    return undefined;
+  }
+}
+
+/** The over-limit message: which limit, and when to try again. */
+export function describeLimited(l: Limited, limits: RateLimits): string {
+  const rule = l.scope === "global" ? limits.global : l.scope === "name" ? limits.perName : limits.perKey;
+  const what =
+    l.scope === "global"
+      ? "the service is busy"
+      : l.scope === "name"
+        ? "too many requests for this name"
+        : "too many requests from this key";
+  const per = rule.perSeconds === 1 ? "second" : `${rule.perSeconds} s`;
+  const retry = Math.max(1, Math.ceil(l.retryAfterMs / 1000));
+  return `${what} (limit ${rule.rate} per ${per}); retry in ${retry} s`;
+}
+
+/** Parses a rule written as "RATE/SECONDS[:BURST]", e.g. "10/60:5" or "2000/1". */
+export function parseBucketRule(text: string, what: string): BucketRule {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*\/\s*(\d+(?:\.\d+)?)\s*(?::\s*(\d+))?\s*$/.exec(text);
+  if (!m) {
+    throw new Error(
+      `${what} "${text}" is not a rate: write RATE/SECONDS[:BURST], e.g. 10/60:5 (0/1 switches it off)`,
+    );
+  }
+  const rate = Number(m[1]);
+  const perSeconds = Number(m[2]);
+  if (perSeconds <= 0) throw new Error(`${what} "${text}": the period must be more than 0 s`);
+  const burst = m[3] === undefined ? Math.max(1, Math.ceil(rate)) : Number(m[3]);
+  return { rate, perSeconds, burst };
+}

@@ -1,0 +1,287 @@
+// The user registry: a JetStream KV bucket in ADMIN (key = name, value = JSON record), shared by
+// every access-service replica and kept across restarts. Writes go straight to the bucket with
+// revision checks (KV create is atomic, so exactly one of two racing registrations wins); reads
+// come from an in-memory view fed by a KV watch, so answering `provisioned` never scans the
+// bucket and every replica converges on the same state.
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import { type KV, type KvEntry, Kvm } from "@nats-io/kv";
+import type { NatsConnection, QueuedIterator } from "@nats-io/nats-core";
+import { isPublicKey, isValidName } from "@natschat/protocol";
+import { REGISTRY_BUCKET } from "@natschat/trust";
+import type { Logger } from "./log.ts";
+
+/** One registered name. Times are ISO 8601 strings. */
+export interface RegistryRecord {
+  name: string;
+  /** The user public key ("U...") the name is issued to. */
+  key: string;
+  /** When the current user JWT was issued. */
+  issued: string;
+  /** When the current user JWT expires. */
+  expires?: string;
+  /** Set once the admin revoked the name; it stays reserved until released. */
+  revoked?: boolean;
+  revokedAt?: string;
+  /** Last verified presence announcement (written at most every few minutes). */
+  lastSeen?: string;
+  /** jti of the last access request served for the name: refuses replays across replicas. */
+  jti?: string;
+  /** Issued through the talk's plain-text path (server-made key). */
+  legacy?: boolean;
+}
+
+/** A record with the KV revision it was read at. */
+export interface StoredRecord {
+  record: RegistryRecord;
+  revision: number;
+}
+
+/** What changed in the registry; `record` is undefined when the name was released. */
+export interface RegistryChange {
+  name: string;
+  record?: RegistryRecord;
+  previous?: RegistryRecord;
+}
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+/** Parses a bucket value into a record; throws with what is wrong. */
+export function parseRecord(key: string, value: unknown): RegistryRecord {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error("value is not a JSON object");
+  }
+  const v = value as Record<string, unknown>;
+  if (v.name !== key || !isValidName(key)) throw new Error("name does not match its key");
+  if (typeof v.key !== "string" || !isPublicKey(v.key, "U"))
+    throw new Error("key is not a user key");
+  for (const f of ["issued", "expires", "revokedAt", "lastSeen"]) {
+    const t = v[f];
+    if (t === undefined && f !== "issued") continue;
+    if (typeof t !== "string" || !ISO.test(t)) throw new Error(`${f} is not an ISO time`);
+  }
+  if (v.revoked !== undefined && typeof v.revoked !== "boolean")
+    throw new Error("revoked is not a boolean");
+  if (v.jti !== undefined && typeof v.jti !== "string") throw new Error("jti is not a string");
+  const rec: RegistryRecord = { name: key, key: v.key, issued: v.issued as string };
+  if (v.expires !== undefined) rec.expires = v.expires as string;
+  if (v.revoked) rec.revoked = true;
+  if (v.revokedAt !== undefined) rec.revokedAt = v.revokedAt as string;
+  if (v.lastSeen !== undefined) rec.lastSeen = v.lastSeen as string;
+  if (v.jti !== undefined) rec.jti = v.jti as string;
+  if (v.legacy === true) rec.legacy = true;
+  return rec;
+}
+
+function isWrongLastSequence(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
+
+const encode = (rec: RegistryRecord) => JSON.stringify(rec);
+
+/** Options of Registry.open. */
+export interface RegistryOptions {
+  bucket?: string;
+  /** JetStream replicas of the bucket (1, or 3 in a cluster). */
+  replicas?: number;
+  log: Logger;
+}
+
+export class Registry {
+  readonly #kv: KV;
+  readonly #log: Logger;
+  readonly #byName = new Map<string, StoredRecord>();
+  readonly #byKey = new Map<string, string>();
+  readonly #listeners = new Set<(c: RegistryChange) => void>();
+  #watch: QueuedIterator<KvEntry> | undefined;
+  #watching: Promise<void> | undefined;
+  #activeJson: string | undefined;
+  #highest = 0;
+  readonly #waiters = new Set<{ revision: number; done: (ok: boolean) => void }>();
+  #readyAt = 0;
+  #onReady: (() => void) | undefined;
+  /** Resolves once the view holds everything the bucket held at open. */
+  readonly ready: Promise<void>;
+
+  private constructor(kv: KV, log: Logger) {
+    this.#kv = kv;
+    this.#log = log;
+    this.ready = new Promise((resolve) => {
+      this.#onReady = resolve;
+    });
+  }
+
+  /** Opens (or creates) the bucket and starts the watch that feeds the view. */
+  static async open(nc: NatsConnection, opts: RegistryOptions): Promise<Registry> {
+    const kvm = new Kvm(nc);
+    const kv = await kvm.create(opts.bucket ?? REGISTRY_BUCKET, {
+      history: 1,
+      replicas: opts.replicas ?? 1,
+      description: "natschat user registry: name -> {key, issued, expires, revoked}",
+      maxValueSize: 4096,
+    });
+    const reg = new Registry(kv, opts.log);
+    const status = await kv.status();
+    reg.#readyAt = status.streamInfo.state.last_seq;
+    await reg.#startWatch();
+    if (reg.#readyAt === 0) reg.#markReady();
+    return reg;
+  }
+
+  async #startWatch(): Promise<void> {
+    const watch = await this.#kv.watch();
+    this.#watch = watch;
+    this.#watching = (async () => {
+      for await (const e of watch) this.#apply(e);
+    })().catch((err) => {
+      this.#log.error("registry watch ended", { err });
+    });
+  }
+
+  #markReady(): void {
+    this.#onReady?.();
+    this.#onReady = undefined;
+  }
+
+  #apply(e: KvEntry): void {
+    if (e.revision > this.#highest) this.#highest = e.revision;
+    const previous = this.#byName.get(e.key);
+    if (e.operation === "DEL" || e.operation === "PURGE") {
+      if (previous) {
+        this.#byName.delete(e.key);
+        if (this.#byKey.get(previous.record.key) === e.key) this.#byKey.delete(previous.record.key);
+        this.#changed({ name: e.key, previous: previous.record });
+      }
+    } else {
+      let record: RegistryRecord;
+      try {
+        record = parseRecord(e.key, e.json());
+      } catch (err) {
+        // A damaged value must not take the service down; it is reported and left out.
+        this.#log.warn("registry entry ignored", { name: e.key, revision: e.revision, err });
+        return;
+      }
+      if (previous && previous.record.key !== record.key) this.#byKey.delete(previous.record.key);
+      this.#byName.set(e.key, { record, revision: e.revision });
+      this.#byKey.set(record.key, e.key);
+      this.#changed({ name: e.key, record, ...(previous ? { previous: previous.record } : {}) });
+    }
+    if (this.#onReady && this.#highest >= this.#readyAt) this.#markReady();
+    for (const w of this.#waiters) if (this.#highest >= w.revision) w.done(true);
+  }
+
+  #changed(change: RegistryChange): void {
+    const wasActive = change.previous && !change.previous.revoked;
+    const isActive = change.record && !change.record.revoked;
+    if (wasActive || isActive) this.#activeJson = undefined;
+    for (const l of this.#listeners) l(change);
+  }
+
+  /** Calls `listener` for every change the watch delivers; returns the unsubscribe. */
+  onChange(listener: (c: RegistryChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The view's record for a name. */
+  get(name: string): StoredRecord | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** The name the view has for a user key. */
+  nameOf(key: string): string | undefined {
+    return this.#byKey.get(key);
+  }
+
+  /** Number of names in the view (revoked ones included). */
+  get size(): number {
+    return this.#byName.size;
+  }
+
+  /** Highest bucket revision the view has applied. */
+  get revision(): number {
+    return this.#highest;
+  }
+
+  /** Every record, sorted by name. */
+  records(): RegistryRecord[] {
+    return [...this.#byName.values()]
+      .map((s) => s.record)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** The talk's `{name: publicKey}` map of names that are not revoked, as JSON (cached). */
+  activeJson(): string {
+    if (this.#activeJson === undefined) {
+      const map: Record<string, string> = {};
+      for (const [name, { record }] of this.#byName) if (!record.revoked) map[name] = record.key;
+      this.#activeJson = JSON.stringify(map);
+    }
+    return this.#activeJson;
+  }
+
+  /** Reads a name straight from the bucket (authoritative, unlike the view). */
+  async fetch(name: string): Promise<StoredRecord | undefined> {
+    const e = await this.#kv.get(name);
+    if (!e || e.operation !== "PUT") return undefined;
+    return { record: parseRecord(name, e.json()), revision: e.revision };
+  }
+
+  /** Creates a name; "exists" when it is already registered (atomic across replicas). */
+  async create(record: RegistryRecord): Promise<number | "exists"> {
+    try {
+      return await this.#kv.create(record.name, encode(record));
+    } catch (err) {
+      if (isWrongLastSequence(err)) return "exists";
+      throw err;
+    }
+  }
+
+  /** Replaces a record if it is still at `revision`; "conflict" when someone wrote first. */
+  async update(record: RegistryRecord, revision: number): Promise<number | "conflict"> {
+    try {
+      return await this.#kv.update(record.name, encode(record), revision);
+    } catch (err) {
+      if (isWrongLastSequence(err)) return "conflict";
+      throw err;
+    }
+  }
+
+  /** Releases a name (a delete marker); "conflict" when it changed since `revision`. */
+  async release(name: string, revision: number): Promise<"ok" | "conflict"> {
+    try {
+      await this.#kv.delete(name, { previousSeq: revision });
+      return "ok";
+    } catch (err) {
+      if (isWrongLastSequence(err)) return "conflict";
+      throw err;
+    }
+  }
+
+  /** Resolves true once the view has applied `revision`, false after timeoutMs. */
+  caughtUp(revision: number, timeoutMs = 2000): Promise<boolean> {
+    if (this.#highest >= revision) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        revision,
+        done: (ok: boolean) => {
+          clearTimeout(timer);
+          this.#waiters.delete(waiter);
+          resolve(ok);
+        },
+      };
+      const timer = setTimeout(() => waiter.done(false), timeoutMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Stops the watch. */
+  async stop(): Promise<void> {
+    this.#watch?.stop();
+    await this.#watching;
+    this.#markReady();
+  }
+}

@@ -1,0 +1,60 @@
+// `natschat access`: runs one access-service replica in the foreground, as a Kubernetes
+// Deployment does. Secrets come from the data dir or from explicit files (mounted Secrets);
+// every flag also has a NATSCHAT_* variable. SIGTERM or SIGINT drains it.
+import { ACCESS_ENV, resolveAccessConfig, startAccessService } from "@natschat/access";
+import { parseVerb } from "./args.ts";
+import { defaultServer } from "./up-state.ts";
+
+const USAGE = [
+  "natschat access [--dir DIR] [--server URL[,URL]] [--replica-id ID]",
+  "  [--creds FILE] [--push-creds FILE] [--chat-signing-key FILE] [--operator-signing-key FILE]",
+  "  [--chat-account KEY] [--legacy-plaintext] [--user-expiry 30d] [--rate-global 2000/1]",
+  "  [--rate-name 10/60:5] [--rate-key 10/60:5] [--replicas 1|3|5] [--no-streams]",
+  "  [--log-level debug|info|warn|error] [--tls-ca FILE]",
+  `  env: ${Object.values(ACCESS_ENV).join(", ")}`,
+].join("\n");
+
+export async function accessVerb(argv: string[]): Promise<number> {
+  const { flags } = parseVerb(
+    argv,
+    {
+      server: { type: "string" },
+      "replica-id": { type: "string" },
+      creds: { type: "string" },
+      "push-creds": { type: "string" },
+      "chat-signing-key": { type: "string" },
+      "operator-signing-key": { type: "string" },
+      "chat-account": { type: "string" },
+      "legacy-plaintext": { type: "boolean" },
+      "user-expiry": { type: "string" },
+      "rate-global": { type: "string" },
+      "rate-name": { type: "string" },
+      "rate-key": { type: "string" },
+      replicas: { type: "string" },
+      "no-streams": { type: "boolean" },
+      "log-level": { type: "string" },
+      "tls-ca": { type: "string" },
+    },
+    USAGE,
+  );
+  const { dir, ...rest } = flags;
+  const opts = await resolveAccessConfig({
+    flags: rest,
+    env: process.env,
+    dir,
+    defaultServer: await defaultServer(dir),
+  });
+  const svc = await startAccessService(opts);
+  let signaled = false;
+  const onSignal = () => {
+    signaled = true;
+    void svc.stop();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  await svc.stopped;
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+  // Stopping without a signal means the connection closed for good: let the orchestrator restart.
+  return signaled ? 0 : 1;
+}

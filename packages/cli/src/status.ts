@@ -1,0 +1,130 @@
+// `natschat status`: every server ($SYS.REQ.SERVER.PING with the push role) and every NATS micro
+// service ($SRV.INFO and $SRV.STATS with the admin role), with their figures. Exits 1 when no
+// server or no access service answers.
+import type { NatsConnection } from "@nats-io/nats-core";
+import { type ServiceInfo, type ServiceStats, Svcm } from "@nats-io/services";
+import { connectRole, layout } from "@natschat/trust";
+import { parseVerb } from "./args.ts";
+import { defaultServer } from "./up-state.ts";
+
+const USAGE = "natschat status [--json] [--dir DIR] [--server URL] [--wait MS]";
+
+interface Statsz {
+  server?: { name?: string; id?: string; ver?: string; cluster?: string; host?: string };
+  statsz?: {
+    start?: string;
+    cpu?: number;
+    mem?: number;
+    connections?: number;
+    subscriptions?: number;
+    slow_consumers?: number;
+    sent?: { msgs?: number };
+    received?: { msgs?: number };
+    routes?: unknown[];
+    gateways?: unknown[];
+  };
+}
+
+export interface StatusReport {
+  servers: Statsz[];
+  services: { info: ServiceInfo; stats?: ServiceStats }[];
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+async function servers(nc: NatsConnection, waitMs: number): Promise<Statsz[]> {
+  const replies = await nc.requestMany("$SYS.REQ.SERVER.PING", "", {
+    strategy: "stall",
+    stall: 300,
+    maxWait: waitMs,
+  });
+  const out: Statsz[] = [];
+  for await (const m of replies) out.push(m.json<Statsz>());
+  return out.sort((a, b) => String(a.server?.name).localeCompare(String(b.server?.name)));
+}
+
+async function services(nc: NatsConnection, waitMs: number): Promise<StatusReport["services"]> {
+  const client = new Svcm(nc).client({ strategy: "stall", stall: 300, maxWait: waitMs });
+  const [infos, stats] = await Promise.all([
+    collect(await client.info()),
+    collect(await client.stats()),
+  ]);
+  return infos
+    .sort((a, b) => `${a.name} ${a.id}`.localeCompare(`${b.name} ${b.id}`))
+    .map((info) => {
+      const s = stats.find((x) => x.id === info.id);
+      return s ? { info, stats: s } : { info };
+    });
+}
+
+const mb = (n?: number) => (n === undefined ? "-" : `${Math.round(n / 1024 / 1024)} MB`);
+
+function print(r: StatusReport): void {
+  console.log(`servers (${r.servers.length}):`);
+  for (const s of r.servers) {
+    const z = s.statsz ?? {};
+    console.log(
+      `  ${s.server?.name ?? s.server?.id}  v${s.server?.ver ?? "?"}${s.server?.cluster ? `  cluster ${s.server.cluster}` : ""}` +
+        `  conns ${z.connections ?? 0}  subs ${z.subscriptions ?? 0}  cpu ${z.cpu ?? 0}%  mem ${mb(z.mem)}` +
+        `  msgs in ${z.received?.msgs ?? 0} out ${z.sent?.msgs ?? 0}  routes ${z.routes?.length ?? 0}` +
+        `  gateways ${z.gateways?.length ?? 0}  slow consumers ${z.slow_consumers ?? 0}`,
+    );
+  }
+  console.log(`services (${r.services.length}):`);
+  for (const { info, stats } of r.services) {
+    const meta = Object.entries(info.metadata ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ");
+    console.log(
+      `  ${info.name} ${info.version}  id ${info.id}${meta ? `  ${meta}` : ""}${stats ? `  since ${stats.started}` : ""}`,
+    );
+    for (const ep of stats?.endpoints ?? []) {
+      const data = ep.data ? `  ${JSON.stringify(ep.data)}` : "";
+      console.log(
+        `    ${ep.name.padEnd(12)} ${ep.subject.padEnd(24)} queue ${ep.queue_group ?? "-"}  requests ${ep.num_requests}  errors ${ep.num_errors}${data}`,
+      );
+    }
+  }
+}
+
+export async function statusVerb(argv: string[]): Promise<number> {
+  const { flags } = parseVerb(
+    argv,
+    { json: { type: "boolean" }, server: { type: "string" }, wait: { type: "string" } },
+    USAGE,
+  );
+  const waitMs = flags.wait === undefined ? 2000 : Number(flags.wait);
+  const url = await defaultServer(flags.dir, flags.server);
+  const paths = layout(flags.dir);
+  const sys = await connectRole({
+    servers: url,
+    credsPath: paths.creds("push"),
+    inboxOwner: "push",
+  });
+  const admin = await connectRole({
+    servers: url,
+    credsPath: paths.creds("admin"),
+    inboxOwner: "admin",
+  }).catch(async (err) => {
+    await sys.close();
+    throw err;
+  });
+  try {
+    const report: StatusReport = {
+      servers: await servers(sys, waitMs),
+      services: await services(admin, waitMs),
+    };
+    if (flags.json) console.log(JSON.stringify(report, null, 2));
+    else print(report);
+    const access = report.services.filter((s) => s.info.name === "natschat-access");
+    if (!flags.json && access.length === 0) console.log("no natschat-access replica answered");
+    return report.servers.length > 0 && access.length > 0 ? 0 : 1;
+  } finally {
+    await sys.close();
+    await admin.close();
+  }
+}

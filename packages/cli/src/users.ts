@@ -1,0 +1,122 @@
+// `natschat users [--watch]`: lists the registry (admin role) with keys, expiry, revoked marks and
+// last-seen; --watch then follows chat.req.provisioned.updates until Ctrl-C.
+import type { NatsConnection } from "@nats-io/nats-core";
+import {
+  ACCESS_ERROR_HEADER,
+  PROVISIONED_SUBJECT,
+  PROVISIONED_UPDATES_SUBJECT,
+} from "@natschat/protocol";
+import { connectRole, layout } from "@natschat/trust";
+import { parseVerb } from "./args.ts";
+import { errText, ServiceReplyError } from "./revoke.ts";
+import { defaultServer } from "./up-state.ts";
+
+const USAGE = "natschat users [--watch] [--json] [--dir DIR] [--server URL] [--creds ADMIN_CREDS]";
+
+interface UserRow {
+  name: string;
+  key: string;
+  issued: string;
+  expires?: string;
+  revoked?: boolean;
+  lastSeen?: string;
+}
+
+interface Page {
+  users: UserRow[];
+  total: number;
+  next?: string;
+}
+
+async function fetchAll(nc: NatsConnection): Promise<UserRow[]> {
+  const rows: UserRow[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const q = JSON.stringify({ detail: true, limit: 1000, ...(after ? { after } : {}) });
+    const reply = await nc
+      .request(PROVISIONED_SUBJECT, q, { timeout: 10_000 })
+      .catch((err: Error) => {
+        throw new ServiceReplyError(
+          "UNAVAILABLE",
+          `no answer on ${PROVISIONED_SUBJECT} (${err.message}); is the access service running?`,
+        );
+      });
+    const code = reply.headers?.get(ACCESS_ERROR_HEADER);
+    if (code) throw new ServiceReplyError(code, errText(reply.string()));
+    const page = reply.json<Page>();
+    rows.push(...page.users);
+    if (!page.next) return rows;
+    after = page.next;
+  }
+}
+
+const day = (iso?: string) => (iso ? iso.slice(0, 16).replace("T", " ") : "-");
+
+function printTable(rows: UserRow[]): void {
+  const w = Math.max(4, ...rows.map((r) => r.name.length));
+  console.log(
+    `${"NAME".padEnd(w)}  ${"KEY".padEnd(56)}  ${"EXPIRES".padEnd(16)}  ${"LAST SEEN".padEnd(16)}  STATUS`,
+  );
+  for (const r of rows) {
+    console.log(
+      `${r.name.padEnd(w)}  ${r.key}  ${day(r.expires).padEnd(16)}  ${day(r.lastSeen).padEnd(16)}  ${r.revoked ? "revoked" : "active"}`,
+    );
+  }
+  const revoked = rows.filter((r) => r.revoked).length;
+  console.log(`${rows.length} users (${rows.length - revoked} active, ${revoked} revoked)`);
+}
+
+/** One line per change of a chat.req.provisioned.updates message. */
+export function describeUpdate(text: string): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return [`? unreadable update (${text.length} bytes)`];
+  }
+  if (typeof v !== "object" || v === null) return ["? unexpected update"];
+  return Object.entries(v as Record<string, unknown>).map(([name, change]) => {
+    if (typeof change === "string") return `+ ${name} ${change}`;
+    if (change === null) return `- ${name} (revoked and released)`;
+    return `- ${name} (revoked)`;
+  });
+}
+
+export async function usersVerb(argv: string[]): Promise<number> {
+  const { flags } = parseVerb(
+    argv,
+    {
+      watch: { type: "boolean" },
+      json: { type: "boolean" },
+      server: { type: "string" },
+      creds: { type: "string" },
+    },
+    USAGE,
+  );
+  const nc = await connectRole({
+    servers: await defaultServer(flags.dir, flags.server),
+    credsPath: flags.creds ?? layout(flags.dir).creds("admin"),
+    inboxOwner: "admin",
+  });
+  try {
+    // Subscribe first, so no change falls between the listing and the watch.
+    const sub = flags.watch ? nc.subscribe(PROVISIONED_UPDATES_SUBJECT) : undefined;
+    const rows = await fetchAll(nc);
+    if (flags.json) console.log(JSON.stringify(rows, null, 2));
+    else printTable(rows);
+    if (!sub) return 0;
+    console.log("watching for changes (Ctrl-C to stop)…");
+    const stop = () => sub.unsubscribe();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    for await (const m of sub) {
+      for (const line of describeUpdate(m.string()))
+        console.log(`${new Date().toISOString()} ${line}`);
+    }
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    return 0;
+  } finally {
+    await nc.close();
+  }
+}

@@ -1,0 +1,34 @@
+// The image of the Node parts (the access service and the web app): the workspace with its
+// dependencies and the built web app, run by the `natschat` CLI. nats-server runs from the
+// official NATS image through the Helm chart, not from this one.
+
+/** Dockerfile text; build from the repository root: `docker build -f DIR/Dockerfile -t IMAGE .` */
+export const DOCKERFILE = `# syntax=docker/dockerfile:1
+# natschat: the access service (\`natschat access\`) and the web app (\`natschat web\`).
+# Build from the repository root:  docker build -f <render dir>/Dockerfile -t natschat:0.1.0 .
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY . .
+# the CLI runs TypeScript through tsx, so dev dependencies stay; the web app is built here, once
+RUN npm ci --no-audit --no-fund && npm run web:build
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build --chown=root:root /app /app
+# no data dir in the image: secrets are mounted files, named by NATSCHAT_* variables
+USER node
+ENTRYPOINT ["node", "bin/natschat.js"]
+CMD ["help"]
+`;
+
+/** Kept out of the build context (BuildKit reads <Dockerfile>.dockerignore next to the Dockerfile). */
+export const DOCKERIGNORE = `.git
+**/node_modules
+.natschat
+.cache
+**/dist
+*.log
+# rendered deployments hold secrets: never send them to a build
+**/k8s/secrets
+`;

@@ -1,0 +1,52 @@
+// Runs the terminal chat on a started session until the user quits (Ctrl-C, SIGINT, SIGTERM)
+// or the session ends on its own (revoked, expired, closed). Returns the process exit code:
+// 0 when the user quit, 1 when the session was ended for them, with the reason on stderr.
+import type { ChatSession } from "@natschat/client";
+import { render } from "ink";
+import { ChatApp } from "./app.tsx";
+
+/** Options of runChat. */
+export interface RunChatOptions {
+  stdin?: NodeJS.ReadStream;
+  stdout?: NodeJS.WriteStream;
+  stderr?: NodeJS.WriteStream;
+}
+
+/** Shows the chat for `session` (already started); resolves with the exit code. */
+export async function runChat(session: ChatSession, opts: RunChatOptions = {}): Promise<number> {
+  const stderr = opts.stderr ?? process.stderr;
+  const stdout = opts.stdout ?? process.stdout;
+  let quit!: () => void;
+  const quitting = new Promise<"quit">((resolve) => {
+    quit = () => resolve("quit");
+  });
+  const app = render(<ChatApp model={session} onQuit={quit} />, {
+    exitOnCtrlC: false,
+    ...(opts.stdin ? { stdin: opts.stdin } : {}),
+    ...(opts.stdout ? { stdout: opts.stdout } : {}),
+    stderr,
+    patchConsole: true,
+  });
+  const onSignal = () => quit();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const outcome = await Promise.race([quitting, session.closed()]);
+    if (outcome === "quit") {
+      await session.stop();
+      app.unmount();
+      await app.waitUntilExit();
+      stdout.write("\n");
+      return 0;
+    }
+    // The session ended on its own: leave the last screen (with its red status) in place.
+    app.unmount();
+    await app.waitUntilExit();
+    stdout.write("\n");
+    stderr.write(`natschat chat: ${outcome.state}: ${outcome.reason ?? "the session ended"}\n`);
+    return 1;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

@@ -1,0 +1,170 @@
+// End-to-end: two terminal chats (`natschat chat --creds … --server …`) in tmux against a real
+// server. One sends; the other's captured pane shows the issued name and the text. Then the
+// receiver is revoked, and its chat ends with the reason and a non-zero exit status.
+import { execFile, execFileSync } from "node:child_process";
+import { chmod, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { ensureChatStreams } from "@natschat/access";
+import { mintChatUser, startTestStack, type TestStack } from "@natschat/testing";
+import {
+  connectRole,
+  loadSeed,
+  lookupAccountJwt,
+  nativeKeyPair,
+  pushAccountJwt,
+  revokeInAccountJwt,
+} from "@natschat/trust";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, "../../..");
+// A private tmux server (its own socket), so the test never touches anyone else's sessions.
+const SOCKET = `natschat-e2e-${process.pid}`;
+
+function hasTmux(): boolean {
+  try {
+    execFileSync("tmux", ["-V"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const tmuxAvailable = hasTmux();
+if (!tmuxAvailable) console.warn("tmux is not installed: skipping the terminal end-to-end test");
+
+const tmux = (...args: string[]) => run("tmux", ["-L", SOCKET, ...args]);
+
+async function capture(session: string): Promise<string> {
+  const { stdout } = await tmux("capture-pane", "-p", "-J", "-t", session);
+  return stdout;
+}
+
+/** Polls the pane until `pred` holds; fails with the last screen after `timeoutMs`. */
+async function waitForPane(
+  session: string,
+  pred: (screen: string) => boolean,
+  what: string,
+  timeoutMs = 20_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  let screen = "";
+  while (Date.now() < deadline) {
+    screen = await capture(session);
+    if (pred(screen)) return screen;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}; ${session} shows:\n${screen}`,
+  );
+}
+
+/** Waits for the exit status the pane's shell prints after the chat ends. */
+async function waitForExit(session: string, timeoutMs = 10_000): Promise<number> {
+  const screen = await waitForPane(
+    session,
+    (s) => /natschat-exit=\d+/.test(s),
+    `${session}'s chat to exit`,
+    timeoutMs,
+  );
+  return Number(/natschat-exit=(\d+)/.exec(screen)?.[1]);
+}
+
+let stack: TestStack;
+let leaf: NatsConnection;
+
+describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
+  beforeAll(async () => {
+    stack = await startTestStack();
+    leaf = await connectRole({
+      servers: stack.urls,
+      credsPath: stack.creds("leaf"),
+      inboxOwner: "leaf",
+    });
+    await ensureChatStreams(leaf, { perSubject: 1000, maxAgeDays: 1, replicas: 1 });
+  });
+
+  afterAll(async () => {
+    // kill-server ends only our private tmux server (and the chats in it)
+    await tmux("kill-server").catch(() => undefined);
+    await leaf?.close();
+    await stack?.stop();
+  });
+
+  it("one sends, the other's pane shows the issued name and the text; revocation ends it", async () => {
+    const users = {
+      alice: await mintChatUser(stack.dir, "alice"),
+      bob: await mintChatUser(stack.dir, "bob"),
+    };
+    for (const [name, u] of Object.entries(users)) {
+      const path = join(stack.dir, `${name}.creds`);
+      await writeFile(path, u.creds, { mode: 0o600 });
+      await chmod(path, 0o600);
+      const cmd = [
+        "node",
+        join(ROOT, "bin/natschat.js"),
+        "chat",
+        "--dir",
+        stack.dir,
+        "--creds",
+        path,
+        "--server",
+        stack.urls[0] as string,
+      ].join(" ");
+      // tmux runs this through sh; the exit status is printed (tmux's own pane_dead_status is
+      // not reliable: it stays empty when tmux has not reaped the process yet)
+      // remain-on-exit (on before the pane starts) keeps the last screen for capture
+      await tmux(
+        ...["-f", "/dev/null", "start-server", ";", "set-option", "-g", "remain-on-exit", "on"],
+        ...[";", "new-session", "-d", "-s", name, "-x", "120", "-y", "30", "-c", ROOT],
+        `${cmd}; echo natschat-exit=$?`,
+      );
+    }
+    await waitForPane(
+      "alice",
+      (s) => s.includes("connected") && s.includes("● bob"),
+      "alice to see bob online",
+    );
+    await waitForPane(
+      "bob",
+      (s) => s.includes("connected") && s.includes("● alice"),
+      "bob to see alice online",
+    );
+
+    await tmux("send-keys", "-t", "alice", "-l", "hello from the terminal");
+    await tmux("send-keys", "-t", "alice", "Enter");
+    const screen = await waitForPane(
+      "bob",
+      (s) => /\d\d:\d\d alice: hello from the terminal/.test(s),
+      "bob's pane to show alice's message",
+    );
+    expect(screen).toContain("alice: hello from the terminal");
+
+    // revoke bob: his chat must end by itself, with the reason and a non-zero exit
+    const push = await connectRole({
+      servers: stack.urls,
+      credsPath: stack.creds("push"),
+      inboxOwner: "push",
+    });
+    try {
+      const chat = stack.trust.summary.accounts.CHAT.publicKey;
+      const signer = nativeKeyPair(await loadSeed(stack.dir, "operator-signing", "O"));
+      const updated = await revokeInAccountJwt(
+        await lookupAccountJwt(push, chat),
+        users.bob.publicKey,
+        signer,
+      );
+      await pushAccountJwt(push, updated, stack.urls.length);
+    } finally {
+      await push.close();
+    }
+    expect(await waitForExit("bob")).toBe(1);
+    expect(await capture("bob")).toMatch(/revoked/);
+
+    // alice quits with Ctrl-C: exit status 0
+    await tmux("send-keys", "-t", "alice", "C-c");
+    expect(await waitForExit("alice")).toBe(0);
+  });
+});

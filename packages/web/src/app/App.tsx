@@ -1,0 +1,143 @@
+// The app shell: loads the runtime config, checks WebCrypto, and shows Welcome, Chat or Admin.
+// The admin page is a separate chunk, loaded only when it is opened.
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
+import type { WebRuntimeConfig } from "../config.ts";
+import {
+  forgetIdentity,
+  getNotice,
+  loadIdentity,
+  type StoredIdentity,
+  saveIdentity,
+  setNotice,
+} from "./identity-store.ts";
+import { useRoute } from "./route.ts";
+import { fetchRuntimeConfig } from "./runtime.ts";
+import { webCryptoProblem } from "./webcrypto.ts";
+import { WelcomePage } from "./welcome/WelcomePage.tsx";
+
+// Pages are separate chunks: Welcome loads without the chat session and its JetStream client, and
+// the admin page only when it is opened.
+const ChatPage = lazy(() => import("./chat/ChatPage.tsx"));
+const AdminPage = lazy(() => import("./admin/AdminPage.tsx"));
+
+type Boot =
+  | { phase: "loading" }
+  | { phase: "error"; title: string; message: string }
+  | { phase: "ready"; config: WebRuntimeConfig; identity?: StoredIdentity; notice?: string };
+
+/** The message a revoked user reads on Welcome. */
+export const REVOKED_NOTICE = "Your access has been revoked.";
+const EXPIRED_NOTICE = "Your access has expired. Pick a name to register again.";
+
+function Screen(props: { title: string; message?: string; busy?: boolean }) {
+  return (
+    <div className="center-screen">
+      {props.busy ? <div className="spinner" aria-hidden="true" /> : null}
+      <div className={props.busy ? "" : "card"}>
+        {props.busy ? <p role="status">{props.title}</p> : <h1>{props.title}</h1>}
+        {props.message ? (
+          <p className="error-text" role="alert">
+            {props.message}
+          </p>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+export function App() {
+  const route = useRoute();
+  const [boot, setBoot] = useState<Boot>({ phase: "loading" });
+
+  useEffect(() => {
+    void (async () => {
+      const problem = await webCryptoProblem();
+      if (problem) {
+        setBoot({ phase: "error", title: "This browser cannot run natschat", message: problem });
+        return;
+      }
+      try {
+        const config = await fetchRuntimeConfig();
+        const stored = await loadIdentity(config.chatAccount);
+        const notice = stored.problem ?? getNotice();
+        setBoot({
+          phase: "ready",
+          config,
+          ...(stored.identity ? { identity: stored.identity } : {}),
+          ...(notice ? { notice } : {}),
+        });
+      } catch (err) {
+        setBoot({
+          phase: "error",
+          title: "natschat is not available",
+          message: (err as Error).message,
+        });
+      }
+    })();
+  }, []);
+
+  const ready = boot.phase === "ready" ? boot : undefined;
+  const chatAccount = ready?.config.chatAccount;
+
+  const onJoined = useCallback(
+    (identity: StoredIdentity) => {
+      if (!chatAccount) return;
+      saveIdentity(chatAccount, identity);
+      setNotice(undefined);
+      setBoot((b) => (b.phase === "ready" ? { phase: "ready", config: b.config, identity } : b));
+    },
+    [chatAccount],
+  );
+  const leave = useCallback(
+    (notice?: string) => {
+      if (!chatAccount) return;
+      forgetIdentity(chatAccount);
+      setNotice(notice);
+      setBoot((b) =>
+        b.phase === "ready"
+          ? { phase: "ready", config: b.config, ...(notice ? { notice } : {}) }
+          : b,
+      );
+    },
+    [chatAccount],
+  );
+  const onEnded = useCallback(
+    (state: "revoked" | "expired") => leave(state === "revoked" ? REVOKED_NOTICE : EXPIRED_NOTICE),
+    [leave],
+  );
+  const onLogout = useCallback(() => leave(), [leave]);
+
+  if (boot.phase === "loading") return <Screen title="Loading natschat…" busy />;
+  if (boot.phase === "error") return <Screen title={boot.title} message={boot.message} />;
+  if (route === "admin") {
+    return (
+      <Suspense fallback={<Screen title="Loading the admin page…" busy />}>
+        <AdminPage config={boot.config} />
+      </Suspense>
+    );
+  }
+  if (boot.identity) {
+    return (
+      <Suspense fallback={<Screen title={`Connecting as ${boot.identity.name}…`} busy />}>
+        <ChatPage
+          key={boot.identity.key}
+          config={boot.config}
+          identity={boot.identity}
+          onEnded={onEnded}
+          onLogout={onLogout}
+        />
+      </Suspense>
+    );
+  }
+  return (
+    <WelcomePage
+      config={boot.config}
+      notice={boot.notice}
+      onDismissNotice={() => {
+        setNotice(undefined);
+        setBoot((b) => (b.phase === "ready" ? { phase: "ready", config: b.config } : b));
+      }}
+      onJoined={onJoined}
+    />
+  );
+}

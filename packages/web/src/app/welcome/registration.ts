@@ -1,0 +1,113 @@
+// Registration in the browser: a fresh user key made here (WebCrypto Ed25519), a signed access
+// request over the public bootstrap creds, and the returned user JWT checked to be for our key
+// and signed by a CHAT signing key. The creds are composed locally: the seed never leaves.
+import { register } from "@natschat/client";
+import {
+  AccessError,
+  checkIssuedUserJwt,
+  IdentityError,
+  InvalidNameError,
+  normalizeName,
+  parseCreds,
+} from "@natschat/protocol";
+import type { WebRuntimeConfig } from "../../config.ts";
+import type { StoredIdentity } from "../identity-store.ts";
+import { connectRoleWs } from "../nats.ts";
+
+/** A registration that did not work; `code` is the service's AccessErrorCode when it has one. */
+export class RegistrationError extends Error {
+  override name = "RegistrationError";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What to tell the user for each service error code (the service's own text follows). */
+const FRIENDLY: Record<string, (name: string, detail: string) => string> = {
+  NAME_TAKEN: (name) => `The name "${name}" is already taken. Pick another one.`,
+  NAME_INVALID: (_n, detail) => `That name is not allowed: ${detail}`,
+  NAME_REVOKED: (name) =>
+    `The name "${name}" was revoked by an administrator and stays reserved. Pick another one.`,
+  RATE_LIMITED: () => "Too many registrations right now. Wait a few seconds and try again.",
+  UNAVAILABLE: () =>
+    "The access service is not answering right now. Make sure `natschat up` is running, then try again.",
+};
+
+/** Registers `name` for a key made here; resolves with the checked identity to store. */
+export async function registerName(
+  config: WebRuntimeConfig,
+  rawName: string,
+): Promise<StoredIdentity> {
+  let name: string;
+  try {
+    name = normalize(rawName);
+  } catch (err) {
+    throw new RegistrationError(
+      "NAME_INVALID",
+      `That name is not allowed: ${(err as Error).message}`,
+    );
+  }
+  const nc = await connectRoleWs(config.websocketUrls, config.bootstrapCreds, "bootstrap", {
+    maxReconnectAttempts: 0,
+  });
+  try {
+    // register() makes the key here, sends only the signed request, and checks that the JWT it
+    // gets back is for that key and signed by one of the CHAT signing keys.
+    const r = await register(nc, name, {
+      chatAccount: config.chatAccount,
+      chatSigningKeys: config.chatSigningKeys,
+      timeoutMs: 10_000,
+    });
+    return { name: r.name, key: r.publicKey, creds: r.creds };
+  } catch (err) {
+    if (err instanceof AccessError) {
+      throw new RegistrationError(err.code, FRIENDLY[err.code]?.(name, err.message) ?? err.message);
+    }
+    if (err instanceof IdentityError) {
+      throw new RegistrationError(
+        "BAD_REPLY",
+        `The reply was refused: it is not a valid grant for this browser's key (${err.message}).`,
+      );
+    }
+    if (err instanceof InvalidNameError) throw new RegistrationError("NAME_INVALID", err.message);
+    throw err;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Uses an existing creds file (e.g. from `natschat join`): it must be a chat user of this CHAT. */
+export async function identityFromCredsFile(
+  config: WebRuntimeConfig,
+  text: string,
+): Promise<StoredIdentity> {
+  const creds = await parseCreds(text).catch((err: Error) => {
+    throw new RegistrationError("CREDS", `That file is not usable creds: ${err.message}`);
+  });
+  try {
+    const issued = await checkIssuedUserJwt(creds.jwt, {
+      expectedKey: creds.publicKey,
+      chatAccount: config.chatAccount,
+      chatSigningKeys: config.chatSigningKeys,
+    });
+    return { name: issued.name, key: creds.publicKey, creds: text };
+  } catch (err) {
+    if (!(err instanceof IdentityError)) throw err;
+    throw new RegistrationError(
+      "CREDS",
+      `Those creds are not a chat user of this server: ${err.message}`,
+    );
+  }
+}
+
+function normalize(name: string): string {
+  try {
+    return normalizeName(name);
+  } catch (err) {
+    if (err instanceof InvalidNameError) throw err;
+    throw new InvalidNameError(String(err));
+  }
+}

@@ -1,0 +1,156 @@
+// Pure parts of the web app: the runtime-config parser, message grouping, the admin registry
+// parser and the bundle-size report.
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { MessageView } from "@natschat/client";
+import { parseRuntimeConfig, RuntimeConfigError } from "@natschat/web";
+import { describe, expect, it } from "vitest";
+import { parseRegistry } from "../src/app/admin/admin-model.ts";
+import { GROUP_GAP_MS, groupMessages, initials } from "../src/app/chat/grouping.ts";
+import { measureBundle } from "../src/server/bundle-size.ts";
+
+const ACCOUNT = `A${"B".repeat(55)}`;
+const GOOD = {
+  websocketUrls: ["ws://127.0.0.1:9222"],
+  bootstrapCreds: "-----BEGIN NATS USER JWT-----\n…",
+  chatAccount: ACCOUNT,
+  chatSigningKeys: [ACCOUNT],
+  channels: ["KUBECON"],
+};
+
+describe("parseRuntimeConfig", () => {
+  it("accepts a good config and names the bad field otherwise", () => {
+    expect(parseRuntimeConfig(GOOD)).toEqual(GOOD);
+    const bad: [unknown, RegExp][] = [
+      [null, /not a JSON object/],
+      [[], /not a JSON object/],
+      [{ ...GOOD, websocketUrls: [] }, /"websocketUrls"/],
+      [{ ...GOOD, websocketUrls: ["http://x"] }, /must start with ws:\/\//],
+      [{ ...GOOD, bootstrapCreds: "nope" }, /"bootstrapCreds"/],
+      [{ ...GOOD, chatAccount: "UABC" }, /"chatAccount"/],
+      [{ ...GOOD, chatSigningKeys: [1] }, /"chatSigningKeys"/],
+      [{ ...GOOD, channels: "KUBECON" }, /"channels"/],
+    ];
+    for (const [input, message] of bad) {
+      expect(() => parseRuntimeConfig(input)).toThrow(RuntimeConfigError);
+      expect(() => parseRuntimeConfig(input)).toThrow(message);
+    }
+  });
+});
+
+function msg(id: string, from: string, time: number, display = from): MessageView {
+  return {
+    id,
+    from,
+    name: display,
+    display,
+    text: id,
+    time,
+    mine: false,
+    claimedOther: false,
+  };
+}
+
+describe("groupMessages", () => {
+  const t0 = new Date(2025, 10, 3, 12, 0, 0).getTime();
+  it("groups consecutive messages of a sender within the gap, and marks new days", () => {
+    const groups = groupMessages(
+      [
+        msg("a1", "UA", t0),
+        msg("a2", "UA", t0 + 60_000),
+        msg("b1", "UB", t0 + 120_000),
+        msg("b2", "UB", t0 + 120_000 + GROUP_GAP_MS + 1),
+        msg("b3", "UB", t0 + 86_400_000),
+      ],
+      t0 + 86_400_000,
+    );
+    expect(groups.map((g) => g.messages.map((m) => m.id))).toEqual([
+      ["a1", "a2"],
+      ["b1"],
+      ["b2"],
+      ["b3"],
+    ]);
+    expect(groups[0]?.day).toBeDefined();
+    expect(groups[1]?.day).toBeUndefined();
+    expect(groups[3]?.day).toBe("Today");
+  });
+
+  it("starts a new group when a sender's shown name changes (its identity became known)", () => {
+    const groups = groupMessages([msg("x1", "UA", t0, "~UAAAA…ZZZZ"), msg("x2", "UA", t0, "ada")]);
+    expect(groups).toHaveLength(2);
+  });
+
+  it("makes avatar initials", () => {
+    expect(initials("ada")).toBe("AD");
+    expect(initials("ada-lovelace")).toBe("AL");
+    expect(initials("~UABCD…WXYZ")).toBe("UA");
+    expect(initials("")).toBe("?");
+  });
+});
+
+describe("parseRegistry", () => {
+  it("reads the detail form and the talk's {name: key} form", () => {
+    const detail = parseRegistry(
+      JSON.stringify({
+        users: [
+          { name: "ada", key: "UA", issued: "2025-01-01T00:00:00Z", revoked: true },
+          { name: "bob", key: "UB", lastSeen: "2025-01-01T00:00:00.000Z" },
+          { bogus: true },
+        ],
+        total: 2,
+        next: "bob",
+      }),
+    );
+    expect(detail.users).toEqual([
+      { name: "ada", key: "UA", issued: "2025-01-01T00:00:00Z", revoked: true },
+      { name: "bob", key: "UB", revoked: false, lastSeen: Date.parse("2025-01-01T00:00:00Z") },
+    ]);
+    expect(detail.next).toBe("bob");
+    expect(detail.total).toBe(2);
+    expect(parseRegistry(JSON.stringify({ ada: "UA" })).users).toEqual([
+      { name: "ada", key: "UA", revoked: false },
+    ]);
+    expect(() => parseRegistry("[]")).toThrow(/not a JSON object/);
+  });
+});
+
+describe("measureBundle", () => {
+  it("counts what the first page loads apart from what lazy pages add", async () => {
+    const dist = await mkdtemp(join(tmpdir(), "natschat-web-size-"));
+    try {
+      await mkdir(join(dist, ".vite"), { recursive: true });
+      await mkdir(join(dist, "assets"));
+      await writeFile(join(dist, "index.html"), "<html></html>");
+      for (const f of ["entry.js", "shared.js", "chat.js", "app.css"]) {
+        await writeFile(join(dist, "assets", f), f.repeat(100));
+      }
+      await writeFile(
+        join(dist, ".vite", "manifest.json"),
+        JSON.stringify({
+          "index.html": {
+            file: "assets/entry.js",
+            isEntry: true,
+            css: ["assets/app.css"],
+            dynamicImports: ["src/app/chat/ChatPage.tsx"],
+          },
+          _shared: { file: "assets/shared.js" },
+          "src/app/chat/ChatPage.tsx": {
+            file: "assets/chat.js",
+            isDynamicEntry: true,
+            imports: ["index.html", "_shared"],
+          },
+        }),
+      );
+      const r = await measureBundle(dist);
+      expect(r.initial.files.sort()).toEqual(["assets/app.css", "assets/entry.js", "index.html"]);
+      expect(r.pages).toHaveLength(1);
+      expect(r.pages[0]?.name).toBe("chat page");
+      expect(r.pages[0]?.files.sort()).toEqual(["assets/chat.js", "assets/shared.js"]);
+      expect(r.all.files).toHaveLength(5);
+      expect(r.all.gzip).toBe(r.initial.gzip + (r.pages[0]?.gzip ?? 0));
+    } finally {
+      await rm(dist, { recursive: true, force: true });
+    }
+  });
+});
