@@ -79,7 +79,10 @@ describe("CLI bad input", () => {
       ["wrong markers", good.replaceAll("NATS USER JWT", "SOMETHING ELSE"), /JWT|block|marker/i],
       [
         "wrong-type seed",
-        good.replace(/SU[A-Z2-7]+/, (await readFile(layout(dir).key("CHAT"), "utf8")).trim()),
+        good.replace(
+          /(BEGIN USER NKEY SEED-----\n)SU[A-Z2-7]+/,
+          `$1${(await readFile(layout(dir).key("CHAT"), "utf8")).trim()}`,
+        ),
         /user seed|type|SU/i,
       ],
     ];

@@ -395,7 +395,14 @@ export class ChatSession {
     nc.subscribe(`${POSTS_PREFIX}.*`, { callback: (err, m) => this.#onMsg(err, m, "post") });
     nc.subscribe(dmSubject(this.#me.key), { callback: (err, m) => this.#onMsg(err, m, "dm") });
     // Live subscriptions are in place before history is read, so nothing falls in between.
-    await nc.flush();
+    try {
+      await nc.flush();
+    } catch (err) {
+      await this.#terminate("closed", `connection failed right after connecting: ${message(err)}`);
+      throw new ChatError("CHAT_CONNECT_FAILED", `the connection failed: ${message(err)}`, {
+        cause: err,
+      });
+    }
     this.#everConnected = true;
     this.#setState("connected", undefined);
     await this.#announce(true);

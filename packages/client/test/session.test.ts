@@ -586,4 +586,20 @@ describe("revocation", () => {
     expect(s.reason).toMatch(/revoked/i);
     await expect(s.send("#KUBECON", "still here?")).rejects.toThrow(/revoked/);
   });
+
+  it("reports expired and stops when the user JWT expires", async () => {
+    const brief = await mintChatUser(stack.dir, "brief", 2);
+    const s = await join(brief);
+    const result = await Promise.race([
+      s.closed(),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new Error("the session did not report the expiry within 8 s")),
+          8000,
+        ),
+      ),
+    ]);
+    expect(result.state).toBe("expired");
+    expect(s.reason).toMatch(/expired/i);
+  });
 });

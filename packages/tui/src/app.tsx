@@ -112,25 +112,19 @@ function Messages(props: {
   );
 }
 
-function StatusLine(props: { snap: ChatSnapshot; error: string | undefined }) {
-  const { snap, error } = props;
+function StatusLine(props: { snap: ChatSnapshot }) {
+  const { snap } = props;
   const online = snap.users.filter((u) => u.online && !u.me).length;
+  const problem = snap.state !== "connected" ? snap.reason : undefined;
   return (
-    <Box>
-      <Text color={STATE_COLOR[snap.state]}>● {snap.state}</Text>
-      <Text>
-        {" "}
-        as <Text bold>{snap.me.name || "…"}</Text> · {online} online
-        {snap.dropped > 0 ? ` · ${snap.dropped} dropped` : ""}
-      </Text>
-      {snap.reason && snap.state !== "connected" ? <Text color="red"> · {snap.reason}</Text> : null}
-      {error ? (
-        <Text color="red"> · {error}</Text>
-      ) : snap.notice ? (
-        <Text color="yellow"> · {snap.notice}</Text>
-      ) : null}
+    <Text wrap="truncate-end">
+      <Text color={STATE_COLOR[snap.state]}>● {snap.state}</Text> as{" "}
+      <Text bold>{snap.me.name || "…"}</Text> · {online} online
+      {snap.dropped > 0 ? ` · ${snap.dropped} dropped` : ""}
       <Text dimColor> · Tab focus · Ctrl-C quit</Text>
-    </Box>
+      {problem ? <Text color="red"> · {problem}</Text> : null}
+      {!problem && snap.notice ? <Text color="yellow"> · {snap.notice}</Text> : null}
+    </Text>
   );
 }
 
@@ -177,7 +171,7 @@ export function ChatApp({ model, onQuit, columns, rows }: ChatAppProps) {
 
   const entries = sidebarEntries(snap);
   const selected = [...snap.channels, ...snap.dms].find((c) => c.id === snap.selected);
-  const paneHeight = Math.max(3, height - 7);
+  const paneHeight = Math.max(3, height - 7 - (error ? 1 : 0));
 
   if (cursorRef.current >= entries.length && entries.length > 0)
     cursorRef.current = entries.length - 1;
@@ -297,7 +291,12 @@ export function ChatApp({ model, onQuit, columns, rows }: ChatAppProps) {
           {focus === "input" ? <Text inverse> </Text> : null}
         </Text>
       </Box>
-      <StatusLine snap={snap} error={error} />
+      {error ? (
+        <Text color="red" wrap="truncate-end">
+          {error}
+        </Text>
+      ) : null}
+      <StatusLine snap={snap} />
     </Box>
   );
 }

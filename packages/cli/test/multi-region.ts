@@ -1,0 +1,226 @@
+// Test support for the multi-region chat tests: one stack of a topology, the access service on
+// the hub's JetStream servers, and users registered and chatting on chosen servers (another
+// region, or the edge) with the same session model the terminal and web UIs use.
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
+import {
+  type AccessService,
+  resolveAccessConfig,
+  silentLogger,
+  startAccessService,
+} from "@natschat/access";
+import { ChatSession, type ChatSnapshot, register, waitForSnapshot } from "@natschat/client";
+import { ACCESS_ERROR_HEADER, REVOKE_SUBJECT } from "@natschat/protocol";
+import type { RunningServer, Topology } from "@natschat/server";
+import { startTestStack, type TestStack } from "@natschat/testing";
+import { connectRole } from "@natschat/trust";
+import { expect } from "vitest";
+
+/** A running topology with the access service. */
+export interface ChatStack {
+  stack: TestStack;
+  access: AccessService;
+  sessions: ChatSession[];
+  conns: NatsConnection[];
+  stop(): Promise<void>;
+}
+
+/** Starts the topology and one access-service replica on its JetStream (hub) servers. */
+export async function startChatStack(opts: {
+  topology: Topology;
+  regions?: string[];
+  tls?: boolean;
+}): Promise<ChatStack> {
+  const stack = await startTestStack(opts);
+  const sessions: ChatSession[] = [];
+  const conns: NatsConnection[] = [];
+  try {
+    const base = await resolveAccessConfig({
+      flags: { replicas: String(stack.topology.plan.storage.replicas) },
+      env: {},
+      dir: stack.dir,
+    });
+    const access = await startAccessService({
+      ...base,
+      servers: jsServers(stack).map((s) => s.url),
+      tlsCaFile: stack.caFile,
+      replicaId: "test",
+      log: silentLogger,
+    });
+    return {
+      stack,
+      access,
+      sessions,
+      conns,
+      async stop() {
+        await Promise.all(sessions.splice(0).map((s) => s.stop()));
+        await Promise.all(conns.splice(0).map((c) => c.close()));
+        await access.stop();
+        await stack.stop();
+      },
+    };
+  } catch (err) {
+    await stack.stop();
+    throw err;
+  }
+}
+
+/** The servers with JetStream (every server but an edge). */
+export function jsServers(stack: TestStack): RunningServer[] {
+  return stack.topology.servers.filter((s) => s.spec.jetstream === "server");
+}
+
+const tlsOptions = (stack: TestStack) => (stack.caFile ? { tls: { caFile: stack.caFile } } : {});
+
+/** Registers `name` through the public bootstrap creds at `server` (the key stays here). */
+export async function registerAt(cs: ChatStack, server: RunningServer, name: string) {
+  const { stack } = cs;
+  const nc = await connectRole({
+    servers: server.url,
+    credsPath: stack.creds("bootstrap"),
+    inboxOwner: "bootstrap",
+    tlsCaFile: stack.caFile,
+  });
+  try {
+    const chat = stack.trust.summary.accounts.CHAT;
+    return await register(nc, name, {
+      chatAccount: chat.publicKey,
+      chatSigningKeys: chat.signingKeys,
+      timeoutMs: 10_000,
+    });
+  } finally {
+    await nc.close();
+  }
+}
+
+/** A chat session connected to one server only (so it stays in that region or at the edge). */
+export async function sessionAt(
+  cs: ChatStack,
+  server: RunningServer,
+  creds: { jwt: string; seed: string },
+): Promise<ChatSession> {
+  const { stack } = cs;
+  const chat = stack.trust.summary.accounts.CHAT;
+  const s = new ChatSession(creds, {
+    servers: [server.url],
+    connect,
+    chatAccount: chat.publicKey,
+    chatSigningKeys: chat.signingKeys,
+    jetstreamDomain: stack.topology.plan.storage.domain,
+    connectionOptions: tlsOptions(stack),
+    name: `test-${server.spec.name}`,
+  });
+  cs.sessions.push(s);
+  await s.start();
+  return s;
+}
+
+const channel = (s: ChatSnapshot, name: string) => s.channels.find((c) => c.id === `#${name}`);
+const dm = (s: ChatSnapshot, key: string) => s.dms.find((c) => c.id === `@${key}`);
+const user = (s: ChatSnapshot, key: string) => s.users.find((u) => u.key === key);
+
+/**
+ * The whole chat between a user on `here` and a user on `there`: registration on each side,
+ * presence, a post and a DM each way, history from both sides in fresh sessions, and a
+ * revocation requested at `adminAt` that closes the user on `there`. Returns the time from the
+ * revoke request to the session's revoked state (ms).
+ */
+export async function chatAcross(
+  cs: ChatStack,
+  here: RunningServer,
+  there: RunningServer,
+  adminAt: RunningServer,
+  tag: string,
+): Promise<number> {
+  const a = await registerAt(cs, here, `${tag}-a`);
+  const b = await registerAt(cs, there, `${tag}-b`);
+  const sa = await sessionAt(cs, here, a);
+  const sb = await sessionAt(cs, there, b);
+  const seen = (s: ChatSession, key: string, name: string, what: string) =>
+    waitForSnapshot(s, (x) => user(x, key)?.name === name && !!user(x, key)?.online, {
+      timeoutMs: 5000,
+      what,
+    });
+  await Promise.all([
+    seen(sb, a.publicKey, a.name, `${b.name} (${there.spec.name}) to see ${a.name} online`),
+    seen(sa, b.publicKey, b.name, `${a.name} (${here.spec.name}) to see ${b.name} online`),
+  ]);
+
+  await sa.send("#General", `hello from ${here.spec.region}`);
+  await waitForSnapshot(
+    sb,
+    (x) =>
+      !!channel(x, "General")?.messages.some(
+        (m) => m.text === `hello from ${here.spec.region}` && m.name === a.name,
+      ),
+    { what: `the post from ${here.spec.name} at ${there.spec.name}` },
+  );
+  await sb.send("#General", `hello from ${there.spec.region}`);
+  await waitForSnapshot(
+    sa,
+    (x) =>
+      !!channel(x, "General")?.messages.some((m) => m.text === `hello from ${there.spec.region}`),
+    { what: `the post from ${there.spec.name} at ${here.spec.name}` },
+  );
+  await sb.send(`@${a.publicKey}`, "a DM across");
+  await waitForSnapshot(
+    sa,
+    (x) => !!dm(x, b.publicKey)?.messages.some((m) => m.text === "a DM across"),
+    {
+      what: `the DM from ${there.spec.name} at ${here.spec.name}`,
+    },
+  );
+  await sa.send(`@${b.publicKey}`, "and back");
+  await waitForSnapshot(
+    sb,
+    (x) => !!dm(x, a.publicKey)?.messages.some((m) => m.text === "and back"),
+    {
+      what: `the DM from ${here.spec.name} at ${there.spec.name}`,
+    },
+  );
+  expect(sa.snapshot().dropped).toBe(0);
+  expect(sb.snapshot().dropped).toBe(0);
+
+  // history from both sides: fresh sessions read the channel and their own DMs
+  await Promise.all([sa.stop(), sb.stop()]);
+  for (const [creds, server, peer, dmText] of [
+    [a, here, b, "a DM across"],
+    [b, there, a, "and back"],
+  ] as const) {
+    const s = await sessionAt(cs, server, creds);
+    await s.historyLoaded();
+    const snap = s.snapshot();
+    const texts = channel(snap, "General")?.messages.map((m) => m.text) ?? [];
+    expect(texts, `#General history at ${server.spec.name}`).toEqual(
+      expect.arrayContaining([`hello from ${here.spec.region}`, `hello from ${there.spec.region}`]),
+    );
+    expect(
+      dm(snap, peer.publicKey)?.messages.map((m) => m.text),
+      `DM history at ${server.spec.name}`,
+    ).toContain(dmText);
+    await s.stop();
+  }
+
+  // revocation: asked of the access service through a hub server, felt on `there`
+  const victim = await sessionAt(cs, there, b);
+  const admin = await connectRole({
+    servers: adminAt.url,
+    credsPath: cs.stack.creds("admin"),
+    inboxOwner: "admin",
+    tlsCaFile: cs.stack.caFile,
+  });
+  cs.conns.push(admin);
+  const started = performance.now();
+  const revoked = waitForSnapshot(victim, () => victim.state === "revoked", {
+    timeoutMs: 10_000,
+    what: `${b.name} at ${there.spec.name} to be revoked`,
+  });
+  const reply = await admin.request(REVOKE_SUBJECT, JSON.stringify({ name: b.name }), {
+    timeout: 10_000,
+  });
+  expect(reply.headers?.get(ACCESS_ERROR_HEADER) ?? "", reply.string()).toBe("");
+  await revoked;
+  const elapsed = performance.now() - started;
+  expect(victim.reason).toMatch(/revoked/i);
+  return elapsed;
+}
