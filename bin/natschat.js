@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Entry for `npx natschat`: loads the TypeScript CLI through tsx (Node 20 has no type stripping).
+// The repo's tsconfig is named explicitly so JSX and paths compile the same from any directory.
+import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 
-register();
+register({ tsconfig: fileURLToPath(new URL("../tsconfig.json", import.meta.url)) });
 const { main } = await import("../packages/cli/src/mod.ts");
 process.exitCode = await main(process.argv.slice(2));

@@ -118,7 +118,8 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
       // remain-on-exit (on before the pane starts) keeps the last screen for capture
       await tmux(
         ...["-f", "/dev/null", "start-server", ";", "set-option", "-g", "remain-on-exit", "on"],
-        ...[";", "new-session", "-d", "-s", name, "-x", "120", "-y", "30", "-c", ROOT],
+        // started outside the repo, as a user would run it: JSX must still compile
+        ...[";", "new-session", "-d", "-s", name, "-x", "120", "-y", "30", "-c", stack.dir],
         `${cmd}; echo natschat-exit=$?`,
       );
     }
