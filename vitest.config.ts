@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: "forks",
     globalSetup: ["packages/server/test/global-setup.ts"],
+    // Node's Ed25519 (node:crypto) for every test file, as Node entry points install it.
+    setupFiles: ["packages/trust/test/setup-node-ed25519.ts"],
   },
 });

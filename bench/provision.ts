@@ -21,7 +21,7 @@ import { connect } from "@nats-io/transport-node";
 import { register } from "@natschat/client";
 import { inboxPrefixFor } from "@natschat/protocol";
 import { startTestStack, type TestStack } from "@natschat/testing";
-import { layout, loadTrust } from "@natschat/trust";
+import { installNodeEd25519, layout, loadTrust } from "@natschat/trust";
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 2000);
 const BURST = Number(process.env.BENCH_BURST ?? 5000);
@@ -53,7 +53,11 @@ interface Figures {
 function figures(latencies: number[], failed: number, wallMs: number): Figures {
   const s = [...latencies].sort((a, b) => a - b);
   const tenth = Math.max(1, Math.floor(latencies.length / 10));
-  const p50Of = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+  const p50Of = (xs: number[]) =>
+    percentile(
+      [...xs].sort((a, b) => a - b),
+      50,
+    );
   return {
     n: latencies.length,
     failed,
@@ -106,7 +110,11 @@ function line(label: string, f: Figures): string {
   );
 }
 
-async function connectCreds(url: string, credsPath: string, owner: string): Promise<NatsConnection> {
+async function connectCreds(
+  url: string,
+  credsPath: string,
+  owner: string,
+): Promise<NatsConnection> {
   return connect({
     servers: url,
     authenticator: credsAuthenticator(await readFile(credsPath)),
@@ -157,17 +165,54 @@ async function waitForService(url: string, adminCreds: string): Promise<void> {
   try {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const replies = await admin.requestMany("$SRV.PING.natschat-access", "", {
-        strategy: "stall",
-        stall: 200,
-        maxWait: 1000,
-      });
-      for await (const _ of replies) return;
+      try {
+        const replies = await admin.requestMany("$SRV.PING.natschat-access", "", {
+          strategy: "stall",
+          stall: 200,
+          maxWait: 1000,
+        });
+        for await (const _ of replies) return;
+      } catch {
+        // no responders yet: the service is still starting; ask again after a round trip
+        await admin.flush();
+      }
     }
     throw new Error("no natschat-access replica answered $SRV.PING within 60 s");
   } finally {
     await admin.close();
   }
+}
+
+/** CPU time (ms) a process has used so far, from /proc (Linux); undefined elsewhere. */
+async function cpuMs(pid: number | undefined): Promise<number | undefined> {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, 100 Hz
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a phase and reports the CPU each process spent per operation. */
+async function measured<T extends Run>(
+  pids: Record<string, number | undefined>,
+  count: number,
+  phase: () => Promise<T>,
+): Promise<{ run: T; cpu: string }> {
+  const before = await Promise.all(Object.values(pids).map(cpuMs));
+  const client = process.cpuUsage();
+  const run = await phase();
+  const after = await Promise.all(Object.values(pids).map(cpuMs));
+  const used = process.cpuUsage(client);
+  const parts = [`client ${fmt((used.user + used.system) / 1000 / count, 2)}`];
+  Object.keys(pids).forEach((name, i) => {
+    const a = after[i];
+    const b = before[i];
+    if (a !== undefined && b !== undefined) parts.push(`${name} ${fmt((a - b) / count, 2)}`);
+  });
+  return { run, cpu: `  CPU ms per request: ${parts.join(", ")}` };
 }
 
 function stopChild(child: ChildProcess | undefined): Promise<void> {
@@ -179,6 +224,8 @@ function stopChild(child: ChildProcess | undefined): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Node signs and verifies with node:crypto, as every natschat Node entry point does.
+  installNodeEd25519();
   const dirFlag = process.argv.indexOf("--dir");
   let stack: TestStack | undefined;
   let dir: string;
@@ -193,32 +240,42 @@ async function main(): Promise<void> {
     stack = await startTestStack();
     dir = stack.dir;
     url = stack.urls[0] as string;
-    console.log(`started nats-server at ${url}; starting \`natschat access\` in its own process…`);
-    const child = spawn(
-      process.execPath,
-      [
-        join(ROOT, "bin/natschat.js"),
-        "access",
-        "--dir",
-        dir,
-        "--server",
-        url,
-        "--rate-global",
-        "100000/1",
-        "--rate-name",
-        "1000/1",
-        "--log-level",
-        "warn",
-      ],
-      { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] },
-    );
-    children.push(child);
-    await waitForService(url, layout(dir).creds("admin"));
   }
   try {
+    if (stack) {
+      console.log(
+        `started nats-server at ${url}; starting \`natschat access\` in its own process…`,
+      );
+      const child = spawn(
+        process.execPath,
+        [
+          // e.g. BENCH_SERVICE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the service
+          ...(process.env.BENCH_SERVICE_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+          join(ROOT, "bin/natschat.js"),
+          "access",
+          "--dir",
+          dir,
+          "--server",
+          url,
+          "--rate-global",
+          "100000/1",
+          "--rate-name",
+          "1000/1",
+          "--log-level",
+          "warn",
+        ],
+        { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] },
+      );
+      children.push(child);
+      await waitForService(url, layout(dir).creds("admin"));
+    }
     const { summary } = await loadTrust(dir);
     const chat = summary.accounts.CHAT;
-    const opts = { chatAccount: chat.publicKey, chatSigningKeys: chat.signingKeys, timeoutMs: 30_000 };
+    const opts = {
+      chatAccount: chat.publicKey,
+      chatSigningKeys: chat.signingKeys,
+      timeoutMs: 30_000,
+    };
     const conns: NatsConnection[] = [];
     for (let i = 0; i < CONNECTIONS; i++) {
       conns.push(await connectCreds(url, layout(dir).creds("bootstrap"), "bootstrap"));
@@ -229,24 +286,40 @@ async function main(): Promise<void> {
 
     console.log(`node ${process.version}, ${CONNECTIONS} client connections\n`);
     await harness(200, 20, reg("w")); // warm-up: JIT, key caches, KV
-    const seq = await harness(SEQUENTIAL, 1, reg("s"));
+    const pids = {
+      service: children[0]?.pid,
+      "nats-server": stack?.topology.servers[0]?.pid,
+    };
+    const seqM = await measured(pids, SEQUENTIAL, () => harness(SEQUENTIAL, 1, reg("s")));
+    const seq = seqM.run;
     const seqF = summarize(seq);
     console.log(line(`sequential ${SEQUENTIAL}`, seqF));
-    const burst = await harness(BURST, IN_FLIGHT, reg("b"));
+    console.log(seqM.cpu);
+    const burstM = await measured(pids, BURST, () => harness(BURST, IN_FLIGHT, reg("b")));
+    const burst = burstM.run;
     const burstF = summarize(burst);
     console.log(line(`burst ${BURST}, ${IN_FLIGHT} in flight`, burstF));
+    console.log(burstM.cpu);
     for (const r of [seq, burst]) for (const [k, v] of r.errors) console.log(`  error ${k}: ${v}`);
 
     // The same harness against a trivial echo responder in its own process.
     children.push(
       await spawnReady(
-        ["--import", "tsx", fileURLToPath(import.meta.url), "--echo", url, layout(dir).creds("leaf")],
+        [
+          "--import",
+          "tsx",
+          fileURLToPath(import.meta.url),
+          "--echo",
+          url,
+          layout(dir).creds("leaf"),
+        ],
         /echo ready/,
       ),
     );
     const leaf = await connectCreds(url, layout(dir).creds("leaf"), "leaf");
     const payload = new Uint8Array(600); // about the size of a signed access request
-    const echo = (i: number) => leaf.request(ECHO_SUBJECT, payload, { timeout: 30_000 }).then(() => i);
+    const echo = (i: number) =>
+      leaf.request(ECHO_SUBJECT, payload, { timeout: 30_000 }).then(() => i);
     await harness(200, 20, echo);
     const eSeq = summarize(await harness(SEQUENTIAL, 1, echo));
     const eBurst = summarize(await harness(BURST, IN_FLIGHT, echo));
@@ -263,11 +336,16 @@ async function main(): Promise<void> {
     const fill = Math.max(0, TARGET_USERS - registered);
     if (fill > 0) {
       const f = await harness(fill, IN_FLIGHT, reg("f"));
-      console.log(`filled the registry with ${fill - f.failed} more users (${fmt(summarize(f).perSecond, 0)} req/s)`);
+      console.log(
+        `filled the registry with ${fill - f.failed} more users (${fmt(summarize(f).perSecond, 0)} req/s)`,
+      );
     }
     const at10k = await harness(DRIFT_SAMPLE, 1, reg("t"));
     const at10kF = summarize(at10k);
-    const startP50 = percentile([...seq.latencies.slice(0, DRIFT_SAMPLE)].sort((a, b) => a - b), 50);
+    const startP50 = percentile(
+      [...seq.latencies.slice(0, DRIFT_SAMPLE)].sort((a, b) => a - b),
+      50,
+    );
     console.log(line(`sequential ${DRIFT_SAMPLE} at ${TARGET_USERS} users`, at10kF));
     console.log(
       `drift at ${TARGET_USERS} users: p50 ${fmt(at10kF.p50, 2)} ms ÷ ${fmt(startP50, 2)} ms on an empty registry = ${fmt(at10kF.p50 / startP50, 2)}×`,

@@ -14,6 +14,7 @@ import { parseTopology, type RunningServer, type Topology } from "@natschat/serv
 import { mintChatUser, startTestStack, type TestStack } from "@natschat/testing";
 import {
   connectRole,
+  installNodeEd25519,
   loadSeed,
   nativeKeyPair,
   pushAccountJwt,
@@ -119,6 +120,8 @@ async function measure(topology: Topology): Promise<Result> {
 }
 
 async function main(): Promise<void> {
+  // Node signs and verifies with node:crypto, as every natschat Node entry point does.
+  installNodeEd25519();
   console.log(
     `revocation: CLAIMS.UPDATE published → the user's client sees the revocation; ${SAMPLES} samples per topology${TLS ? ", TLS" : ""}`,
   );

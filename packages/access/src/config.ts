@@ -135,10 +135,15 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
   const chatAccount = pick("chat-account") ?? trust?.summary.accounts.CHAT.publicKey;
   if (!chatAccount) need("CHAT account public key", "chat-account");
   if (!isPublicKey(chatAccount as string, "A")) {
-    throw invalid(`chat account "${chatAccount}" is not an account public key ('A...', 56 characters)`);
+    throw invalid(
+      `chat account "${chatAccount}" is not an account public key ('A...', 56 characters)`,
+    );
   }
 
-  const rate = (k: "rate-global" | "rate-name" | "rate-key", fallback: RateLimits[keyof RateLimits]) => {
+  const rate = (
+    k: "rate-global" | "rate-name" | "rate-key",
+    fallback: RateLimits[keyof RateLimits],
+  ) => {
     const v = pick(k);
     if (v === undefined) return fallback;
     try {
@@ -177,7 +182,9 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
     accessCreds: { path: accessCredsPath as string },
     chatAccount: chatAccount as string,
     chatSigningSeed: await readSeedFile(chatKeyPath as string, "A", "CHAT signing key"),
-    userExpirySeconds: expiry ? parseDuration(expiry, "--user-expiry") : DEFAULT_USER_EXPIRY_SECONDS,
+    userExpirySeconds: expiry
+      ? parseDuration(expiry, "--user-expiry")
+      : DEFAULT_USER_EXPIRY_SECONDS,
     legacyPlaintext: parseBool(pick("legacy-plaintext") ?? "false", "--legacy-plaintext"),
     ensureStreams: !parseBool(pick("no-streams") ?? "false", "--no-streams"),
     rateLimits,

@@ -82,9 +82,13 @@ export class UserIssuer {
   async mintStreamsAdmin(ttlSeconds = 300): Promise<{ jwt: string; seed: string; key: string }> {
     const { signer, seed } = await newUserSigner();
     const key = signer.publicKey;
-    const api = (verb: string) => [POSTS_STREAM, DMS_STREAM].map((s) => `$JS.API.STREAM.${verb}.${s}`);
+    const api = (verb: string) =>
+      [POSTS_STREAM, DMS_STREAM].map((s) => `$JS.API.STREAM.${verb}.${s}`);
     const user: Partial<User> = {
-      pub: { allow: ["$JS.API.INFO", ...api("CREATE"), ...api("UPDATE"), ...api("INFO")], deny: [] },
+      pub: {
+        allow: ["$JS.API.INFO", ...api("CREATE"), ...api("UPDATE"), ...api("INFO")],
+        deny: [],
+      },
       sub: { allow: [`${inboxPrefixFor(key)}.>`], deny: [] },
     };
     const exp = Math.floor(Date.now() / 1000) + ttlSeconds;

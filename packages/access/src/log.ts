@@ -24,7 +24,7 @@ export interface Logger {
 // An nkey seed (S + type letter + 56 base32 characters), a JWT (three base64url parts starting
 // with a JSON header), or a creds block: masked wherever they appear in a string.
 const SECRETS: [RegExp, string][] = [
-  [/-----BEGIN[^]*?------END[^-]*------/g, "[creds]"],
+  [/-----BEGIN[\s\S]*?------END[^-]*------/g, "[creds]"],
   [/\bS[OACUNX][A-Z2-7]{56}\b/g, "[seed]"],
   [/\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{20,}/g, "[jwt]"],
 ];
@@ -81,4 +81,4 @@ export function createLogger(
 }
 
 /** A logger that writes nothing (tests, benchmarks). */
-export const silentLogger: Logger = createLogger({ sink: () => {} , level: "error" });
+export const silentLogger: Logger = createLogger({ sink: () => {}, level: "error" });

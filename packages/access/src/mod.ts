@@ -22,7 +22,7 @@ export {
   silentLogger,
 } from "./log.ts";
 export { type PresenceStats, PresenceTracker } from "./presence.ts";
-export { type ProvisionReply, Provisioner, type ProvisionerOptions } from "./provision.ts";
+export { Provisioner, type ProvisionerOptions, type ProvisionReply } from "./provision.ts";
 export {
   type BucketRule,
   DEFAULT_RATE_LIMITS,

@@ -68,7 +68,11 @@ export class Provisioner {
     } catch (err) {
       if (err instanceof AccessError) return { ok: false, code: err.code, message: err.message };
       this.#o.log.error("access request failed", { err });
-      return { ok: false, code: "INTERNAL", message: "internal error in the access service; try again" };
+      return {
+        ok: false,
+        code: "INTERNAL",
+        message: "internal error in the access service; try again",
+      };
     }
   }
 
@@ -185,7 +189,11 @@ export class Provisioner {
     const { registry, issuer } = this.#o;
     const owner = registry.nameOf(key);
     if (owner !== undefined && owner !== name) {
-      fail("BAD_REQUEST", `this key is already registered as "${owner}"; make a new key for a new name`, "key-in-use");
+      fail(
+        "BAD_REQUEST",
+        `this key is already registered as "${owner}"; make a new key for a new name`,
+        "key-in-use",
+      );
     }
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const seen = registry.get(name);
@@ -206,6 +214,10 @@ export class Provisioner {
       const rev = await registry.update(record, stored.revision);
       if (rev !== "conflict") return { issued, kind: "renewed" };
     }
-    fail("INTERNAL", `name "${name}" kept changing while being registered; try again`, "contention");
+    fail(
+      "INTERNAL",
+      `name "${name}" kept changing while being registered; try again`,
+      "contention",
+    );
   }
 }

@@ -144,7 +144,8 @@ export class RateLimiter {
 
 /** The over-limit message: which limit, and when to try again. */
 export function describeLimited(l: Limited, limits: RateLimits): string {
-  const rule = l.scope === "global" ? limits.global : l.scope === "name" ? limits.perName : limits.perKey;
+  const rule =
+    l.scope === "global" ? limits.global : l.scope === "name" ? limits.perName : limits.perKey;
   const what =
     l.scope === "global"
       ? "the service is busy"

@@ -226,7 +226,7 @@ export class Registry {
   /** Reads a name straight from the bucket (authoritative, unlike the view). */
   async fetch(name: string): Promise<StoredRecord | undefined> {
     const e = await this.#kv.get(name);
-    if (!e || e.operation !== "PUT") return undefined;
+    if (e?.operation !== "PUT") return undefined;
     return { record: parseRecord(name, e.json()), revision: e.revision };
   }
 

@@ -39,7 +39,10 @@ export function parseRevokeRequest(body: string): RevokeRequest {
     try {
       v = JSON.parse(text);
     } catch {
-      throw new AccessError("BAD_REQUEST", 'revoke request is not valid JSON: send NAME or {"name":"NAME","release":true}');
+      throw new AccessError(
+        "BAD_REQUEST",
+        'revoke request is not valid JSON: send NAME or {"name":"NAME","release":true}',
+      );
     }
     if (typeof v !== "object" || v === null || Array.isArray(v)) {
       throw new AccessError("BAD_REQUEST", 'revoke request must be a JSON object {"name":"NAME"}');
@@ -139,10 +142,14 @@ export class Revoker {
       const missing = [record.key, ...this.#revokedKeys()].filter((k) => !(k in have));
       let next = current;
       if (missing.length) await afterIssueSecond(current);
-      for (const key of new Set(missing)) next = await revokeInAccountJwt(next, key, operatorSigner);
+      for (const key of new Set(missing))
+        next = await revokeInAccountJwt(next, key, operatorSigner);
       servers = await discoverServers(sys);
       if (servers.length === 0) {
-        throw new AccessError("INTERNAL", "no server answered $SYS.REQ.SERVER.PING; revocation not pushed");
+        throw new AccessError(
+          "INTERNAL",
+          "no server answered $SYS.REQ.SERVER.PING; revocation not pushed",
+        );
       }
       replies = next === current ? [] : await pushAccountJwt(sys, next, servers.length);
       const failed = replies.filter((r) => !r.ok);
@@ -181,6 +188,9 @@ export class Revoker {
 
   /** Keys the registry view marks revoked (so one replica's push never drops another's). */
   #revokedKeys(): string[] {
-    return this.opts.registry.records().filter((r) => r.revoked).map((r) => r.key);
+    return this.opts.registry
+      .records()
+      .filter((r) => r.revoked)
+      .map((r) => r.key);
   }
 }

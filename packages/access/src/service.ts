@@ -18,6 +18,7 @@ import {
   PROVISIONED_UPDATES_SUBJECT,
   REVOKE_SUBJECT,
 } from "@natschat/protocol";
+import { installNodeEd25519 } from "@natschat/trust";
 import { connectService } from "./connect.ts";
 import { AccessServiceError } from "./errors.ts";
 import { UserIssuer } from "./issuer.ts";
@@ -181,6 +182,8 @@ async function ensureStreams(
 
 /** Starts one replica of the access service. */
 export async function startAccessService(opts: AccessServiceOptions): Promise<AccessService> {
+  // Requests are verified and user JWTs signed with node:crypto's Ed25519, not WebCrypto's.
+  installNodeEd25519();
   const replicaId = opts.replicaId ?? `${hostname()}-${process.pid}`;
   const log = (opts.log ?? createLogger()).child({ service: SERVICE_NAME, replica: replicaId });
   const issuer = new UserIssuer({
@@ -317,7 +320,11 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
           if (e instanceof AccessError) reply = { ok: false, code: e.code, message: e.message };
           else {
             log.error("request failed", { endpoint, err: e });
-            reply = { ok: false, code: "INTERNAL", message: "internal error in the access service; try again" };
+            reply = {
+              ok: false,
+              code: "INTERNAL",
+              message: "internal error in the access service; try again",
+            };
           }
         }
         respond(msg, endpoint, reply, started);
@@ -331,7 +338,8 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
     if (r.ok) {
       log.info(r.kind === "new" ? "registered" : "renewed", { name: r.name, key: r.key });
       // Only the replica that wrote a change announces it, so each change is broadcast once.
-      if (r.kind === "new") nc.publish(PROVISIONED_UPDATES_SUBJECT, JSON.stringify({ [r.name]: r.key }));
+      if (r.kind === "new")
+        nc.publish(PROVISIONED_UPDATES_SUBJECT, JSON.stringify({ [r.name]: r.key }));
       return { ok: true, body: r.body };
     }
     log.debug("access refused", { code: r.code, msg: r.message });
@@ -349,10 +357,16 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
     try {
       q = JSON.parse(text) as typeof q;
     } catch {
-      throw new AccessError("BAD_REQUEST", 'send an empty request, or {"detail":true,"after":"NAME","limit":N}');
+      throw new AccessError(
+        "BAD_REQUEST",
+        'send an empty request, or {"detail":true,"after":"NAME","limit":N}',
+      );
     }
     if (typeof q !== "object" || q === null || q.detail !== true) {
-      throw new AccessError("BAD_REQUEST", 'send an empty request, or {"detail":true,"after":"NAME","limit":N}');
+      throw new AccessError(
+        "BAD_REQUEST",
+        'send an empty request, or {"detail":true,"after":"NAME","limit":N}',
+      );
     }
     const limit = typeof q.limit === "number" && q.limit > 0 ? Math.min(q.limit, 2000) : 1000;
     const after = typeof q.after === "string" ? q.after : "";
@@ -378,7 +392,10 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
     }
     const req = parseRevokeRequest(msg.string());
     const outcome = await revoker.revoke(req);
-    nc.publish(PROVISIONED_UPDATES_SUBJECT, revokeChange(outcome.name, outcome.key, outcome.released));
+    nc.publish(
+      PROVISIONED_UPDATES_SUBJECT,
+      revokeChange(outcome.name, outcome.key, outcome.released),
+    );
     // The reply is the registry as the talk returned it; wait for our own write to reach the view.
     await registry.caughtUp(outcome.revision, 2000);
     return { ok: true, body: registry.activeJson() };

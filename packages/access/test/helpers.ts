@@ -1,11 +1,7 @@
 // Test support for the access service tests: start a replica on a test stack, connect roles and
 // chat users, and wait for connection events with loud timeouts.
 import { readFile } from "node:fs/promises";
-import {
-  credsAuthenticator,
-  type NatsConnection,
-  type Status,
-} from "@nats-io/nats-core";
+import { credsAuthenticator, type NatsConnection, type Status } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import {
   type AccessService,
@@ -86,7 +82,10 @@ export async function waitForStatus(
 ): Promise<Status> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
   });
   const watch = (async () => {
     for await (const s of nc.status()) if (match(s)) return s;
@@ -103,7 +102,10 @@ export async function waitForStatus(
 export async function within<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([promise, timeout]);

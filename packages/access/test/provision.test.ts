@@ -124,7 +124,13 @@ describe("the client checks what it is issued (no service running, a rogue respo
   it("rejects a JWT for its key signed by a key that is not a CHAT signing key", async () => {
     const chat = stack.trust.summary.accounts.CHAT.publicKey;
     await answerWith((key) =>
-      encodeUser("victim", key, chat, { payload: CHAT_USER_MAX_PAYLOAD }, { signer: createAccount() }),
+      encodeUser(
+        "victim",
+        key,
+        chat,
+        { payload: CHAT_USER_MAX_PAYLOAD },
+        { signer: createAccount() },
+      ),
     );
     const err = await register(bootstrap, "victim", chatOptions(stack)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(IdentityError);
@@ -164,7 +170,14 @@ describe("the access service", () => {
     // The spy holds the public bootstrap creds and subscribes to everything they allow.
     const spy = await connectAs(stack, "bootstrap");
     closers.push(() => spy.close());
-    for (const subject of [">", "chat.>", ACCESS_SUBJECT, "_INBOX.>", "_INBOX_access.>", "$SYS.>"]) {
+    for (const subject of [
+      ">",
+      "chat.>",
+      ACCESS_SUBJECT,
+      "_INBOX.>",
+      "_INBOX_access.>",
+      "$SYS.>",
+    ]) {
       expect(await probeSubscribe(spy, subject), subject).toBe("denied");
     }
     const seen: Msg[] = [];
@@ -227,7 +240,11 @@ describe("the access service", () => {
     const claims = await verifyJwt(dave.jwt, { issuer: "A" });
     const chat = stack.trust.summary.accounts.CHAT;
     expect(claims.iss).toBe(chat.signingKeys[0]);
-    expect(claims.nats).toMatchObject({ type: "user", issuer_account: chat.publicKey, payload: CHAT_USER_MAX_PAYLOAD });
+    expect(claims.nats).toMatchObject({
+      type: "user",
+      issuer_account: chat.publicKey,
+      payload: CHAT_USER_MAX_PAYLOAD,
+    });
     expect(claims.name).toBe("dave");
     const days = ((claims.exp ?? 0) - (claims.iat ?? 0)) / 86400;
     expect(days).toBe(30);
@@ -254,11 +271,15 @@ describe("the access service", () => {
     await within(arrived, "the registry update");
     sub.unsubscribe();
     expect(updates.map((u) => JSON.parse(u))).toEqual([{ erin: erin.publicKey }]);
-    const map = (await admin.request(PROVISIONED_SUBJECT, "", { timeout: 5000 })).json<Record<string, string>>();
+    const map = (await admin.request(PROVISIONED_SUBJECT, "", { timeout: 5000 })).json<
+      Record<string, string>
+    >();
     expect(map.erin).toBe(erin.publicKey);
     expect(map.carol).toBeDefined();
     const page = (
-      await admin.request(PROVISIONED_SUBJECT, JSON.stringify({ detail: true, limit: 2 }), { timeout: 5000 })
+      await admin.request(PROVISIONED_SUBJECT, JSON.stringify({ detail: true, limit: 2 }), {
+        timeout: 5000,
+      })
     ).json<{ users: { name: string; key: string }[]; next?: string; total: number }>();
     expect(page.users).toHaveLength(2);
     expect(page.next).toBe(page.users[1]?.name);
@@ -307,9 +328,13 @@ describe("the access service", () => {
       await svc.nc.flush();
     }
     const page = (
-      await admin.request(PROVISIONED_SUBJECT, JSON.stringify({ detail: true, after: "gin", limit: 1 }), {
-        timeout: 5000,
-      })
+      await admin.request(
+        PROVISIONED_SUBJECT,
+        JSON.stringify({ detail: true, after: "gin", limit: 1 }),
+        {
+          timeout: 5000,
+        },
+      )
     ).json<{ users: { name: string; lastSeen?: string }[] }>();
     expect(page.users[0]).toMatchObject({ name: "gina", lastSeen: expect.any(String) });
     const after = svc.presence.stats();
@@ -317,6 +342,11 @@ describe("the access service", () => {
     expect((after.dropped["name-mismatch"] ?? 0) - (before.dropped["name-mismatch"] ?? 0)).toBe(1);
     expect((after.dropped["unknown-key"] ?? 0) - (before.dropped["unknown-key"] ?? 0)).toBe(1);
     expect(svc.presence.lastSeen("hank")).toBeUndefined();
+    // last-seen reaches the registry in the periodic write (revision-checked), then only when it moved
+    expect(await svc.presence.persist()).toBe(1);
+    const stored = await svc.registry.fetch("gina");
+    expect(stored?.record.lastSeen).toBe(page.users[0]?.lastSeen);
+    expect(await svc.presence.persist()).toBe(0);
   });
 
   describe("(f) bad input gets a clear, specific error", () => {
@@ -353,14 +383,24 @@ describe("the access service", () => {
     });
 
     it("JSON and other garbage", async () => {
-      for (const body of ['{"name": "alice"', '{"name":"alice"}', "[1,2", "eyJhbGciOiJub25lIn0.e30.", "eyJ!!!.x.y", "a\nb"]) {
+      for (const body of [
+        '{"name": "alice"',
+        '{"name":"alice"}',
+        "[1,2",
+        "eyJhbGciOiJub25lIn0.e30.",
+        "eyJ!!!.x.y",
+        "a\nb",
+      ]) {
         const r = await rawRequest(body);
         expect(r.code, body).toBe("BAD_REQUEST");
         expect(r.body, body).toMatch(/^-ERR 'access request is not (a signed JWT|a valid JWT)/);
       }
       const r = await rawRequest(new Uint8Array([0xff, 0xfe, 0x00]));
       expect(r).toEqual({ code: "BAD_REQUEST", body: "-ERR 'access request is not UTF-8 text'" });
-      expect(await rawRequest("")).toMatchObject({ code: "BAD_REQUEST", body: expect.stringMatching(/is empty/) });
+      expect(await rawRequest("")).toMatchObject({
+        code: "BAD_REQUEST",
+        body: expect.stringMatching(/is empty/),
+      });
     });
 
     it("a talk-style plain-text request is refused while legacy mode is off", async () => {
@@ -387,7 +427,9 @@ describe("the access service", () => {
         body: expect.stringMatching(/signature does not match its key/),
       });
       const { signer: other } = await newUserSigner();
-      expect(await rawRequest(await craftRequest(signer, "sub", { sub: other.publicKey }))).toMatchObject({
+      expect(
+        await rawRequest(await craftRequest(signer, "sub", { sub: other.publicKey })),
+      ).toMatchObject({
         code: "BAD_PROOF",
         body: expect.stringMatching(/sub must be the signing user key/),
       });
@@ -424,7 +466,9 @@ describe("the access service", () => {
       expect(codes).toEqual([undefined, "NAME_TAKEN", "NAME_TAKEN", "RATE_LIMITED"]);
       const { signer } = await newUserSigner();
       const r = await rawRequest(await encodeAccessRequest(signer, "busy"));
-      expect(r.body).toMatch(/too many requests for this name \(limit 3 per 60 s\); retry in \d+ s/);
+      expect(r.body).toMatch(
+        /too many requests for this name \(limit 3 per 60 s\); retry in \d+ s/,
+      );
     });
 
     it("no error reply carries a stack trace or a seed", async () => {
@@ -454,9 +498,7 @@ describe("the access service", () => {
     ]);
     const stats = [];
     for await (const s of await client.stats(SERVICE_NAME)) stats.push(s);
-    const access = stats
-      .find((s) => s.id === svc.id)
-      ?.endpoints?.find((e) => e.name === "access");
+    const access = stats.find((s) => s.id === svc.id)?.endpoints?.find((e) => e.name === "access");
     expect(access?.num_requests).toBeGreaterThan(10);
     expect(access?.data).toMatchObject({
       ok: expect.any(Number),
@@ -473,7 +515,10 @@ describe("the access service", () => {
     expect(r.code).toBeUndefined();
     const creds = await parseCreds(r.body);
     expect(creds.claims.name).toBe("legacy");
-    expect(legacy.registry.get("legacy")?.record).toMatchObject({ legacy: true, key: creds.publicKey });
+    expect(legacy.registry.get("legacy")?.record).toMatchObject({
+      legacy: true,
+      key: creds.publicKey,
+    });
     expect(await rawRequest("legacy")).toMatchObject({ code: "NAME_TAKEN" });
     expect(await rawRequest("bad.name")).toMatchObject({ code: "NAME_INVALID" });
     // the signed path keeps working next to it

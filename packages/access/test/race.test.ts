@@ -50,7 +50,9 @@ it("500 concurrent registrations over 250 names across two replicas: 250 winners
   const map = (await admin.request(PROVISIONED_SUBJECT, "", { timeout: 10_000 })).json();
   expect(map).toEqual(expected);
   for (const r of replicas) {
-    expect(await r.registry.caughtUp(Math.max(...replicas.map((x) => x.registry.revision)), 5000)).toBe(true);
+    expect(
+      await r.registry.caughtUp(Math.max(...replicas.map((x) => x.registry.revision)), 5000),
+    ).toBe(true);
     expect(JSON.parse(r.registry.activeJson())).toEqual(expected);
   }
   // both replicas did part of the work (one queue group)

@@ -6,7 +6,14 @@ import { type Registration, register } from "@natschat/client";
 import { PROVISIONED_SUBJECT, REVOKE_SUBJECT } from "@natschat/protocol";
 import { startTestStack, type TestStack } from "@natschat/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { chatOptions, connectAs, connectUser, startService } from "./helpers.ts";
+import {
+  chatOptions,
+  connectAs,
+  connectUser,
+  startService,
+  waitForStatus,
+  within,
+} from "./helpers.ts";
 
 let stack: TestStack;
 let svc: AccessService | undefined;
@@ -27,7 +34,8 @@ it("keeps the registry across a restart of the service and the server", async ()
   let bootstrap = await connectAs(stack, "bootstrap");
   let admin = await connectAs(stack, "admin");
   const users: Registration[] = [];
-  for (let i = 0; i < 20; i++) users.push(await register(bootstrap, `keeper-${i}`, chatOptions(stack)));
+  for (let i = 0; i < 20; i++)
+    users.push(await register(bootstrap, `keeper-${i}`, chatOptions(stack)));
   const revoked = users[0] as Registration;
   const reply = await admin.request(REVOKE_SUBJECT, revoked.name, { timeout: 20_000 });
   expect(reply.headers?.get("Natschat-Error-Code")).toBeUndefined();
@@ -60,4 +68,38 @@ it("keeps the registry across a restart of the service and the server", async ()
   await ok.close();
   const fresh = await register(bootstrap, "after-restart", chatOptions(stack));
   expect(svc.registry.get("after-restart")?.record.key).toBe(fresh.publicKey);
+}, 120_000);
+
+it("a running replica rides out a server restart: it reconnects and keeps serving", async () => {
+  const running = svc as AccessService;
+  await stack.restart();
+  // The service reconnects on its own (backoff from 250 ms); wait for its next reconnect.
+  const bootstrap = await connectAs(stack, "bootstrap");
+  conns.push(bootstrap);
+  let user: Registration | undefined;
+  const deadline = Date.now() + 30_000;
+  let lastErr: unknown;
+  while (!user && Date.now() < deadline) {
+    user = await register(bootstrap, "survivor", chatOptions(stack)).catch((err: unknown) => {
+      lastErr = err;
+      return undefined;
+    });
+    if (!user)
+      await within(
+        waitForStatus(
+          running.nc,
+          "the service to reconnect",
+          (s) => s.type === "reconnect",
+          30_000,
+        ),
+        "reconnect",
+        30_000,
+      ).catch(() => undefined);
+  }
+  expect(user, String(lastErr)).toBeDefined();
+  // the registry view follows the bucket again after the restart
+  expect(await running.registry.caughtUp(running.registry.revision, 5000)).toBe(true);
+  const deadline2 = Date.now() + 10_000;
+  while (!running.registry.get("survivor") && Date.now() < deadline2) await running.nc.flush();
+  expect(running.registry.get("survivor")?.record.key).toBe(user?.publicKey);
 }, 120_000);

@@ -6,11 +6,7 @@ import { readFile } from "node:fs/promises";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { AccessService } from "@natschat/access";
 import { register, renew } from "@natschat/client";
-import {
-  PROVISIONED_UPDATES_SUBJECT,
-  REVOKE_SUBJECT,
-  signerFromSeed,
-} from "@natschat/protocol";
+import { PROVISIONED_UPDATES_SUBJECT, REVOKE_SUBJECT, signerFromSeed } from "@natschat/protocol";
 import { probePublish, startTestStack, type TestStack } from "@natschat/testing";
 import { layout, lookupAccountJwt, revocationsOf } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,7 +32,10 @@ beforeAll(async () => {
   closers.push(() => svc.stop());
   admin = await connectAs(stack, "admin");
   bootstrap = await connectAs(stack, "bootstrap");
-  closers.push(() => admin.close(), () => bootstrap.close());
+  closers.push(
+    () => admin.close(),
+    () => bootstrap.close(),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -125,7 +124,10 @@ describe("(e) revocation", () => {
     expect(updates.map((u) => JSON.parse(u))).toContainEqual({
       victim: { key: victim.publicKey, revoked: true },
     });
-    expect(svc.registry.get("victim")?.record).toMatchObject({ revoked: true, key: victim.publicKey });
+    expect(svc.registry.get("victim")?.record).toMatchObject({
+      revoked: true,
+      key: victim.publicKey,
+    });
   });
 
   it("--release frees the name for a new key, while the old key stays revoked", async () => {

@@ -14,6 +14,7 @@ import {
   signerFromSeed,
   validateChannel,
 } from "@natschat/protocol";
+import { JETSTREAM_DOMAIN } from "@natschat/server";
 import {
   connectRole,
   layout,
@@ -25,7 +26,7 @@ import {
 import { runChat } from "@natschat/tui";
 import { parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { defaultServer } from "./up-state.ts";
+import { defaultServer, defaultTlsCa, readUpState } from "./up-state.ts";
 
 const USAGE =
   "natschat chat (NAME | --creds FILE) [--server URL] [--channels A,B,C] [--history N] [--dir DIR]";
@@ -93,7 +94,12 @@ async function credsForName(
       `${bootstrap} is missing, so "${name}" cannot ${saved ? "be renewed" : "register"}; run \`natschat up\` or pass --creds FILE`,
     );
   }
-  const nc = await connectRole({ servers: server, credsPath: bootstrap, inboxOwner: "bootstrap" });
+  const nc = await connectRole({
+    servers: server,
+    credsPath: bootstrap,
+    inboxOwner: "bootstrap",
+    tlsCaFile: await defaultTlsCa(dir),
+  });
   try {
     if (saved) {
       const renewed = await renew(
@@ -169,6 +175,7 @@ export async function chatVerb(argv: string[]): Promise<number> {
     throw new UsageError("natschat chat needs an interactive terminal (stdin and stdout a TTY)");
   }
   const server = await defaultServer(flags.dir, flags.server);
+  const tlsCa = await defaultTlsCa(flags.dir);
   const creds = fromFile ?? (await credsForName(flags.dir, server, name as string, chat));
 
   const session = new ChatSession(creds, {
@@ -178,6 +185,9 @@ export async function chatVerb(argv: string[]): Promise<number> {
     ...(channels ? { channels } : {}),
     ...(historySize === undefined ? {} : { historySize }),
     name: "natschat-tui",
+    ...(tlsCa ? { connectionOptions: { tls: { caFile: tlsCa } } } : {}),
+    // the hub's domain works on every server, and is required at an edge
+    jetstreamDomain: (await readUpState(flags.dir))?.storage?.domain ?? JETSTREAM_DOMAIN,
   });
   await session.start();
   return runChat(session);

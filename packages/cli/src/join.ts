@@ -8,7 +8,7 @@ import { InvalidNameError, isPublicKey, normalizeName } from "@natschat/protocol
 import { connectRole, ensurePrivateDir, layout, loadTrust, readOptional } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { defaultServer } from "./up-state.ts";
+import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const USAGE =
   "natschat join NAME [--dir DIR] [--out FILE] [--force] [--server URL] [--creds BOOTSTRAP_CREDS] " +
@@ -81,6 +81,7 @@ export async function joinVerb(argv: string[]): Promise<number> {
     servers: await defaultServer(flags.dir, flags.server),
     credsPath: flags.creds ?? paths.creds("bootstrap"),
     inboxOwner: "bootstrap",
+    tlsCaFile: await defaultTlsCa(flags.dir),
   });
   try {
     const user = await register(nc, name, { chatAccount, chatSigningKeys, timeoutMs });

@@ -1,4 +1,5 @@
 // The `natschat` command: dispatches verbs to the layers. Errors print one clear line, exit non-zero.
+import { installNodeEd25519 } from "@natschat/trust";
 import { describeVerb } from "./describe.ts";
 import { describeError, UsageError } from "./errors.ts";
 import { initVerb } from "./init.ts";
@@ -66,6 +67,8 @@ function help(): string {
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // Every verb signs and verifies Ed25519 with node:crypto (sync, cheap), not WebCrypto.
+  installNodeEd25519();
   const [verb, ...rest] = argv;
   if (!verb || verb === "help" || verb === "--help" || verb === "-h") {
     console.log(help());

@@ -1,7 +1,7 @@
 // `natschat push`: pushes every account JWT to every server and reports each server's answer.
 import { connectRole, layout, loadTrust, pushAll } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
-import { defaultServer } from "./up-state.ts";
+import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const USAGE = "natschat push [--dir DIR] [--server URL] [--creds FILE]";
 
@@ -16,6 +16,7 @@ export async function pushVerb(argv: string[]): Promise<number> {
     servers: await defaultServer(flags.dir, flags.server),
     credsPath: flags.creds ?? layout(flags.dir).creds("push"),
     inboxOwner: "push",
+    tlsCaFile: await defaultTlsCa(flags.dir),
   });
   try {
     const names = Object.keys(trust.accountJwts) as (keyof typeof trust.accountJwts)[];

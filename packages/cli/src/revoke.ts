@@ -4,7 +4,7 @@ import { ACCESS_ERROR_HEADER, REVOKE_SUBJECT } from "@natschat/protocol";
 import { connectRole, layout } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { defaultServer } from "./up-state.ts";
+import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const USAGE = "natschat revoke NAME [--release] [--dir DIR] [--server URL] [--creds ADMIN_CREDS]";
 
@@ -40,6 +40,7 @@ export async function revokeVerb(argv: string[]): Promise<number> {
     servers: await defaultServer(flags.dir, flags.server),
     credsPath: flags.creds ?? layout(flags.dir).creds("admin"),
     inboxOwner: "admin",
+    tlsCaFile: await defaultTlsCa(flags.dir),
   });
   try {
     const body = JSON.stringify({ name, release: flags.release === true });

@@ -5,7 +5,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { type ServiceInfo, type ServiceStats, Svcm } from "@nats-io/services";
 import { connectRole, layout } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
-import { defaultServer } from "./up-state.ts";
+import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const USAGE = "natschat status [--json] [--dir DIR] [--server URL] [--wait MS]";
 
@@ -100,15 +100,18 @@ export async function statusVerb(argv: string[]): Promise<number> {
   const waitMs = flags.wait === undefined ? 2000 : Number(flags.wait);
   const url = await defaultServer(flags.dir, flags.server);
   const paths = layout(flags.dir);
+  const tlsCa = await defaultTlsCa(flags.dir);
   const sys = await connectRole({
     servers: url,
     credsPath: paths.creds("push"),
     inboxOwner: "push",
+    tlsCaFile: tlsCa,
   });
   const admin = await connectRole({
     servers: url,
     credsPath: paths.creds("admin"),
     inboxOwner: "admin",
+    tlsCaFile: tlsCa,
   }).catch(async (err) => {
     await sys.close();
     throw err;

@@ -5,7 +5,7 @@ import { parseCreds } from "@natschat/protocol";
 import { connectRole, layout, loadTrust, ROLES, readOptional } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { defaultServer } from "./up-state.ts";
+import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const FLAGS = {
   creds: { type: "string" },
@@ -61,6 +61,7 @@ async function open(
     servers: await defaultServer(flags.dir, flags.server as string | undefined),
     credsPath,
     inboxOwner: await inboxOwner(flags.dir, credsPath),
+    tlsCaFile: await defaultTlsCa(flags.dir),
   });
 }
 

@@ -21,13 +21,19 @@ export async function startAccessPart(
   dir: string,
   servers: string[],
   replicas: 1 | 3,
+  /** the development CA, when the servers run TLS. */
+  tlsCa?: string,
 ): Promise<AccessPart> {
   const logPath = join(dir, "access.log");
   const stream = createWriteStream(logPath, { flags: "a", mode: 0o600 });
   const closeLog = () => new Promise<void>((resolve) => stream.end(resolve));
   try {
     // Only the data dir counts here: NATSCHAT_* variables configure `natschat access`.
-    const opts = await resolveAccessConfig({ flags: { replicas: String(replicas) }, env: {}, dir });
+    const opts = await resolveAccessConfig({
+      flags: { replicas: String(replicas), ...(tlsCa ? { "tls-ca": tlsCa } : {}) },
+      env: {},
+      dir,
+    });
     const service = await startAccessService({
       ...opts,
       servers,

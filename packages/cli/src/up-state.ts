@@ -62,6 +62,11 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** The CA to trust: $NATSCHAT_TLS_CA, then up.json's (set by `natschat up --tls`); none for plain servers. */
+export async function defaultTlsCa(dir: string): Promise<string | undefined> {
+  return process.env.NATSCHAT_TLS_CA || (await readUpState(dir))?.tlsCa;
+}
+
 /** The client URL for verbs: --server, then up.json, then the NATS default. */
 export async function defaultServer(dir: string, flag?: string): Promise<string> {
   if (flag) return flag;

@@ -168,6 +168,7 @@ export async function upVerb(argv: string[]): Promise<number> {
       // the JetStream servers only: the edge has no JetStream and no ADMIN leafnode remote
       running.servers.filter((s) => s.spec.jetstream === "server").map((s) => s.url),
       topology === "single" ? 1 : 3,
+      tls?.ca,
     );
     parts.push({ name: "access service", stop: access.stop });
     console.log(`access service started (id ${access.service.id}, log ${access.logPath})`);

@@ -9,7 +9,7 @@ import {
 import { connectRole, layout } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { errText, ServiceReplyError } from "./revoke.ts";
-import { defaultServer } from "./up-state.ts";
+import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const USAGE = "natschat users [--watch] [--json] [--dir DIR] [--server URL] [--creds ADMIN_CREDS]";
 
@@ -97,6 +97,7 @@ export async function usersVerb(argv: string[]): Promise<number> {
     servers: await defaultServer(flags.dir, flags.server),
     credsPath: flags.creds ?? layout(flags.dir).creds("admin"),
     inboxOwner: "admin",
+    tlsCaFile: await defaultTlsCa(flags.dir),
   });
   try {
     // Subscribe first, so no change falls between the listing and the watch.

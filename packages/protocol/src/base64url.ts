@@ -1,25 +1,74 @@
 // Base64url without padding (RFC 4648 §5), as JWTs use it, plus strict UTF-8 helpers.
-// Works in browsers and Node through btoa/atob; no Buffer.
+// Plain table-driven code, no Buffer and no btoa/atob: it runs in browsers and Node alike, and is
+// several times faster than btoa/atob with character replacement on every chat message.
 
-const B64URL = /^[A-Za-z0-9_-]*$/;
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/** Every 12-bit value as its two base64url characters. */
+const PAIRS: string[] = Array.from(
+  { length: 4096 },
+  (_, i) => (ALPHABET[i >> 6] as string) + (ALPHABET[i & 63] as string),
+);
+/** Character code → 6-bit value, or -1 for a character outside the alphabet. */
+const VALUES = new Int8Array(256).fill(-1);
+for (let i = 0; i < 64; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
+
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Encodes bytes as base64url without padding. */
 export function base64urlEncode(bytes: Uint8Array): string {
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  const n = bytes.length;
+  const whole = n - (n % 3);
+  let out = "";
+  for (let i = 0; i < whole; i += 3) {
+    const v =
+      ((bytes[i] as number) << 16) | ((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number);
+    out += (PAIRS[v >> 12] as string) + (PAIRS[v & 4095] as string);
   }
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  if (n - whole === 1) {
+    out += PAIRS[(bytes[whole] as number) << 4] as string;
+  } else if (n - whole === 2) {
+    const v = ((bytes[whole] as number) << 10) | ((bytes[whole + 1] as number) << 2);
+    out += (PAIRS[v >> 6] as string) + (ALPHABET[v & 63] as string);
+  }
+  return out;
 }
 
-/** Decodes unpadded base64url; returns undefined for any other character or a bad length. */
+function value(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  return c < 256 ? (VALUES[c] as number) : -1;
+}
+
+/**
+ * Decodes unpadded base64url; returns undefined for any other character or a bad length.
+ * Like atob, unused bits of the last character are ignored.
+ */
 export function base64urlDecode(text: string): Uint8Array | undefined {
-  if (!B64URL.test(text) || text.length % 4 === 1) return undefined;
-  const bin = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  const n = text.length;
+  const rest = n % 4;
+  if (rest === 1) return undefined;
+  const whole = n - rest;
+  const out = new Uint8Array((whole / 4) * 3 + (rest === 0 ? 0 : rest - 1));
+  let o = 0;
+  for (let i = 0; i < whole; i += 4) {
+    const a = value(text, i);
+    const b = value(text, i + 1);
+    const c = value(text, i + 2);
+    const d = value(text, i + 3);
+    if ((a | b | c | d) < 0) return undefined;
+    const v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = v >> 16;
+    out[o++] = (v >> 8) & 255;
+    out[o++] = v & 255;
+  }
+  if (rest > 0) {
+    const a = value(text, whole);
+    const b = value(text, whole + 1);
+    const c = rest === 3 ? value(text, whole + 2) : 0;
+    if ((a | b | c) < 0) return undefined;
+    out[o++] = (a << 2) | (b >> 4);
+    if (rest === 3) out[o] = ((b & 15) << 4) | (c >> 2);
+  }
   return out;
 }
 

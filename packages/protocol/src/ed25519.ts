@@ -1,9 +1,32 @@
-// Ed25519 signing and verification through WebCrypto (native in Node 20 and browsers), with
-// signers built from nkey seeds. Signatures are byte-identical to @nats-io/nkeys (tweetnacl),
-// which is too slow for the hot path. importKey is costly, so imported keys are cached.
+// Ed25519 signing and verification through a provider: WebCrypto by default (native in browsers
+// and Node 20), or one installed with installEd25519 — Node entry points install node:crypto's
+// synchronous sign/verify (@natschat/trust installNodeEd25519), which costs a fraction of
+// WebCrypto's thread-pool round trip. Signers are built from nkey seeds; signatures are
+// byte-identical to @nats-io/nkeys (tweetnacl), which is too slow for the hot path. Importing a
+// key is costly, so imported keys are cached (bounded, per provider).
 import { base64urlDecode } from "./base64url.ts";
 import { NatschatError, NkeyError } from "./errors.ts";
 import { decodePublicKey, decodeSeed, encodePublicKey, encodeSeed, type NkeyKind } from "./nkey.ts";
+
+/**
+ * The Ed25519 primitives natschat needs. Keys are opaque to natschat (a CryptoKey, a Node
+ * KeyObject, ...): it imports each once and caches it. Any method may answer synchronously or
+ * with a promise; sync answers save a thread-pool round trip on the hot path.
+ */
+export interface Ed25519Provider<PublicKey = unknown, PrivateKey = unknown> {
+  /** Shown in diagnostics, e.g. "webcrypto" or "node:crypto". */
+  readonly name: string;
+  /** Imports a raw 32-byte public key for verify; throws (or rejects) if it is not one. */
+  importPublicKey(publicKey32: Uint8Array): PublicKey | Promise<PublicKey>;
+  /** Imports a raw 32-byte seed for sign. */
+  importPrivateKey(seed32: Uint8Array): PrivateKey | Promise<PrivateKey>;
+  /** The raw 32-byte public key of a raw 32-byte seed. */
+  publicKeyFromSeed(seed32: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** The 64-byte signature of `data`. */
+  sign(key: PrivateKey, data: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** Whether `sig` (64 bytes) is a valid signature of `data`; never throws for a bad signature. */
+  verify(key: PublicKey, data: Uint8Array, sig: Uint8Array): boolean | Promise<boolean>;
+}
 
 const ED25519 = { name: "Ed25519" };
 // DER of PKCS#8 PrivateKeyInfo for Ed25519 (RFC 8410), followed by the 32-byte seed.
@@ -15,21 +38,26 @@ const PKCS8_PREFIX = new Uint8Array([
 export const KEY_CACHE_SIZE = 10_000;
 
 /** A bounded map of imported keys, least recently used first. */
-class KeyCache {
-  readonly #keys = new Map<string, Promise<CryptoKey>>();
+class KeyCache<K> {
+  readonly #keys = new Map<string, K | Promise<K>>();
   constructor(readonly max: number) {}
 
-  get(id: string, load: () => Promise<CryptoKey>): Promise<CryptoKey> {
+  get(id: string, load: () => K | Promise<K>): K | Promise<K> {
     const hit = this.#keys.get(id);
-    if (hit) {
+    if (hit !== undefined) {
       this.#keys.delete(id);
       this.#keys.set(id, hit);
       return hit;
     }
+    // A load that throws is not cached: the caller sees the error.
     const loading = load();
     this.#keys.set(id, loading);
-    // A failed import is not cached; the caller sees the rejection through `loading`.
-    loading.catch(() => this.#keys.delete(id));
+    if (loading instanceof Promise) {
+      // A failed import is not cached; the caller sees the rejection through `loading`.
+      loading.catch(() => {
+        if (this.#keys.get(id) === loading) this.#keys.delete(id);
+      });
+    }
     if (this.#keys.size > this.max) {
       const oldest = this.#keys.keys().next();
       if (!oldest.done) this.#keys.delete(oldest.value);
@@ -37,9 +65,6 @@ class KeyCache {
     return loading;
   }
 }
-
-const publicKeys = new KeyCache(KEY_CACHE_SIZE);
-const privateKeys = new KeyCache(KEY_CACHE_SIZE);
 
 function subtle(): SubtleCrypto {
   const s = globalThis.crypto?.subtle;
@@ -66,21 +91,73 @@ function pkcs8(seed32: Uint8Array): Uint8Array<ArrayBuffer> {
   return der;
 }
 
-function importPrivate(seed32: Uint8Array, extractable: boolean): Promise<CryptoKey> {
-  if (seed32.length !== 32) {
-    return Promise.reject(new NkeyError("NKEY_INVALID", "an Ed25519 seed has 32 bytes"));
-  }
+function webCryptoPrivate(seed32: Uint8Array, extractable: boolean): Promise<CryptoKey> {
   return subtle().importKey("pkcs8", pkcs8(seed32), ED25519, extractable, ["sign"]);
 }
 
-function importPublic(publicKey32: Uint8Array): Promise<CryptoKey> {
-  return subtle().importKey("raw", buf(publicKey32), ED25519, false, ["verify"]);
+/** The default provider: WebCrypto (browsers, and Node when nothing else is installed). */
+export const webCryptoEd25519: Ed25519Provider<CryptoKey, CryptoKey> = {
+  name: "webcrypto",
+  importPublicKey: (publicKey32) =>
+    subtle().importKey("raw", buf(publicKey32), ED25519, false, ["verify"]),
+  importPrivateKey: (seed32) => webCryptoPrivate(seed32, false),
+  async publicKeyFromSeed(seed32) {
+    const jwk = await subtle().exportKey("jwk", await webCryptoPrivate(seed32, true));
+    const x = jwk.x === undefined ? undefined : base64urlDecode(jwk.x);
+    if (x?.length !== 32) {
+      throw new NatschatError("WEBCRYPTO_FAILED", "WebCrypto returned no Ed25519 public key");
+    }
+    return x;
+  },
+  async sign(key, data) {
+    return new Uint8Array(await subtle().sign(ED25519, key, buf(data)));
+  },
+  verify: (key, data, sig) => subtle().verify(ED25519, key, buf(sig), buf(data)),
+};
+
+/** The installed provider with its own key caches (keys of one provider mean nothing to another). */
+interface Active {
+  provider: Ed25519Provider;
+  publicKeys: KeyCache<unknown>;
+  privateKeys: KeyCache<unknown>;
+}
+
+function activate(provider: Ed25519Provider): Active {
+  return {
+    provider,
+    publicKeys: new KeyCache(KEY_CACHE_SIZE),
+    privateKeys: new KeyCache(KEY_CACHE_SIZE),
+  };
+}
+
+let active: Active = activate(webCryptoEd25519);
+
+/**
+ * Makes `provider` do every Ed25519 operation from now on (signers made before keep theirs);
+ * returns the one it replaces. Node entry points install node:crypto's (@natschat/trust
+ * installNodeEd25519); browsers keep the default, webCryptoEd25519.
+ */
+export function installEd25519(provider: Ed25519Provider): Ed25519Provider {
+  const previous = active.provider;
+  if (provider !== previous) active = activate(provider);
+  return previous;
+}
+
+/** The provider in use. */
+export function ed25519Provider(): Ed25519Provider {
+  return active.provider;
+}
+
+function checkSeed(seed32: Uint8Array): void {
+  if (seed32.length !== 32) throw new NkeyError("NKEY_INVALID", "an Ed25519 seed has 32 bytes");
 }
 
 /** Signs `data` with a raw 32-byte seed. */
 export async function sign(seed32: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  const key = await privateKeys.get(binaryId(seed32), () => importPrivate(seed32, false));
-  return new Uint8Array(await subtle().sign(ED25519, key, buf(data)));
+  checkSeed(seed32);
+  const { provider, privateKeys } = active;
+  const key = await privateKeys.get(binaryId(seed32), () => provider.importPrivateKey(seed32));
+  return provider.sign(key, data);
 }
 
 /** Verifies a 64-byte signature with a raw 32-byte public key; false for any malformed input. */
@@ -90,7 +167,7 @@ export async function verify(
   sig: Uint8Array,
 ): Promise<boolean> {
   if (publicKey32.length !== 32 || sig.length !== 64) return false;
-  return verifyWith(binaryId(publicKey32), () => importPublic(publicKey32), data, sig);
+  return verifyWith(binaryId(publicKey32), () => publicKey32, data, sig);
 }
 
 /** Verifies a signature with a public nkey string ("U...", "A...", ...); false if malformed. */
@@ -100,18 +177,19 @@ export async function verifyNkey(
   sig: Uint8Array,
 ): Promise<boolean> {
   if (sig.length !== 64) return false;
-  return verifyWith(publicKey, () => importPublic(decodePublicKey(publicKey)), data, sig);
+  return verifyWith(publicKey, () => decodePublicKey(publicKey), data, sig);
 }
 
 async function verifyWith(
   id: string,
-  load: () => Promise<CryptoKey>,
+  raw: () => Uint8Array,
   data: Uint8Array,
   sig: Uint8Array,
 ): Promise<boolean> {
+  const { provider, publicKeys } = active;
   try {
-    const key = await publicKeys.get(id, load);
-    return await subtle().verify(ED25519, key, buf(sig), buf(data));
+    const key = await publicKeys.get(id, () => provider.importPublicKey(raw()));
+    return await provider.verify(key, data, sig);
   } catch {
     // A key that does not decode or import cannot have made a valid signature.
     return false;
@@ -120,12 +198,8 @@ async function verifyWith(
 
 /** Derives the raw 32-byte public key of a raw seed, natively. */
 export async function publicKeyFromSeed(seed32: Uint8Array): Promise<Uint8Array> {
-  const jwk = await subtle().exportKey("jwk", await importPrivate(seed32, true));
-  const x = jwk.x === undefined ? undefined : base64urlDecode(jwk.x);
-  if (x?.length !== 32) {
-    throw new NatschatError("WEBCRYPTO_FAILED", "WebCrypto returned no Ed25519 public key");
-  }
-  return x;
+  checkSeed(seed32);
+  return active.provider.publicKeyFromSeed(seed32);
 }
 
 /** Something that signs as one nkey. */
@@ -137,24 +211,28 @@ export interface Signer {
 }
 
 class SeedSigner implements Signer {
-  readonly #key: CryptoKey;
+  readonly #provider: Ed25519Provider;
+  readonly #key: unknown;
   constructor(
     readonly publicKey: string,
-    key: CryptoKey,
+    provider: Ed25519Provider,
+    key: unknown,
   ) {
+    this.#provider = provider;
     this.#key = key;
   }
 
   async sign(data: Uint8Array): Promise<Uint8Array> {
-    return new Uint8Array(await subtle().sign(ED25519, this.#key, buf(data)));
+    return this.#provider.sign(this.#key, data);
   }
 }
 
 /** Builds a native signer from an nkey seed string ("SU...", "SA...", ...). */
 export async function signerFromSeed(seed: string): Promise<Signer> {
   const { kind, raw } = decodeSeed(seed);
-  const publicKey = encodePublicKey(kind, await publicKeyFromSeed(raw));
-  return new SeedSigner(publicKey, await importPrivate(raw, false));
+  const { provider } = active;
+  const publicKey = encodePublicKey(kind, await provider.publicKeyFromSeed(raw));
+  return new SeedSigner(publicKey, provider, await provider.importPrivateKey(raw));
 }
 
 /** Makes a fresh nkey of the given kind; the seed is returned so creds can be written. */

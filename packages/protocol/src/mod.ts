@@ -18,6 +18,9 @@ export {
 export { base64urlDecode, base64urlEncode } from "./base64url.ts";
 export { type Creds, formatCreds, parseCreds } from "./creds.ts";
 export {
+  type Ed25519Provider,
+  ed25519Provider,
+  installEd25519,
   KEY_CACHE_SIZE,
   newSigner,
   newUserSigner,
@@ -27,6 +30,7 @@ export {
   signerFromSeed,
   verify,
   verifyNkey,
+  webCryptoEd25519,
 } from "./ed25519.ts";
 export {
   DM_TYPE,

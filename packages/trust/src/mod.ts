@@ -2,6 +2,7 @@
 export { connectRole, type RoleConnectOptions } from "./connect.ts";
 export { TrustError } from "./errors.ts";
 export { nativeKeyPair } from "./native-keys.ts";
+export { INLINE_VERIFIES_PER_TURN, installNodeEd25519, nodeEd25519 } from "./node-ed25519.ts";
 export {
   accessPermissions,
   adminPermissions,

@@ -1,10 +1,10 @@
 // A @nats-io/nkeys KeyPair whose Ed25519 runs in Node's crypto: ~100x faster than tweetnacl
-// for issuing JWTs, with byte-identical signatures. Key decoding still goes through nkeys.
-import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
+// for issuing JWTs, with byte-identical signatures. The seed is decoded by @natschat/protocol;
+// only getPrivateKey (the nkeys "P..." form, rarely needed) still goes through tweetnacl.
+import { createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import { fromSeed, type KeyPair } from "@nats-io/nkeys";
-import { decodeSeed } from "@natschat/protocol";
-
-const PKCS8_ED25519_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+import { decodeSeed, encodePublicKey } from "@natschat/protocol";
+import { ed25519PrivateKeyObject, rawPublicKey } from "./node-ed25519.ts";
 
 class NativeKeyPair implements KeyPair {
   readonly #seed: Uint8Array;
@@ -13,15 +13,12 @@ class NativeKeyPair implements KeyPair {
   readonly #publicKey: string;
 
   constructor(seed: string) {
+    // decodeSeed validates the seed (length, checksum, prefix).
+    const { kind, raw } = decodeSeed(seed);
     this.#seed = new TextEncoder().encode(seed);
-    // One tweetnacl derivation at construction validates the seed and yields the public nkey.
-    this.#publicKey = fromSeed(this.#seed).getPublicKey();
-    this.#privateKey = createPrivateKey({
-      key: Buffer.concat([PKCS8_ED25519_PREFIX, decodeSeed(seed).raw]),
-      format: "der",
-      type: "pkcs8",
-    });
+    this.#privateKey = ed25519PrivateKeyObject(raw);
     this.#publicKeyObject = createPublicKey(this.#privateKey);
+    this.#publicKey = encodePublicKey(kind, rawPublicKey(this.#publicKeyObject));
   }
   getPublicKey(): string {
     return this.#publicKey;

@@ -1,0 +1,27 @@
+// Public surface of @natschat/e2e: what the hardening tests and the load benchmark share:
+// deadlines, a controllable TCP proxy, topologies with proxied links, access-service replicas
+// as child processes, and registration bursts with their accounting.
+export {
+  type Accounting,
+  type AttemptResult,
+  account,
+  type Burst,
+  type BurstOptions,
+  burstNames,
+  fetchRegistry,
+  formatAccounting,
+  settleAccounting,
+  startBurst,
+} from "./burst.ts";
+export { eventually, within } from "./deadline.ts";
+export { type LinkedStack, startLinkedStack } from "./linked-stack.ts";
+export { TcpProxy } from "./proxy.ts";
+export { SessionPool, texts, waitForPost, waitOnline } from "./sessions.ts";
+export {
+  NATSCHAT_BIN,
+  pingReplicas,
+  type ReplicaOptions,
+  type ReplicaProcess,
+  servedByReplica,
+  startReplica,
+} from "./replica.ts";
