@@ -449,12 +449,17 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
     stopping ??= (async () => {
       draining = true;
       log.info("draining", { inflight: inflight.size });
-      await svc.stop().catch(() => null);
-      await Promise.allSettled([...inflight]);
-      await presence.stop();
-      await registry.stop();
-      await nc.drain().catch(() => undefined);
-      await p.sys?.drain().catch(() => undefined);
+      // Each step is bounded: while the server is gone, drains and unsubscribes cannot finish,
+      // and SIGTERM must still stop the process.
+      await bounded(svc.stop(), 2000);
+      await bounded(Promise.allSettled([...inflight]), 5000);
+      await bounded(presence.stop(), 2000);
+      await bounded(registry.stop(), 2000);
+      for (const conn of [nc, p.sys]) {
+        if (!conn) continue;
+        await bounded(conn.drain(), 3000);
+        if (!conn.isClosed()) await conn.close();
+      }
       log.info("stopped");
       markStopped();
     })();
@@ -474,6 +479,18 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
     stop,
     stopped,
   };
+}
+
+/** Waits for a shutdown step, at most ms; its failure is ignored (we are stopping anyway). */
+async function bounded(step: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    step.catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 type Reply = { ok: true; body: string } | { ok: false; code: AccessErrorCode; message: string };

@@ -95,6 +95,22 @@ describe("natschat up", () => {
     }
   });
 
+  it("still stops on SIGTERM after its nats-server died (no hang, nothing left behind)", async () => {
+    const dir = join(tmp, "c");
+    const [port, ws, http, web] = (await freePorts(4)).map(String) as [string, string, string, string];
+    const { child } = await startCli(
+      ["up", "--dir", dir, "--port", port, "--ws-port", ws, "--http-port", http, "--web-port", web],
+      /Ctrl-C stops everything/,
+    );
+    try {
+      const up = JSON.parse(await readFile(join(dir, "up.json"), "utf8")) as UpJson;
+      process.kill(up.pids.servers[0] as number, "SIGKILL");
+      expect(await stopCli(child, "SIGTERM")).toBe(0);
+    } finally {
+      await stopCli(child, "SIGKILL");
+    }
+  });
+
   it("falls back from a busy port, or refuses it with --strict-ports", async () => {
     const dir = join(tmp, "b");
     const blocker: Server = createServer();
