@@ -232,14 +232,14 @@ async function fanout(
   };
 }
 
-function printFanout(title: string, f: Awaited<ReturnType<typeof fanout>>) {
+function printFanout(title: string, f: Awaited<ReturnType<typeof fanout>>, goal: string) {
   console.log(title);
   console.log(
     `  delivered and verified     ${f.verified}/${f.expected}${f.failed ? `, ${f.failed} failed` : ""}${f.outcome === "timeout" ? " (TIMED OUT)" : ""}`,
   );
   console.log(`  throughput                 ${Math.round(f.perSecond)} verified messages/s`);
   console.log(
-    `  latency sign→verified      p50 ${ms(f.latency.p50)}  p99 ${ms(f.latency.p99)} (goal <= 250 ms)  max ${ms(f.latency.max)}`,
+    `  latency sign→verified      p50 ${ms(f.latency.p50)}  p99 ${ms(f.latency.p99)}${goal}  max ${ms(f.latency.max)}`,
   );
 }
 
@@ -272,10 +272,12 @@ try {
   printFanout(
     `- steady: ${FANOUT_MESSAGES} posts, one every ${FANOUT_INTERVAL_MS} ms`,
     await fanout(clients, url, sender, FANOUT_MESSAGES, FANOUT_INTERVAL_MS),
+    " (goal <= 250 ms)",
   );
   printFanout(
     `- burst (capacity): ${FANOUT_BURST} posts at once`,
     await fanout(clients, url, sender, FANOUT_BURST, 0),
+    " (no goal: all are signed at once, so the last post waits for every earlier delivery)",
   );
   await Promise.all(clients.conns.map((nc) => nc.close()));
   console.log(`\nload average at the end ${loadAverage()}`);

@@ -14,28 +14,6 @@ import {
 /** Default lifetime of an issued user JWT: 30 days. */
 export const DEFAULT_USER_EXPIRY_SECONDS = 30 * 24 * 3600;
 
-/**
- * @nats-io/jwt's encodeUser asks the signer for its private key on every call, to check it has
- * one; nativeKeyPair derives that with tweetnacl each time (~130/s). The answer never changes,
- * so it is computed once here and everything else is delegated.
- */
-function withCachedPrivateKey(kp: KeyPair): KeyPair {
-  const priv = kp.getPrivateKey();
-  return {
-    getPublicKey: () => kp.getPublicKey(),
-    getPrivateKey: () => priv,
-    getSeed: () => kp.getSeed(),
-    sign: (input: Uint8Array) => kp.sign(input),
-    verify: (input: Uint8Array, sig: Uint8Array) => kp.verify(input, sig),
-    clear: () => {
-      priv.fill(0);
-      kp.clear();
-    },
-    seal: (...args: Parameters<KeyPair["seal"]>) => kp.seal(...args),
-    open: (...args: Parameters<KeyPair["open"]>) => kp.open(...args),
-  } as KeyPair;
-}
-
 /** An issued user JWT and its times. */
 export interface IssuedJwt {
   jwt: string;
@@ -52,7 +30,7 @@ export class UserIssuer {
   constructor(opts: { chatAccount: string; chatSigningSeed: string; expirySeconds?: number }) {
     this.chatAccount = opts.chatAccount;
     this.expirySeconds = opts.expirySeconds ?? DEFAULT_USER_EXPIRY_SECONDS;
-    this.#signer = withCachedPrivateKey(nativeKeyPair(opts.chatSigningSeed));
+    this.#signer = nativeKeyPair(opts.chatSigningSeed);
   }
 
   /** The CHAT signing key's public key. */

@@ -457,8 +457,8 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
       await bounded(registry.stop(), 2000);
       for (const conn of [nc, p.sys]) {
         if (!conn) continue;
-        await bounded(conn.drain(), 3000);
-        if (!conn.isClosed()) await conn.close();
+        // a drain that could not finish in time is cut short (closing a drained one is not safe)
+        if (!(await bounded(conn.drain(), 3000))) await conn.close();
       }
       log.info("stopped");
       markStopped();
@@ -481,16 +481,23 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
   };
 }
 
-/** Waits for a shutdown step, at most ms; its failure is ignored (we are stopping anyway). */
-async function bounded(step: Promise<unknown>, ms: number): Promise<void> {
+/**
+ * Waits for a shutdown step, at most ms; true when it finished in time. Its failure is ignored:
+ * we are stopping anyway.
+ */
+async function bounded(step: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    step.catch(() => undefined),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, ms);
+  const finished = await Promise.race([
+    step.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
     }),
   ]);
   clearTimeout(timer);
+  return finished;
 }
 
 type Reply = { ok: true; body: string } | { ok: false; code: AccessErrorCode; message: string };

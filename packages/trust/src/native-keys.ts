@@ -1,6 +1,7 @@
 // A @nats-io/nkeys KeyPair whose Ed25519 runs in Node's crypto: ~100x faster than tweetnacl
 // for issuing JWTs, with byte-identical signatures. The seed is decoded by @natschat/protocol;
-// only getPrivateKey (the nkeys "P..." form, rarely needed) still goes through tweetnacl.
+// only getPrivateKey (the nkeys "P..." form) goes through tweetnacl, once: @nats-io/jwt asks
+// for it on every encode just to check the signer holds a private key.
 import { createPublicKey, type KeyObject, sign, verify } from "node:crypto";
 import { fromSeed, type KeyPair } from "@nats-io/nkeys";
 import { decodeSeed, encodePublicKey } from "@natschat/protocol";
@@ -11,6 +12,7 @@ class NativeKeyPair implements KeyPair {
   readonly #privateKey: KeyObject;
   readonly #publicKeyObject: KeyObject;
   readonly #publicKey: string;
+  #privateKeyText: Uint8Array | undefined;
 
   constructor(seed: string) {
     // decodeSeed validates the seed (length, checksum, prefix).
@@ -24,7 +26,8 @@ class NativeKeyPair implements KeyPair {
     return this.#publicKey;
   }
   getPrivateKey(): Uint8Array {
-    return fromSeed(this.#seed).getPrivateKey();
+    this.#privateKeyText ??= fromSeed(this.#seed).getPrivateKey();
+    return this.#privateKeyText;
   }
   getSeed(): Uint8Array {
     return this.#seed;
@@ -37,6 +40,7 @@ class NativeKeyPair implements KeyPair {
   }
   clear(): void {
     this.#seed.fill(0);
+    this.#privateKeyText?.fill(0);
   }
   seal(): Uint8Array {
     throw new Error("NativeKeyPair signs only; sealing needs a curve key");
