@@ -10,7 +10,6 @@ import {
   checkJwtSignature,
   decodeJwtUnverified,
   encodeJwt,
-  JWT_MAX_BYTES,
   randomJti,
 } from "./jwt.ts";
 import { normalizeName } from "./names.ts";
@@ -36,7 +35,12 @@ export const PRESENCE_TTL_SECONDS = 60;
 /** How often a client re-announces its presence. */
 export const PRESENCE_INTERVAL_SECONDS = 30;
 /** Longest message text, in UTF-16 units. */
-export const MSG_MAX_LENGTH = 4000;
+export const MSG_MAX_LENGTH = 2000;
+/**
+ * Largest signed envelope, bytes: the chat user's server payload limit. A message of
+ * MSG_MAX_LENGTH characters fits even when every character takes 3 UTF-8 bytes (~8.5 kB signed).
+ */
+export const ENVELOPE_MAX_BYTES = 16_384;
 
 interface EnvelopeBase {
   jti: string;
@@ -108,8 +112,10 @@ async function encodeEnvelope(
     ...(exp === undefined ? {} : { exp: iat + exp }),
     nats: { ...nats, version: ENVELOPE_VERSION },
   });
-  if (token.length > JWT_MAX_BYTES) {
-    throw new EnvelopeError(`message JWT is ${token.length} bytes, the limit is ${JWT_MAX_BYTES}`);
+  if (token.length > ENVELOPE_MAX_BYTES) {
+    throw new EnvelopeError(
+      `message JWT is ${token.length} bytes, the limit is ${ENVELOPE_MAX_BYTES}`,
+    );
   }
   return token;
 }
@@ -187,9 +193,9 @@ export type VerifyResult =
 export interface EnvelopeVerifierOptions {
   /** Tolerated clock difference, seconds (default 30). */
   skewSeconds?: number;
-  /** Longest accepted message text (default 4000). */
+  /** Longest accepted message text (default MSG_MAX_LENGTH). */
   maxMsgLength?: number;
-  /** Largest accepted token, bytes, checked before parsing (default 8192). */
+  /** Largest accepted token, bytes, checked before parsing (default ENVELOPE_MAX_BYTES). */
   maxTokenBytes?: number;
   /** How long a seen jti is remembered, seconds (default 300). */
   replayWindowSeconds?: number;
@@ -250,7 +256,7 @@ export class EnvelopeVerifier {
   constructor(opts: EnvelopeVerifierOptions = {}) {
     this.#skew = opts.skewSeconds ?? 30;
     this.#maxMsg = opts.maxMsgLength ?? MSG_MAX_LENGTH;
-    this.#maxBytes = opts.maxTokenBytes ?? JWT_MAX_BYTES;
+    this.#maxBytes = opts.maxTokenBytes ?? ENVELOPE_MAX_BYTES;
     this.#window = (opts.replayWindowSeconds ?? 300) * 1000;
     this.#maxSeen = opts.maxReplayEntries ?? 100_000;
     this.#maxPresenceTtl = opts.maxPresenceTtlSeconds ?? 300;

@@ -37,6 +37,7 @@ export {
   type DmEnvelope,
   DROP_REASONS,
   type DropReason,
+  ENVELOPE_MAX_BYTES,
   ENVELOPE_VERSION,
   type Envelope,
   EnvelopeVerifier,

@@ -5,11 +5,13 @@ import {
   checkIssuedUserJwt,
   type DropReason,
   dmSubject,
+  ENVELOPE_MAX_BYTES,
   EnvelopeError,
   EnvelopeVerifier,
   encodeDm,
   encodePost,
   encodePresence,
+  MSG_MAX_LENGTH,
   ONLINE_SUBJECT,
   postsSubject,
   type Signer,
@@ -111,13 +113,21 @@ describe("envelopes round trip", () => {
     });
   });
 
+  it("fits the longest message even in 3-byte characters, within the server payload limit", async () => {
+    const msg = "€".repeat(MSG_MAX_LENGTH);
+    const token = await encodePost(alice, { name: "alice", channel: "NATS", msg });
+    expect(new TextEncoder().encode(token).length).toBeLessThanOrEqual(ENVELOPE_MAX_BYTES);
+    const got = await new EnvelopeVerifier().verify(token);
+    expect(got.ok && got.envelope.type === "chat-post" && got.envelope.msg).toBe(msg);
+  });
+
   it("refuses to encode bad messages", async () => {
     await expect(encodePost(alice, { name: "alice", channel: "NATS", msg: "" })).rejects.toThrow(
       EnvelopeError,
     );
     await expect(
-      encodePost(alice, { name: "alice", channel: "NATS", msg: "x".repeat(4001) }),
-    ).rejects.toThrow(/4001 characters long, the maximum is 4000/);
+      encodePost(alice, { name: "alice", channel: "NATS", msg: "x".repeat(2001) }),
+    ).rejects.toThrow(/2001 characters long, the maximum is 2000/);
     await expect(encodePost(alice, { name: "alice", channel: "a.b", msg: "x" })).rejects.toThrow(
       /channel name/,
     );
@@ -139,12 +149,12 @@ describe("EnvelopeVerifier drops", () => {
   });
 
   it("oversize, before parsing", async () => {
-    await dropped("x".repeat(8193), "oversize");
+    await dropped("x".repeat(ENVELOPE_MAX_BYTES + 1), "oversize");
     // Invalid UTF-8 too: the size is checked before the bytes are even decoded.
-    await dropped(new Uint8Array(9000).fill(0xff), "oversize");
+    await dropped(new Uint8Array(ENVELOPE_MAX_BYTES + 100).fill(0xff), "oversize");
     const long = forge(
       aliceKp,
-      talkPost(aliceKp, { nats: { type: "chat-post", msg: "y".repeat(4001), version: 2 } }),
+      talkPost(aliceKp, { nats: { type: "chat-post", msg: "y".repeat(MSG_MAX_LENGTH + 1), version: 2 } }),
     );
     await dropped(long, "oversize");
   });
