@@ -154,7 +154,9 @@ describe("EnvelopeVerifier drops", () => {
     await dropped(new Uint8Array(ENVELOPE_MAX_BYTES + 100).fill(0xff), "oversize");
     const long = forge(
       aliceKp,
-      talkPost(aliceKp, { nats: { type: "chat-post", msg: "y".repeat(MSG_MAX_LENGTH + 1), version: 2 } }),
+      talkPost(aliceKp, {
+        nats: { type: "chat-post", msg: "y".repeat(MSG_MAX_LENGTH + 1), version: 2 },
+      }),
     );
     await dropped(long, "oversize");
   });
