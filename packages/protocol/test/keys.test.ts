@@ -55,7 +55,8 @@ describe("nkey codec", () => {
     expect(isPublicKey(createAccount().getPublicKey(), "U")).toBe(false);
     expect(() => decodeSeed(pub)).toThrow(NkeyError);
     const seed = seedOf(createUser());
-    expect(() => decodeSeed(`${seed.slice(0, 20)}A${seed.slice(21)}`)).toThrow(NkeyError);
+    const other = seed[20] === "A" ? "B" : "A"; // always a real change, so the checksum breaks
+    expect(() => decodeSeed(`${seed.slice(0, 20)}${other}${seed.slice(21)}`)).toThrow(NkeyError);
   });
 });
 
