@@ -107,7 +107,12 @@ export class Revoker {
 
   /** Revokes (and optionally releases) a name; serialized per replica. */
   revoke(req: RevokeRequest): Promise<RevokeOutcome> {
-    const run = this.#queue.then(() => this.#revoke(req));
+    return this.serialized(() => this.#revoke(req));
+  }
+
+  /** Runs `work` in this replica's revocation queue, never interleaved with a revoke. */
+  serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
     // The queue only orders work; each caller sees its own result or error through `run`.
     this.#queue = run.catch(() => undefined);
     return run;

@@ -19,6 +19,7 @@ import {
   REVOKE_SUBJECT,
 } from "@natschat/protocol";
 import { installNodeEd25519 } from "@natschat/trust";
+import { RevocationCatchUp } from "./catch-up.ts";
 import { connectService } from "./connect.ts";
 import { AccessServiceError } from "./errors.ts";
 import { UserIssuer } from "./issuer.ts";
@@ -274,6 +275,8 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
           ...(opts.chatJwtPath ? { chatJwtPath: opts.chatJwtPath } : {}),
         })
       : undefined;
+  // pushes the revocations to servers that were out of reach when they were issued
+  const catchUp = revoker ? new RevocationCatchUp(revoker) : undefined;
   const presence = new PresenceTracker(registry, log, {
     ...(opts.presencePersistMs !== undefined ? { persistEveryMs: opts.presencePersistMs } : {}),
   });
@@ -432,6 +435,7 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
   });
   svc.addEndpoint("revoke", { subject: REVOKE_SUBJECT, handler: handler("revoke", revoke) });
   presence.start(nc);
+  catchUp?.start();
   log.info("access service started", {
     id: svc.info().id,
     servers: opts.servers,
@@ -454,6 +458,7 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
       await bounded(svc.stop(), 2000);
       await bounded(Promise.allSettled([...inflight]), 5000);
       await bounded(presence.stop(), 2000);
+      if (catchUp) await bounded(catchUp.stop(), 3000);
       await bounded(registry.stop(), 2000);
       for (const conn of [nc, p.sys]) {
         if (!conn) continue;

@@ -165,8 +165,9 @@ export async function upVerb(argv: string[]): Promise<number> {
 
     const access = await startAccessPart(
       dir,
-      // the JetStream servers only: the edge has no JetStream and no ADMIN leafnode remote
-      running.servers.filter((s) => s.spec.jetstream === "server").map((s) => s.url),
+      // the hub region's servers: the streams and the registry it creates are placed where the
+      // request comes in, so they live in the hub; the edge has no JetStream and no ADMIN remote
+      running.servers.filter((s) => s.spec.region === plan.regions[0]).map((s) => s.url),
       topology === "single" ? 1 : 3,
       tls?.ca,
     );
@@ -176,7 +177,11 @@ export async function upVerb(argv: string[]): Promise<number> {
     const web = await startWebPart({
       port: webPort,
       strictPort: Boolean(flags["strict-ports"]),
-      websocketUrls: running.servers.map((s) => s.websocketUrl),
+      // the hub's servers: the web app reads history with the plain $JS.API, which an edge
+      // server (no JetStream of its own) does not forward
+      websocketUrls: running.servers
+        .filter((s) => s.spec.jetstream === "server")
+        .map((s) => s.websocketUrl),
       trust,
       bootstrapCredsPath: paths.creds("bootstrap"),
       log: (line) => console.log(line),

@@ -1,12 +1,12 @@
 // The chat on the leaf topology with TLS: a user in the hub and a user at the edge chat, over TLS. Registration, presence, posts and DMs
 // both ways, history from both sides, and a revocation that closes the user wherever it is.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ChatStack, chatAcross, startChatStack } from "./multi-region.ts";
+import { type ChatStack, chatAcross, expectPlacement, startChatStack } from "./multi-region.ts";
 
 let cs: ChatStack;
 beforeAll(async () => {
   cs = await startChatStack({ topology: "leaf", tls: true });
-});
+}, 180_000);
 afterAll(async () => {
   await cs?.stop();
 });
@@ -18,6 +18,7 @@ describe("chat on the leaf topology", () => {
   it("a user in the hub and a user at the edge chat, over TLS", async () => {
     const ms = await chatAcross(cs, server(0), server(-1), server(1), "leaf");
     expect(ms).toBeGreaterThan(0);
+    await expectPlacement(cs);
     // a figure for the reader, not an assertion (bench/revocation.ts measures properly)
     console.log(
       `revocation on leaf (request at ${server(1).spec.name}, user at ${server(-1).spec.name}): ${ms.toFixed(1)} ms`,

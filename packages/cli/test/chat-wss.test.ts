@@ -47,7 +47,7 @@ beforeAll(async () => {
       `--ignore-certificate-errors-spki-list=${pins.join(",")}`,
     ],
   });
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close().catch(() => undefined);

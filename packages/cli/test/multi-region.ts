@@ -1,6 +1,7 @@
 // Test support for the multi-region chat tests: one stack of a topology, the access service on
 // the hub's JetStream servers, and users registered and chatting on chosen servers (another
 // region, or the edge) with the same session model the terminal and web UIs use.
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import {
@@ -65,9 +66,37 @@ export async function startChatStack(opts: {
   }
 }
 
-/** The servers with JetStream (every server but an edge). */
+/** The hub region's servers: where the access service connects, so its state lives there. */
 export function jsServers(stack: TestStack): RunningServer[] {
-  return stack.topology.servers.filter((s) => s.spec.jetstream === "server");
+  const [hub] = stack.topology.plan.regions;
+  return stack.topology.servers.filter((s) => s.spec.region === hub);
+}
+
+/** The history streams and the registry bucket have the plan's replicas, in the hub region. */
+export async function expectPlacement(cs: ChatStack): Promise<void> {
+  const { plan } = cs.stack.topology;
+  const at = jsServers(cs.stack)[0] as RunningServer;
+  for (const [role, streams] of [
+    ["leaf", ["CHAT_POSTS", "CHAT_DMS"]],
+    ["access", ["KV_natschat-users"]],
+  ] as const) {
+    const nc = await connectRole({
+      servers: at.url,
+      credsPath: cs.stack.creds(role),
+      inboxOwner: role,
+      tlsCaFile: cs.stack.caFile,
+    });
+    try {
+      const jsm = await jetstreamManager(nc);
+      for (const name of streams) {
+        const info = await jsm.streams.info(name);
+        expect(info.config.num_replicas, name).toBe(plan.storage.replicas);
+        if (plan.storage.cluster) expect(info.cluster?.name, name).toBe(plan.storage.cluster);
+      }
+    } finally {
+      await nc.close();
+    }
+  }
 }
 
 const tlsOptions = (stack: TestStack) => (stack.caFile ? { tls: { caFile: stack.caFile } } : {});

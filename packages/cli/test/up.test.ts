@@ -97,7 +97,12 @@ describe("natschat up", () => {
 
   it("still stops on SIGTERM after its nats-server died (no hang, nothing left behind)", async () => {
     const dir = join(tmp, "c");
-    const [port, ws, http, web] = (await freePorts(4)).map(String) as [string, string, string, string];
+    const [port, ws, http, web] = (await freePorts(4)).map(String) as [
+      string,
+      string,
+      string,
+      string,
+    ];
     const { child } = await startCli(
       ["up", "--dir", dir, "--port", port, "--ws-port", ws, "--http-port", http, "--web-port", web],
       /Ctrl-C stops everything/,

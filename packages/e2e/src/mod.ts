@@ -16,7 +16,6 @@ export {
 export { eventually, within } from "./deadline.ts";
 export { type LinkedStack, startLinkedStack } from "./linked-stack.ts";
 export { TcpProxy } from "./proxy.ts";
-export { SessionPool, texts, waitForPost, waitOnline } from "./sessions.ts";
 export {
   NATSCHAT_BIN,
   pingReplicas,
@@ -25,3 +24,4 @@ export {
   servedByReplica,
   startReplica,
 } from "./replica.ts";
+export { SessionPool, texts, waitForPost, waitOnline } from "./sessions.ts";

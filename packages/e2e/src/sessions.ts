@@ -70,7 +70,9 @@ export function waitForPost(
     (s) =>
       !!s.channels
         .find((c) => c.id === `#${channel}`)
-        ?.messages.some((m) => m.text === text && (opts.from === undefined || m.name === opts.from)),
+        ?.messages.some(
+          (m) => m.text === text && (opts.from === undefined || m.name === opts.from),
+        ),
     {
       timeoutMs: opts.timeoutMs ?? 10_000,
       what: opts.what ?? `"${text}" in #${channel} at ${session.me.name}`,

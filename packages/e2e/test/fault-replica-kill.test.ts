@@ -82,7 +82,9 @@ describe("fault: kill -9 of one of two access-service replicas mid-burst", () =>
 
     const results = await burst.done;
     const acc = await settleAccounting(admin, results);
-    console.log(`kill -9 of replica a after ${settledAtKill} of ${names.length}:\n${formatAccounting(acc)}`);
+    console.log(
+      `kill -9 of replica a after ${settledAtKill} of ${names.length}:\n${formatAccounting(acc)}`,
+    );
     expect(acc.failed).toEqual({});
     expect(acc.lost).toEqual([]);
     expect(acc.duplicates).toEqual([]);

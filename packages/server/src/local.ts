@@ -159,8 +159,16 @@ export async function metaViews(servers: RunningServer[]): Promise<MetaView[]> {
   );
 }
 
-/** Why the meta group is not formed yet, or undefined when it is: one leader everyone agrees on, who sees every other JetStream server as current. */
-export function metaGroupProblem(views: MetaView[]): string | undefined {
+/**
+ * Why the meta group is not formed yet, or undefined when it is: one leader everyone agrees on,
+ * a group the size of the topology, and a leader that has seen every other JetStream server
+ * current (in this view, or in `seenCurrent`: under load a peer's "current" flag flickers, so a
+ * waiter collects it across polls).
+ */
+export function metaGroupProblem(
+  views: MetaView[],
+  seenCurrent: ReadonlySet<string> = new Set(),
+): string | undefined {
   if (views.length <= 1) return undefined;
   const leaders = new Set(views.map((v) => v.leader ?? ""));
   if (leaders.size !== 1 || leaders.has(""))
@@ -168,7 +176,9 @@ export function metaGroupProblem(views: MetaView[]): string | undefined {
   const leader = views.find((v) => v.server === [...leaders][0]);
   if (!leader) return `the meta leader ${[...leaders][0]} is not one of this topology's servers`;
   const lagging = views
-    .filter((v) => v !== leader && !leader.currentPeers.includes(v.server))
+    .filter(
+      (v) => v !== leader && !leader.currentPeers.includes(v.server) && !seenCurrent.has(v.server),
+    )
     .map((v) => v.server);
   if (lagging.length)
     return `meta leader ${leader.server} does not yet see ${lagging.join(", ")} as current`;
@@ -181,9 +191,18 @@ export function metaGroupProblem(views: MetaView[]): string | undefined {
 export async function waitMetaGroup(servers: RunningServer[], timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let problem: string | undefined = "no answer";
+  const seenCurrent = new Map<string, Set<string>>(); // leader → peers it has seen current
   while (Date.now() < deadline) {
     try {
-      problem = metaGroupProblem(await metaViews(servers));
+      const views = await metaViews(servers);
+      const leader = views.find((v) => v.server === v.leader);
+      let seen = new Set<string>();
+      if (leader) {
+        seen = seenCurrent.get(leader.server) ?? seen;
+        for (const p of leader.currentPeers) seen.add(p);
+        seenCurrent.set(leader.server, seen);
+      }
+      problem = metaGroupProblem(views, seen);
       if (problem === undefined) return;
     } catch (err) {
       problem = (err as Error).message;

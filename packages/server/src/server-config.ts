@@ -109,7 +109,10 @@ export function serverSettings(
       type: "full",
       dir: spec.resolverDir,
       allow_delete: false,
-      interval: "2m",
+      // How often full resolvers compare and exchange account JWTs. A server cut off while a
+      // revocation was pushed (an edge, another region) gets it at the next sync after the link
+      // returns, so this bounds that window (packages/e2e/test/fault-leaf-link.test.ts).
+      interval: "10s",
       timeout: "2s",
     },
     resolver_preload: trust.preload,

@@ -98,23 +98,35 @@ export async function expectHistoryEverywhere(stack: TestStack): Promise<void> {
   }
 }
 
-/** A chat user (least privilege) reads channel history through an ordered consumer. */
+/**
+ * A chat user (least privilege) reads channel history through an ordered consumer. In a cluster
+ * the consumer's pull subject reaches the client's server over a route a moment after the create
+ * reply, so a pull right after the create may meet "no responders": that one case is retried.
+ */
 export async function readHistoryAsUser(
   nc: NatsConnection,
   channel: string,
   domain?: string,
 ): Promise<string[]> {
-  const consumer = await jetstream(nc, { domain }).consumers.get(POSTS_STREAM, {
-    // one filter as a string: the filter then travels in the CONSUMER.CREATE subject, which is
-    // what the chat user's permissions name
-    filter_subjects: postsSubject(channel),
-  });
-  const out: string[] = [];
-  const pending = (await consumer.info(true)).num_pending;
-  if (pending === 0) return out;
-  const iter = await consumer.fetch({ max_messages: pending, expires: 5000 });
-  for await (const m of iter) out.push(m.string());
-  return out;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      const consumer = await jetstream(nc, { domain }).consumers.get(POSTS_STREAM, {
+        // one filter as a string: the filter then travels in the CONSUMER.CREATE subject, which
+        // is what the chat user's permissions name
+        filter_subjects: postsSubject(channel),
+      });
+      const out: string[] = [];
+      const pending = (await consumer.info(true)).num_pending;
+      if (pending === 0) return out;
+      const iter = await consumer.fetch({ max_messages: pending, expires: 5000 });
+      for await (const m of iter) out.push(m.string());
+      return out;
+    } catch (err) {
+      if (!/no responders/.test(String(err)) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50)); // back off before retrying a transient error
+    }
+  }
 }
 
 /** Pushes the account JWTs at `at` and checks that every server of the plan answered ok. */

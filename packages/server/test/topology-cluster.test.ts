@@ -16,7 +16,7 @@ import {
 let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack({ topology: "cluster" });
-});
+}, 180_000);
 afterAll(async () => {
   await stack?.stop();
 });

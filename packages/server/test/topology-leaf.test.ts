@@ -22,7 +22,7 @@ import {
 let stack: TestStack;
 beforeAll(async () => {
   stack = await startTestStack({ topology: "leaf", tls: true });
-});
+}, 180_000);
 afterAll(async () => {
   await stack?.stop();
 });

@@ -69,7 +69,9 @@ export async function startTestStack(
     },
     async stop() {
       await stack.topology.stop();
-      if (!opts.dir) await rm(dir, { recursive: true, force: true });
+      // NATSCHAT_KEEP_TEST_DIRS=1 keeps configs and server logs for a post-mortem
+      if (!opts.dir && !process.env.NATSCHAT_KEEP_TEST_DIRS)
+        await rm(dir, { recursive: true, force: true });
     },
   };
   stack.urls = stack.topology.servers.map((s) => s.url);
