@@ -149,14 +149,22 @@ export class Revoker {
       if (missing.length) await afterIssueSecond(current);
       for (const key of new Set(missing))
         next = await revokeInAccountJwt(next, key, operatorSigner);
-      servers = await discoverServers(sys);
+      // Push at once and count the servers meanwhile: the revocation takes effect on every server
+      // as the update arrives, without waiting out the discovery's stall first.
+      [servers, replies] = await Promise.all([
+        discoverServers(sys),
+        next === current ? Promise.resolve([]) : pushAccountJwt(sys, next),
+      ]);
       if (servers.length === 0) {
         throw new AccessError(
           "INTERNAL",
           "no server answered $SYS.REQ.SERVER.PING; revocation not pushed",
         );
       }
-      replies = next === current ? [] : await pushAccountJwt(sys, next, servers.length);
+      if (next !== current && replies.length < servers.length) {
+        // a server answered after the replies stalled: push again (idempotent) and wait for all
+        replies = await pushAccountJwt(sys, next, servers.length);
+      }
       const failed = replies.filter((r) => !r.ok);
       if (failed.length) {
         throw new AccessError(

@@ -35,19 +35,24 @@ export async function discoverServers(nc: NatsConnection, maxWaitMs = 2000): Pro
 /**
  * Sends one account JWT to $SYS.REQ.CLAIMS.UPDATE and returns the reply of every server.
  * expected: how many servers must answer (from discoverServers); we stop waiting once all have.
+ * Without it, replies are collected until they stall.
  */
 export async function pushAccountJwt(
   nc: NatsConnection,
   jwt: string,
-  expected: number,
+  expected?: number,
   maxWaitMs = 5000,
 ): Promise<PushReply[]> {
   const out: PushReply[] = [];
-  const replies = await nc.requestMany("$SYS.REQ.CLAIMS.UPDATE", jwt, {
-    strategy: "count",
-    maxMessages: expected,
-    maxWait: maxWaitMs,
-  });
+  // With a known server count, stop at the last reply; without one, stop when replies stall
+  // (the update takes effect on each server as it arrives; only the report waits).
+  const replies = await nc.requestMany(
+    "$SYS.REQ.CLAIMS.UPDATE",
+    jwt,
+    expected === undefined
+      ? { strategy: "stall", stall: 300, maxWait: maxWaitMs }
+      : { strategy: "count", maxMessages: expected, maxWait: maxWaitMs },
+  );
   for await (const m of replies) {
     const r = m.json<ClaimsReply>();
     const server = r.server?.name ?? r.server?.id ?? "?";
