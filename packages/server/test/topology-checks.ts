@@ -63,6 +63,24 @@ export async function expectDiscoveryEverywhere(stack: TestStack): Promise<void>
 }
 
 /**
+ * Resolves once JetStream answers for the connection's account. Right after start-up or an
+ * account JWT push, a server may answer "JetStream not enabled for account" (503) for a moment,
+ * while it (re)applies the account's JetStream limits; that one answer is waited out.
+ */
+export async function whenJetStreamReady(nc: NatsConnection, domain?: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await jetstreamManager(nc, { domain });
+      return;
+    } catch (err) {
+      if (!/not enabled for account/.test(String(err)) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100)); // back off before asking again
+    }
+  }
+}
+
+/**
  * Creates the posts stream with the plan's placement through the first server, publishes one
  * post, and reads it from a client of every server (the edge included) in the hub's domain.
  */
@@ -71,6 +89,7 @@ export async function expectHistoryEverywhere(stack: TestStack): Promise<void> {
   const [first] = stack.topology.servers as [RunningServer];
   const admin = await roleAt(stack, first, "leaf"); // unrestricted in CHAT
   try {
+    await whenJetStreamReady(admin);
     const jsm = await jetstreamManager(admin);
     const info = await jsm.streams.add({
       name: POSTS_STREAM,
@@ -89,6 +108,7 @@ export async function expectHistoryEverywhere(stack: TestStack): Promise<void> {
     const nc = await roleAt(stack, s, "leaf");
     try {
       // the domain prefix works on every server; at the edge (no JetStream) it is required
+      await whenJetStreamReady(nc, storage.domain);
       const jsm = await jetstreamManager(nc, { domain: storage.domain });
       const m = await jsm.streams.getMessage(POSTS_STREAM, { seq: 1 });
       expect(m?.string(), `history read at ${s.spec.name}`).toBe("first post");
