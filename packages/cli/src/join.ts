@@ -5,10 +5,10 @@ import { open, rename, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { register } from "@natschat/client";
 import { InvalidNameError, isPublicKey, normalizeName } from "@natschat/protocol";
-import { connectRole, ensurePrivateDir, layout, loadTrust, readOptional } from "@natschat/trust";
+import { ensurePrivateDir, layout, loadTrust, readOptional } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { defaultServer, defaultTlsCa } from "./up-state.ts";
+import { connectVerbRole } from "./up-state.ts";
 
 const USAGE =
   "natschat join NAME [--dir DIR] [--out FILE] [--force] [--server URL] [--creds BOOTSTRAP_CREDS] " +
@@ -77,12 +77,7 @@ export async function joinVerb(argv: string[]): Promise<number> {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) {
     throw new UsageError(`--timeout "${flags.timeout}" must be a whole number of ms above 0`);
   }
-  const nc = await connectRole({
-    servers: await defaultServer(flags.dir, flags.server),
-    credsPath: flags.creds ?? paths.creds("bootstrap"),
-    inboxOwner: "bootstrap",
-    tlsCaFile: await defaultTlsCa(flags.dir),
-  });
+  const nc = await connectVerbRole(flags, "bootstrap");
   try {
     const user = await register(nc, name, { chatAccount, chatSigningKeys, timeoutMs });
     if (!flags.out) await ensurePrivateDir(dirname(out));

@@ -1,7 +1,7 @@
 // `natschat push`: pushes every account JWT to every server and reports each server's answer.
-import { connectRole, layout, loadTrust, pushAll } from "@natschat/trust";
+import { loadTrust, pushAll } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
-import { defaultServer, defaultTlsCa } from "./up-state.ts";
+import { connectVerbRole } from "./up-state.ts";
 
 const USAGE = "natschat push [--dir DIR] [--server URL] [--creds FILE]";
 
@@ -12,12 +12,7 @@ export async function pushVerb(argv: string[]): Promise<number> {
     USAGE,
   );
   const trust = await loadTrust(flags.dir);
-  const nc = await connectRole({
-    servers: await defaultServer(flags.dir, flags.server),
-    credsPath: flags.creds ?? layout(flags.dir).creds("push"),
-    inboxOwner: "push",
-    tlsCaFile: await defaultTlsCa(flags.dir),
-  });
+  const nc = await connectVerbRole(flags, "push");
   try {
     const names = Object.keys(trust.accountJwts) as (keyof typeof trust.accountJwts)[];
     const { servers, replies } = await pushAll(

@@ -1,10 +1,9 @@
 // `natschat revoke NAME [--release]`: asks the access service (admin role) to revoke a user on
 // every server; the name stays reserved unless --release.
 import { ACCESS_ERROR_HEADER, REVOKE_SUBJECT } from "@natschat/protocol";
-import { connectRole, layout } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { defaultServer, defaultTlsCa } from "./up-state.ts";
+import { connectVerbRole } from "./up-state.ts";
 
 const USAGE = "natschat revoke NAME [--release] [--dir DIR] [--server URL] [--creds ADMIN_CREDS]";
 
@@ -36,12 +35,7 @@ export async function revokeVerb(argv: string[]): Promise<number> {
   );
   const name = positionals[0];
   if (name === undefined) throw new UsageError(`name missing\nusage: ${USAGE}`);
-  const nc = await connectRole({
-    servers: await defaultServer(flags.dir, flags.server),
-    credsPath: flags.creds ?? layout(flags.dir).creds("admin"),
-    inboxOwner: "admin",
-    tlsCaFile: await defaultTlsCa(flags.dir),
-  });
+  const nc = await connectVerbRole(flags, "admin");
   try {
     const body = JSON.stringify({ name, release: flags.release === true });
     const reply = await nc

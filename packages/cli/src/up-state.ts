@@ -1,7 +1,8 @@
 // DIR/up.json: what `natschat up` started (URLs, creds by role, pids); other verbs read defaults from it.
 
 import { join } from "node:path";
-import { readOptional, writePublic } from "@natschat/trust";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connectRole, layout, type Role, readOptional, writePublic } from "@natschat/trust";
 
 export interface UpServer {
   name: string;
@@ -71,4 +72,20 @@ export async function defaultTlsCa(dir: string): Promise<string | undefined> {
 export async function defaultServer(dir: string, flag?: string): Promise<string> {
   if (flag) return flag;
   return (await readUpState(dir))?.client ?? "nats://127.0.0.1:4222";
+}
+
+/**
+ * Connects a verb as one role: server from --server or up.json, creds from --creds or the data
+ * dir's role creds, the role's inbox prefix, and up.json's CA when the servers run TLS.
+ */
+export async function connectVerbRole(
+  flags: { dir: string; server?: string; creds?: string },
+  role: Role,
+): Promise<NatsConnection> {
+  return connectRole({
+    servers: await defaultServer(flags.dir, flags.server),
+    credsPath: flags.creds ?? layout(flags.dir).creds(role),
+    inboxOwner: role,
+    tlsCaFile: await defaultTlsCa(flags.dir),
+  });
 }

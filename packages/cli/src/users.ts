@@ -6,10 +6,9 @@ import {
   PROVISIONED_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
 } from "@natschat/protocol";
-import { connectRole, layout } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { errText, ServiceReplyError } from "./revoke.ts";
-import { defaultServer, defaultTlsCa } from "./up-state.ts";
+import { connectVerbRole } from "./up-state.ts";
 
 const USAGE = "natschat users [--watch] [--json] [--dir DIR] [--server URL] [--creds ADMIN_CREDS]";
 
@@ -93,12 +92,7 @@ export async function usersVerb(argv: string[]): Promise<number> {
     },
     USAGE,
   );
-  const nc = await connectRole({
-    servers: await defaultServer(flags.dir, flags.server),
-    credsPath: flags.creds ?? layout(flags.dir).creds("admin"),
-    inboxOwner: "admin",
-    tlsCaFile: await defaultTlsCa(flags.dir),
-  });
+  const nc = await connectVerbRole(flags, "admin");
   try {
     // Subscribe first, so no change falls between the listing and the watch.
     const sub = flags.watch ? nc.subscribe(PROVISIONED_UPDATES_SUBJECT) : undefined;
