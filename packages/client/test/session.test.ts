@@ -3,7 +3,6 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { ensureChatStreams } from "@natschat/access";
 import {
   ChatSession,
   type ChatSessionOptions,
@@ -27,6 +26,7 @@ import {
   probeSubscribe,
   startTestStack,
   type TestStack,
+  withChatStreams,
 } from "@natschat/testing";
 import {
   chatUserPermissions,
@@ -92,12 +92,7 @@ const user = (s: ChatSnapshot, key: string) => s.users.find((u) => u.key === key
 
 beforeAll(async () => {
   stack = await startTestStack();
-  leaf = await connectRole({
-    servers: stack.urls,
-    credsPath: stack.creds("leaf"),
-    inboxOwner: "leaf",
-  });
-  await ensureChatStreams(leaf, { perSubject: 1000, maxAgeDays: 1, replicas: 1 });
+  leaf = await withChatStreams(stack);
 });
 
 afterEach(async () => {

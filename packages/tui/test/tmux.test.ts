@@ -6,8 +6,7 @@ import { chmod, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { ensureChatStreams } from "@natschat/access";
-import { mintChatUser, startTestStack, type TestStack } from "@natschat/testing";
+import { mintChatUser, startTestStack, type TestStack, withChatStreams } from "@natschat/testing";
 import {
   connectRole,
   loadSeed,
@@ -78,12 +77,7 @@ let leaf: NatsConnection;
 describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
   beforeAll(async () => {
     stack = await startTestStack();
-    leaf = await connectRole({
-      servers: stack.urls,
-      credsPath: stack.creds("leaf"),
-      inboxOwner: "leaf",
-    });
-    await ensureChatStreams(leaf, { perSubject: 1000, maxAgeDays: 1, replicas: 1 });
+    leaf = await withChatStreams(stack);
   });
 
   afterAll(async () => {
