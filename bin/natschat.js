@@ -4,6 +4,13 @@
 import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";
 
+// A reader that goes away (`natschat up | head`) must not crash us with a stack trace: a crash
+// would also leave the servers `up` started running. Output to a closed pipe is dropped instead.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err) => {
+    if (err.code !== "EPIPE") throw err;
+  });
+}
 register({ tsconfig: fileURLToPath(new URL("../tsconfig.json", import.meta.url)) });
 const { main } = await import("../packages/cli/src/mod.ts");
 process.exitCode = await main(process.argv.slice(2));

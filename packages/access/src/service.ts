@@ -395,6 +395,7 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
     }
     const req = parseRevokeRequest(msg.string());
     const outcome = await revoker.revoke(req);
+    catchUp?.pushedTo(outcome.replies);
     nc.publish(
       PROVISIONED_UPDATES_SUBJECT,
       revokeChange(outcome.name, outcome.key, outcome.released),

@@ -78,6 +78,11 @@ async function waitMetaLeader(servers: RunningServer[], timeoutMs: number): Prom
 export async function startLinkedStack(opts: {
   topology: Linked;
   regions?: string[];
+  /**
+   * Gets the stop function before anything starts, so a caller whose hook times out while the
+   * stack is still starting can stop whatever did start (otherwise those servers outlive it).
+   */
+  onStop?: (stop: () => Promise<void>) => void;
 }): Promise<LinkedStack> {
   const dir = await mkdtemp(join(tmpdir(), "natschat-e2e-"));
   await initTrust({ dir });
@@ -96,11 +101,16 @@ export async function startLinkedStack(opts: {
   const proxies = new Map<string, TcpProxy>();
   const byPort = new Map<number, TcpProxy>();
   const started: RunningServer[] = [];
-  const stop = async () => {
-    await Promise.all(started.map((s) => s.stop()));
-    await Promise.all([...proxies.values()].map((p) => p.close()));
-    if (!process.env.E2E_KEEP) await rm(dir, { recursive: true, force: true });
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await Promise.all(started.map((s) => s.stop()));
+      await Promise.all([...proxies.values()].map((p) => p.close()));
+      await rm(dir, { recursive: true, force: true });
+    })();
+    return stopping;
   };
+  opts.onStop?.(stop);
   try {
     // The plan's ports are free but not yet bound: a proxy must not take one of them.
     const planned = new Set(plan.servers.flatMap((s) => Object.values(s.ports)));
@@ -158,8 +168,8 @@ export async function startLinkedStack(opts: {
     if (failed) throw failed.reason;
     const byName = new Map(started.map((s) => [s.spec.name, s]));
     const servers = plan.servers.map((spec) => byName.get(spec.name) as RunningServer);
-    await Promise.all(servers.map((s) => waitConnected(s, 60_000)));
-    await waitMetaLeader(servers, 60_000);
+    await Promise.all(servers.map((s) => waitConnected(s, 30_000)));
+    await waitMetaLeader(servers, 30_000);
     const links = async (s: RunningServer) => {
       const g = await fetch(
         `${s.monitorUrl}/${opts.topology === "supercluster" ? "gatewayz" : "leafz"}`,

@@ -13,6 +13,7 @@ export {
   settleAccounting,
   startBurst,
 } from "./burst.ts";
+export { type CliRun, runNatschat } from "./cli-run.ts";
 export { eventually, within } from "./deadline.ts";
 export { type LinkedStack, startLinkedStack } from "./linked-stack.ts";
 export { TcpProxy } from "./proxy.ts";

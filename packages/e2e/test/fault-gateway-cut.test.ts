@@ -29,11 +29,18 @@ let ls: LinkedStack;
 let access: AccessService;
 let pool: SessionPool;
 const conns: NatsConnection[] = [];
+const stops: (() => Promise<void>)[] = [];
 
 const byName = (name: string) => ls.servers.find((s) => s.spec.name === name) as RunningServer;
 
 beforeAll(async () => {
-  ls = await startLinkedStack({ topology: "supercluster", regions: ["east", "west"] });
+  ls = await startLinkedStack({
+    topology: "supercluster",
+    regions: ["east", "west"],
+    onStop: (stop) => {
+      stops.push(stop);
+    },
+  });
   const base = await resolveAccessConfig({ flags: { replicas: "3" }, env: {}, dir: ls.dir });
   access = await startAccessService({
     ...base,
@@ -42,13 +49,14 @@ beforeAll(async () => {
     log: silentLogger,
   });
   pool = new SessionPool(ls.trust.summary, ls.plan.storage.domain);
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await pool?.stopAll();
   for (const c of conns) await c.close().catch(() => undefined);
   await access?.stop().catch(() => undefined);
-  await ls?.stop();
+  // also stops a stack whose start did not finish in time
+  for (const stop of stops) await stop();
 });
 
 async function registerAll(names: string[]): Promise<Registration[]> {

@@ -29,14 +29,42 @@ function fsError(err: unknown, action: string, path: string): TrustError {
       ? "choose a writable directory with --dir"
       : code === "ENOTDIR"
         ? "a path component is a file, not a directory"
-        : (err as Error).message;
+        : code === "ENOENT"
+          ? "a parent cannot hold it (a dangling symlink, or a special file system such as /proc)"
+          : (err as Error).message;
   return new TrustError("DIR_UNWRITABLE", `cannot ${action} ${path} (${code}): ${hint}`);
+}
+
+/**
+ * mkdir -p, one level at a time. Node's `recursive: true` spins forever (100% CPU, never
+ * settles) when a parent exists but cannot hold the child: a path under /proc, or below a
+ * dangling symlink, answers ENOENT however often it is retried. Here that ENOENT is final.
+ */
+async function makeDirs(path: string, mode: number): Promise<void> {
+  try {
+    await mkdir(path, { mode });
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") {
+      if ((await stat(path)).isDirectory()) return;
+      throw Object.assign(new Error(`${path} exists and is not a directory`), { code: "ENOTDIR" });
+    }
+    if (code !== "ENOENT" || dirname(path) === path) throw err;
+  }
+  await makeDirs(dirname(path), mode);
+  try {
+    await mkdir(path, { mode });
+  } catch (err) {
+    // another process may have made it meanwhile; anything else (ENOENT included) is final
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
 }
 
 /** Creates a directory with mode 0700 (and its parents). */
 export async function ensurePrivateDir(path: string): Promise<void> {
   try {
-    await mkdir(path, { recursive: true, mode: 0o700 });
+    await makeDirs(path, 0o700);
     await chmod(path, 0o700);
   } catch (err) {
     throw fsError(err, "create directory", path);
