@@ -2,10 +2,10 @@
 // trust tree (and its development CA): Helm values for two regions and an edge, the chart's
 // effective nats.conf of each release, manifests for the Node parts, the Secrets' files, and a
 // Dockerfile. Secret material goes only to k8s/secrets (0600, in a 0700 folder).
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ensureDevCerts, issueServerCert, type ResolverTrust, tlsLayout } from "@natschat/server";
-import { layout, loadTrust, resolverTrust } from "@natschat/trust";
+import { ensureDir, layout, loadTrust, resolverTrust } from "@natschat/trust";
 import { stringify } from "yaml";
 import { chartConfigText } from "./chart-config.ts";
 import { DOCKERFILE, DOCKERIGNORE } from "./dockerfile.ts";
@@ -201,7 +201,7 @@ export async function writeRendered(outDir: string, r: Rendered): Promise<string
   for (const f of r.files) {
     const path = join(outDir, f.path);
     const folder = dirname(path);
-    await mkdir(folder, { recursive: true, mode: f.secret ? 0o700 : 0o755 });
+    await ensureDir(folder, f.secret ? 0o700 : 0o755);
     if (f.secret) await chmod(folder, 0o700);
     await writeFile(path, f.content, { mode: f.mode });
     await chmod(path, f.mode);

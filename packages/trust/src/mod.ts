@@ -24,6 +24,7 @@ export {
 export { revocationsOf, revokeInAccountJwt } from "./revoke.ts";
 export {
   defaultDataDir,
+  ensureDir,
   ensurePrivateDir,
   layout,
   readOptional,

@@ -61,10 +61,19 @@ async function makeDirs(path: string, mode: number): Promise<void> {
   }
 }
 
+/** Creates a directory (and its parents) with mode; a failure says which path and why. */
+export async function ensureDir(path: string, mode: number): Promise<void> {
+  try {
+    await makeDirs(path, mode);
+  } catch (err) {
+    throw fsError(err, "create directory", path);
+  }
+}
+
 /** Creates a directory with mode 0700 (and its parents). */
 export async function ensurePrivateDir(path: string): Promise<void> {
+  await ensureDir(path, 0o700);
   try {
-    await makeDirs(path, 0o700);
     await chmod(path, 0o700);
   } catch (err) {
     throw fsError(err, "create directory", path);

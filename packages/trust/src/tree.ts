@@ -68,6 +68,8 @@ export interface InitReport {
   dir: string;
   created: string[];
   kept: string[];
+  /** trust.json was there before: keys may be kept, never silently replaced. */
+  treeExists?: boolean;
 }
 
 function accountLimits(name: AccountName): OperatorLimits {
@@ -131,6 +133,14 @@ async function loadOrCreateKey(
     report.kept.push(`key ${name}`);
     return fromSeed(new TextEncoder().encode(parseSeed(text, type, path)));
   }
+  if (report.treeExists) {
+    // A new key here would silently replace the operator or an account: every JWT and creds file
+    // issued under the old one would stop working. Refuse, and say how to recover.
+    throw new TrustError(
+      "KEY_MISSING",
+      `${path} is missing from an existing trust tree; restore it from a backup, or run \`natschat init --force\` to start over (every issued creds file stops working)`,
+    );
+  }
   const kp = type === "O" ? createOperator() : createAccount();
   await writeSecret(path, `${new TextDecoder().decode(kp.getSeed())}\n`);
   report.created.push(`key ${name}`);
@@ -155,6 +165,7 @@ export async function initTrust(opts: {
       await rm(`${dir}/${sub}`, { recursive: true, force: true });
     await rm(paths.trust, { force: true });
   }
+  report.treeExists = await exists(paths.trust);
   const keys: Record<string, KeyPair> = {};
   keys.operator = await loadOrCreateKey(dir, "operator", "O", report);
   keys["operator-signing"] = await loadOrCreateKey(dir, "operator-signing", "O", report);

@@ -123,6 +123,19 @@ describe("initTrust", () => {
     expect((err as Error).message).toContain("CHAT-signing.nk");
   });
 
+  it("never replaces a missing key of an existing tree (that would orphan every issued creds)", async () => {
+    const dir = await tempDir();
+    await initTrust({ dir });
+    const operatorJwt = await readFile(layout(dir).jwt("operator"), "utf8");
+    await rm(layout(dir).key("operator"));
+    await expect(initTrust({ dir })).rejects.toMatchObject({
+      code: "KEY_MISSING",
+      message: expect.stringContaining("operator.nk is missing"),
+    });
+    await expect(stat(layout(dir).key("operator"))).rejects.toThrow();
+    expect(await readFile(layout(dir).jwt("operator"), "utf8")).toBe(operatorJwt);
+  });
+
   it("refuses a corrupt JWT when loading", async () => {
     const dir = await tempDir();
     await initTrust({ dir });
