@@ -200,8 +200,11 @@ describe("web chat in chromium", () => {
       (s) =>
         s.channels
           .find((c) => c.id === "#KUBECON")
-          ?.messages.some((m) => m.text === "welcome carol, bob in the browser") ?? false,
-      { timeoutMs: WAIT, what: "bob's post in the terminal session" },
+          ?.messages.some(
+            // bob's presence may arrive after his post: the name resolves once it is verified
+            (m) => m.text === "welcome carol, bob in the browser" && m.name === "bob",
+          ) ?? false,
+      { timeoutMs: WAIT, what: "bob's post under his issued name in the terminal session" },
     );
     const m = got.channels
       .find((c) => c.id === "#KUBECON")
