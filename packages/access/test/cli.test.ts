@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseCreds } from "@natschat/protocol";
-import { startTestStack, type TestStack } from "@natschat/testing";
+import { startTestStack, type TestStack, within } from "@natschat/testing";
 import { layout } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SEED_PATTERN, within } from "./helpers.ts";
+import { SEED_PATTERN } from "./helpers.ts";
 
 const BIN = fileURLToPath(new URL("../../../bin/natschat.js", import.meta.url));
 

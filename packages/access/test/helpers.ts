@@ -13,6 +13,9 @@ import {
 import type { RegisterOptions } from "@natschat/client";
 import { inboxPrefixFor } from "@natschat/protocol";
 import type { TestStack } from "@natschat/testing";
+
+export { within } from "@natschat/testing";
+
 import { layout, loadSeed } from "@natschat/trust";
 
 /** Starts one access-service replica on the stack, as `natschat up` would. */
@@ -93,22 +96,6 @@ export async function waitForStatus(
   })();
   try {
     return await Promise.race([watch, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Resolves with `promise`, or rejects after timeoutMs naming what was awaited. */
-export async function within<T>(promise: Promise<T>, what: string, timeoutMs = 10_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
   } finally {
     clearTimeout(timer);
   }

@@ -34,6 +34,7 @@ import {
   verifyJwt,
 } from "@natschat/protocol";
 import {
+  eventually,
   mintChatUser,
   probePublish,
   probeSubscribe,
@@ -511,6 +512,13 @@ describe("the access service", () => {
     await svc.stop();
     const legacy = await startService(stack, { legacyPlaintext: true, ensureStreams: false });
     closers.push(() => legacy.stop());
+    // the queue group must hold the legacy replica alone before the first plain-text request
+    const client = new Svcm(admin).client({ strategy: "stall", stall: 300, maxWait: 2000 });
+    await eventually(async () => {
+      const ids = [];
+      for await (const p of await client.ping(SERVICE_NAME)) ids.push(p.id);
+      return ids.length === 1 && ids[0] === legacy.id;
+    }, "the legacy replica alone in $SRV.PING");
     const r = await rawRequest("  Legacy ");
     expect(r.code).toBeUndefined();
     const creds = await parseCreds(r.body);

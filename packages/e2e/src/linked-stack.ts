@@ -21,8 +21,8 @@ import {
   startServer,
   waitConnected,
 } from "@natschat/server";
+import { eventually } from "@natschat/testing";
 import { initTrust, type LoadedTrust, layout, loadTrust, resolverTrust } from "@natschat/trust";
-import { eventually } from "./deadline.ts";
 import { TcpProxy } from "./proxy.ts";
 
 /** A running topology with controllable inter-region links. */

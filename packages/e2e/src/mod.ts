@@ -1,6 +1,8 @@
 // Public surface of @natschat/e2e: what the hardening tests and the load benchmark share:
 // deadlines, a controllable TCP proxy, topologies with proxied links, access-service replicas
 // as child processes, and registration bursts with their accounting.
+
+export { eventually, within } from "@natschat/testing";
 export {
   type Accounting,
   type AttemptResult,
@@ -14,7 +16,6 @@ export {
   startBurst,
 } from "./burst.ts";
 export { type CliRun, runNatschat } from "./cli-run.ts";
-export { eventually, within } from "./deadline.ts";
 export { type LinkedStack, startLinkedStack } from "./linked-stack.ts";
 export { TcpProxy } from "./proxy.ts";
 export {

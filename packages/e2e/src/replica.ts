@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { Svcm } from "@nats-io/services";
 import { SERVICE_NAME } from "@natschat/access";
-import { eventually } from "./deadline.ts";
+import { eventually } from "@natschat/testing";
 
 /** The repo's CLI entry. */
 export const NATSCHAT_BIN = fileURLToPath(new URL("../../../bin/natschat.js", import.meta.url));

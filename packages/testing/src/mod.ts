@@ -1,4 +1,5 @@
 // Public surface of the test support package (used by tests only).
+export { eventually, within } from "./deadline.ts";
 export { probePublish, probeSubscribe, type Verdict } from "./permissions.ts";
 export { startTestStack, type TestStack } from "./stack.ts";
 export { withChatStreams } from "./streams.ts";
