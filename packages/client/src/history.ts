@@ -57,6 +57,32 @@ function drop(consumer: OrderedConsumer): void {
   consumer.delete().catch(() => undefined);
 }
 
+/**
+ * Errors a JetStream read may meet for a moment and that go away by themselves: a consumer's
+ * pull subject not yet propagated over a route ("no responders"), a server (re)applying the
+ * account's JetStream limits after an account update ("not enabled for account"), a leader
+ * election or a slow answer (timeouts).
+ */
+const TRANSIENT = /no responders|not enabled for account|timeout|timed out|leader/i;
+
+/** readLastN, retried with backoff (about 6 s in all) while the error is a transient one. */
+export async function readLastNRetrying(
+  js: JetStreamClient,
+  stream: string,
+  subject: string,
+  n: number,
+  options: ReadLastOptions = {},
+): Promise<StoredMessage[]> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await readLastN(js, stream, subject, n, options);
+    } catch (err) {
+      if (attempt >= 5 || !TRANSIENT.test(String(err))) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
+    }
+  }
+}
+
 /** The last `n` messages on `subject` in `stream`, oldest first. */
 export async function readLastN(
   js: JetStreamClient,

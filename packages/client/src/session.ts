@@ -76,7 +76,7 @@ import {
 } from "@natschat/protocol";
 import { Conversation, type HistoryState, type MessageRecord } from "./conversation.ts";
 import { ChatError } from "./errors.ts";
-import { readLastN } from "./history.ts";
+import { readLastNRetrying } from "./history.ts";
 import { IdentityCache, shortKey } from "./identity.ts";
 
 /** Names of the history streams (mirrors @natschat/trust; the client stays isomorphic). */
@@ -860,7 +860,7 @@ export class ChatSession {
   ): Promise<void> {
     const verifier = this.#historyVerifier();
     try {
-      const stored = await readLastN(js, POSTS_STREAM, postsSubject(c.target), n);
+      const stored = await readLastNRetrying(js, POSTS_STREAM, postsSubject(c.target), n);
       const records: MessageRecord[] = [];
       for (const s of stored) {
         const r = await verifier.verify(s.data, { subject: s.subject });
@@ -881,7 +881,7 @@ export class ChatSession {
     const own = dmSubject(this.#me.key);
     const verifier = this.#historyVerifier();
     try {
-      const stored = await readLastN(js, DMS_STREAM, own, n);
+      const stored = await readLastNRetrying(js, DMS_STREAM, own, n);
       const byPeer = new Map<string, MessageRecord[]>();
       for (const s of stored) {
         const r = await verifier.verify(s.data);
