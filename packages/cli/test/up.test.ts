@@ -5,8 +5,8 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "@natschat/server";
+import { runCli, startCli, stopCli } from "@natschat/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, startCli, stopCli } from "./run-cli.ts";
 
 interface UpJson {
   client: string;

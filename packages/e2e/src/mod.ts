@@ -15,11 +15,9 @@ export {
   settleAccounting,
   startBurst,
 } from "./burst.ts";
-export { type CliRun, runNatschat } from "./cli-run.ts";
 export { type LinkedStack, startLinkedStack } from "./linked-stack.ts";
 export { TcpProxy } from "./proxy.ts";
 export {
-  NATSCHAT_BIN,
   pingReplicas,
   type ReplicaOptions,
   type ReplicaProcess,

@@ -2,14 +2,10 @@
 // Deployment runs them, so a fault test can kill one for real (SIGKILL: no drain, no goodbye).
 // Readiness is the replica answering $SRV.PING with its replica id, not a log line.
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { Svcm } from "@nats-io/services";
 import { SERVICE_NAME } from "@natschat/access";
-import { eventually } from "@natschat/testing";
-
-/** The repo's CLI entry. */
-export const NATSCHAT_BIN = fileURLToPath(new URL("../../../bin/natschat.js", import.meta.url));
+import { eventually, NATSCHAT_BIN } from "@natschat/testing";
 
 /** A replica running in its own process. */
 export interface ReplicaProcess {

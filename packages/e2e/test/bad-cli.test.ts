@@ -9,9 +9,9 @@ import { cp, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePorts } from "@natschat/server";
+import { eventually, NATSCHAT_BIN, runCli, within } from "@natschat/testing";
 import { initTrust, layout, readOptional } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, NATSCHAT_BIN, runNatschat, within } from "../src/mod.ts";
 
 const SEED = /S[OACUNX][A-Z2-7]{56}/;
 const STACK_FRAME = /\n\s+at .+:\d+:\d+/;
@@ -242,7 +242,7 @@ const ROWS: Row[] = [
 
 describe("CLI bad input and a damaged data dir", () => {
   it.concurrent.each(ROWS)("%s", async (_label, args, exit, stderr) => {
-    const r = await runNatschat(await args());
+    const r = await runCli(await args());
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(exit);
     expect(r.stderr).toMatch(stderr);
     expect(r.stderr).not.toMatch(STACK_FRAME);
@@ -251,7 +251,7 @@ describe("CLI bad input and a damaged data dir", () => {
 
   it("up with a corrupt account JWT starts no server", async () => {
     const dir = await dataDir("bad-jwt-up", (x) => writeFile(layout(x).jwt("CHAT"), "garbage.jwt"));
-    const r = await runNatschat(["up", "--dir", dir]);
+    const r = await runCli(["up", "--dir", dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/\[JWT_CORRUPT\]/);
     expect(await readOptional(layout(dir).upJson)).toBeUndefined();

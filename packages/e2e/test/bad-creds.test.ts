@@ -13,10 +13,15 @@ import { createAccount } from "@nats-io/nkeys";
 import { connect } from "@nats-io/transport-node";
 import { ChatSession } from "@natschat/client";
 import { base64urlDecode, base64urlEncode, formatCreds, inboxPrefixFor } from "@natschat/protocol";
-import { type MintedUser, mintChatUser, startTestStack, type TestStack } from "@natschat/testing";
+import {
+  type MintedUser,
+  mintChatUser,
+  runCli,
+  startTestStack,
+  type TestStack,
+} from "@natschat/testing";
 import { CHAT_USER_MAX_PAYLOAD, chatUserPermissions, initTrust, layout } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runNatschat } from "../src/mod.ts";
 
 const SEED = /S[OACUNX][A-Z2-7]{56}/;
 
@@ -179,7 +184,7 @@ describe("the CLI names what is wrong with a creds file", () => {
   it.concurrent.each(cases)("chat --creds: %s", async (label, make, code, message) => {
     const file = join(tmp, `${label.replaceAll(" ", "-")}.creds`);
     await writeFile(file, await make(), { mode: 0o600 });
-    const r = await runNatschat(["chat", "--creds", file, "--dir", stack.dir]);
+    const r = await runCli(["chat", "--creds", file, "--dir", stack.dir]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^natschat chat: \\[${code}\\] `));
     expect(r.stderr).toMatch(message);
@@ -190,7 +195,7 @@ describe("the CLI names what is wrong with a creds file", () => {
   it.concurrent("pub --creds: a truncated file, before any connection is tried", async () => {
     const file = join(tmp, "pub-truncated.creds");
     await writeFile(file, good().slice(0, 150), { mode: 0o600 });
-    const r = await runNatschat([
+    const r = await runCli([
       "pub",
       "chat.KUBECON.posts.General",
       "hi",

@@ -8,9 +8,10 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { ChatSession, waitForSnapshot } from "@natschat/client";
 import { parseCreds } from "@natschat/protocol";
+import { runCli } from "@natschat/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, newContext, REPO, runCli, startUp, type UpStack } from "./harness.ts";
+import { launchChromium, newContext, REPO, startUp, type UpStack } from "./harness.ts";
 
 const DOCS = join(REPO, "docs");
 const WAIT = 10_000;

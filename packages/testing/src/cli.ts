@@ -1,8 +1,9 @@
-// Test support for the CLI: runs `node bin/natschat.js` as a real subprocess.
+// Test support: runs the real `natschat` command (`node bin/natschat.js`) as a subprocess.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const BIN = fileURLToPath(new URL("../../../bin/natschat.js", import.meta.url));
+/** The CLI entry every test runs. */
+export const NATSCHAT_BIN = fileURLToPath(new URL("../../../bin/natschat.js", import.meta.url));
 
 export interface CliResult {
   code: number;
@@ -15,7 +16,7 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [BIN, ...args],
+      [NATSCHAT_BIN, ...args],
       { env: { ...process.env, ...env }, timeout: 60_000 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
@@ -31,7 +32,9 @@ export function startCli(
   ready: RegExp,
   timeoutMs = 60_000,
 ): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [NATSCHAT_BIN, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
@@ -54,14 +57,20 @@ export function startCli(
   });
 }
 
-/** Sends a signal and resolves with the exit code. */
+/** Sends a signal and resolves with the exit code; SIGKILL follows after killAfterMs if given. */
 export function stopCli(
   child: ChildProcess,
   signal: NodeJS.Signals = "SIGTERM",
+  killAfterMs?: number,
 ): Promise<number | null> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve(child.exitCode);
-    child.once("exit", (code) => resolve(code));
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    const timer =
+      killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfterMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
     child.kill(signal);
   });
 }
