@@ -2,9 +2,8 @@
 // memory, an inbox prefix of their own, and for long-lived ones reconnects forever with an
 // exponential backoff plus jitter, logging every state change.
 import { readFile } from "node:fs/promises";
-import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
-import { connect } from "@nats-io/transport-node";
-import { inboxPrefixFor } from "@natschat/protocol";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connectWithCreds } from "@natschat/trust";
 import { AccessServiceError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
@@ -20,12 +19,6 @@ export interface ServiceConnectOptions {
   forever?: boolean;
   tlsCaFile?: string;
   log: Logger;
-}
-
-/** Backoff of the n-th reconnect attempt: 250 ms doubling to 10 s, ±20% jitter. */
-export function reconnectDelay(attempt: number): number {
-  const base = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
-  return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
 /** Reads a creds file, with an error that names it. */
@@ -46,26 +39,17 @@ export async function connectService(opts: ServiceConnectOptions): Promise<NatsC
     "path" in opts.creds
       ? await readCredsFile(opts.creds.path)
       : new TextEncoder().encode(opts.creds.text);
-  let attempt = 0;
   let nc: NatsConnection;
   try {
-    nc = await connect({
+    nc = await connectWithCreds(creds, "path" in opts.creds ? opts.creds.path : "the given creds", {
       servers: opts.servers,
-      authenticator: credsAuthenticator(creds),
-      inboxPrefix: inboxPrefixFor(opts.inboxOwner),
+      inboxOwner: opts.inboxOwner,
       name: opts.name,
-      timeout: 5000,
-      maxReconnectAttempts: opts.forever ? -1 : 3,
-      waitOnFirstConnect: opts.forever === true,
-      reconnectDelayHandler: () => reconnectDelay(attempt++),
-      tls: opts.tlsCaFile ? { caFile: opts.tlsCaFile } : undefined,
+      reconnectForever: opts.forever,
+      tlsCaFile: opts.tlsCaFile,
     });
   } catch (err) {
-    throw new AccessServiceError(
-      "CONNECT_FAILED",
-      `cannot connect ${opts.name} to ${opts.servers.join(",")}: ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw new AccessServiceError("CONNECT_FAILED", (err as Error).message, { cause: err });
   }
   const log = opts.log.child({ conn: opts.name });
   log.info("connected", { server: nc.getServer() });
@@ -78,7 +62,6 @@ export async function connectService(opts: ServiceConnectOptions): Promise<NatsC
         case "reconnecting":
           break;
         case "reconnect":
-          attempt = 0;
           log.info("reconnected", { server: s.server });
           break;
         case "error":

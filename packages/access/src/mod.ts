@@ -7,7 +7,7 @@ export {
   type ResolveInput,
   resolveAccessConfig,
 } from "./config.ts";
-export { connectService, reconnectDelay, type ServiceConnectOptions } from "./connect.ts";
+export { connectService, type ServiceConnectOptions } from "./connect.ts";
 export { AccessServiceError, type AccessServiceErrorCode } from "./errors.ts";
 export { DEFAULT_USER_EXPIRY_SECONDS, type IssuedJwt, UserIssuer } from "./issuer.ts";
 export {

@@ -1,5 +1,5 @@
 // Public surface of the trust layer.
-export { connectRole, type RoleConnectOptions } from "./connect.ts";
+export { connectRole, connectWithCreds, type RoleConnectOptions } from "./connect.ts";
 export { TrustError } from "./errors.ts";
 export { nativeKeyPair } from "./native-keys.ts";
 export { INLINE_VERIFIES_PER_TURN, installNodeEd25519, nodeEd25519 } from "./node-ed25519.ts";
