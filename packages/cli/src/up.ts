@@ -106,8 +106,9 @@ export async function upVerb(argv: string[]): Promise<number> {
       console.log(`\n${sig}: stopping…`);
       void stopAll().then(resolve);
     };
-    process.once("SIGINT", () => onSignal("SIGINT"));
-    process.once("SIGTERM", () => onSignal("SIGTERM"));
+    // SIGHUP too: a closed terminal (or tmux kill-server) must not orphan the servers
+    for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const)
+      process.once(sig, () => onSignal(sig));
   });
   try {
     const report = await initTrust({ dir });

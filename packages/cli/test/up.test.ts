@@ -116,6 +116,28 @@ describe("natschat up", () => {
     }
   });
 
+  it("stops every server on SIGHUP (a closed terminal)", async () => {
+    const dir = join(tmp, "d");
+    const [port, ws, http, web] = (await freePorts(4)).map(String) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+    const { child } = await startCli(
+      ["up", "--dir", dir, "--port", port, "--ws-port", ws, "--http-port", http, "--web-port", web],
+      /Ctrl-C stops everything/,
+    );
+    try {
+      const up = JSON.parse(await readFile(join(dir, "up.json"), "utf8")) as UpJson;
+      expect(await stopCli(child, "SIGHUP")).toBe(0);
+      for (const pid of up.pids.servers)
+        expect(alive(pid), `nats-server ${pid} left running`).toBe(false);
+    } finally {
+      await stopCli(child, "SIGKILL");
+    }
+  });
+
   it("falls back from a busy port, or refuses it with --strict-ports", async () => {
     const dir = join(tmp, "b");
     const blocker: Server = createServer();
