@@ -138,6 +138,7 @@ export async function upVerb(argv: string[]): Promise<number> {
       plan,
       trust: resolverTrust(trust),
       dir: paths.server,
+      log: (line) => console.log(`note: ${line}`),
     });
     parts.push({ name: "nats-server", stop: running.stop });
     const first = running.servers[0] as (typeof running.servers)[0];

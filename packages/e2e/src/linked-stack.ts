@@ -11,15 +11,12 @@ import { join } from "node:path";
 import {
   type ConfValue,
   ensureNatsServer,
-  metaViews,
   missingConnections,
   type Plan,
   planTopology,
   type RunningServer,
-  renderConf,
-  serverSettings,
-  startServer,
-  waitConnected,
+  startTopology,
+  waitMetaGroup,
 } from "@natschat/server";
 import { eventually } from "@natschat/testing";
 import { initTrust, type LoadedTrust, layout, loadTrust, resolverTrust } from "@natschat/trust";
@@ -53,27 +50,6 @@ function viaProxy(url: string, byPort: Map<number, TcpProxy>, scheme: string): s
   return `${scheme}://127.0.0.1:${proxy.port}`;
 }
 
-/**
- * Waits until every JetStream server names the same meta leader. (The server layer's
- * waitMetaGroup also wants the leader to report every follower "current" and the group to count
- * every server; on this loaded machine roughly one start in eight or ten missed one of those for
- * a minute while JetStream worked. The tests here check JetStream by using it.)
- */
-async function waitMetaLeader(servers: RunningServer[], timeoutMs: number): Promise<void> {
-  const js = servers.filter((s) => s.spec.jetstream === "server");
-  let last = "";
-  await eventually(
-    async () => {
-      const views = await metaViews(js);
-      last = views.map((v) => `${v.server}→${v.leader ?? "none"}/${v.clusterSize}`).join(", ");
-      const leaders = new Set(views.map((v) => v.leader ?? ""));
-      return leaders.size === 1 && !leaders.has("");
-    },
-    "one JetStream meta leader that every server agrees on",
-    { timeoutMs, everyMs: 100, describe: () => last },
-  );
-}
-
 /** Starts the topology with proxied links; stop() always stops servers and proxies. */
 export async function startLinkedStack(opts: {
   topology: Linked;
@@ -100,11 +76,11 @@ export async function startLinkedStack(opts: {
   });
   const proxies = new Map<string, TcpProxy>();
   const byPort = new Map<number, TcpProxy>();
-  const started: RunningServer[] = [];
+  let stopServers = async () => {};
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await Promise.all(started.map((s) => s.stop()));
+      await stopServers();
       await Promise.all([...proxies.values()].map((p) => p.close()));
       await rm(dir, { recursive: true, force: true });
     })();
@@ -143,33 +119,23 @@ export async function startLinkedStack(opts: {
         urls: r.urls.map((u) => viaProxy(u, byPort, "nats-leaf")),
       }));
     }
-    const resolver = resolverTrust(trust);
-    const results = await Promise.allSettled(
-      plan.servers.map(async (spec) => {
-        const settings = serverSettings(spec, resolver);
+    const topology = await startTopology({
+      binary: binary.path,
+      plan,
+      trust: resolverTrust(trust),
+      dir: paths.server,
+      // what a server tells others to dial: its proxy, never its real listener
+      adjust: (spec, settings) => {
         const proxy = proxies.get(spec.name);
-        // what this server tells others to dial: its proxy, never its real listener
         const key = opts.topology === "supercluster" ? "gateway" : "leafnodes";
         const block = settings[key] as Record<string, ConfValue | undefined> | undefined;
-        if (proxy && block) settings[key] = { ...block, advertise: `127.0.0.1:${proxy.port}` };
-        const server = await startServer({
-          binary: binary.path,
-          spec,
-          config: renderConf(settings, `natschat e2e: ${spec.name} (${spec.region}), proxied`),
-          configPath: join(paths.server, spec.name, "nats.conf"),
-          logPath: join(paths.server, spec.name, "nats.log"),
-          healthTimeoutMs: 60_000,
-        });
-        started.push(server);
-        return server;
-      }),
-    );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
-    const byName = new Map(started.map((s) => [s.spec.name, s]));
-    const servers = plan.servers.map((spec) => byName.get(spec.name) as RunningServer);
-    await Promise.all(servers.map((s) => waitConnected(s, 30_000)));
-    await waitMetaLeader(servers, 30_000);
+        return proxy && block
+          ? { ...settings, [key]: { ...block, advertise: `127.0.0.1:${proxy.port}` } }
+          : settings;
+      },
+    });
+    stopServers = topology.stop;
+    const { servers } = topology;
     const links = async (s: RunningServer) => {
       const g = await fetch(
         `${s.monitorUrl}/${opts.topology === "supercluster" ? "gatewayz" : "leafz"}`,
@@ -213,7 +179,7 @@ export async function startLinkedStack(opts: {
           { timeoutMs: 30_000, everyMs: 100 },
         );
         // JetStream spans the links (the meta group in a supercluster): wait for it to re-form
-        await waitMetaLeader(servers, 30_000);
+        await waitMetaGroup(servers, { timeoutMs: 30_000 });
       },
       stop,
     };

@@ -3,7 +3,12 @@
 import { join } from "node:path";
 import { ServerLayerError } from "./errors.ts";
 import { type RunningServer, startServer } from "./process.ts";
-import { type ResolverTrust, renderServerConfig } from "./server-config.ts";
+import {
+  type ResolverTrust,
+  renderServerConfig,
+  type ServerSettings,
+  type ServerSpec,
+} from "./server-config.ts";
 import type { Plan } from "./topology.ts";
 
 /** The running servers of one topology. */
@@ -22,25 +27,34 @@ export async function startTopology(opts: {
   /** where configs and logs go (one folder per server). */
   dir: string;
   healthTimeoutMs?: number;
+  /** told when a server is restarted to join the JetStream meta group (see waitMetaGroup). */
+  log?: (line: string) => void;
+  /** changes a server's settings before they are rendered (the e2e link proxies use it). */
+  adjust?: (spec: ServerSpec, settings: ServerSettings) => ServerSettings;
 }): Promise<RunningTopology> {
-  const started: RunningServer[] = [];
+  let started: RunningServer[] = [];
   const stop = async () => {
     await Promise.all(started.map((s) => s.stop()));
   };
-  const results = await Promise.allSettled(
-    opts.plan.servers.map(async (spec) => {
-      const server = await startServer({
-        binary: opts.binary,
-        spec,
-        config: renderServerConfig(spec, opts.trust),
-        configPath: join(opts.dir, spec.name, "nats.conf"),
-        logPath: join(opts.dir, spec.name, "nats.log"),
-        healthTimeoutMs: opts.healthTimeoutMs ?? 60_000,
-      });
-      started.push(server);
-      return server;
-    }),
-  );
+  const timeoutMs = opts.healthTimeoutMs ?? 60_000;
+  const start = async (spec: ServerSpec) => {
+    const server = await startServer({
+      binary: opts.binary,
+      spec,
+      config: renderServerConfig(spec, opts.trust, opts.adjust),
+      configPath: join(opts.dir, spec.name, "nats.conf"),
+      logPath: join(opts.dir, spec.name, "nats.log"),
+      healthTimeoutMs: timeoutMs,
+    });
+    started.push(server);
+    return server;
+  };
+  const restart = async (old: RunningServer) => {
+    await old.stop();
+    started = started.filter((s) => s !== old);
+    return start(old.spec);
+  };
+  const results = await Promise.allSettled(opts.plan.servers.map(start));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) {
     await stop();
@@ -49,8 +63,8 @@ export async function startTopology(opts: {
   const byName = new Map(started.map((s) => [s.spec.name, s]));
   const servers = opts.plan.servers.map((spec) => byName.get(spec.name) as RunningServer);
   try {
-    await Promise.all(servers.map((s) => waitConnected(s, opts.healthTimeoutMs ?? 60_000)));
-    await waitMetaGroup(servers, opts.healthTimeoutMs ?? 60_000);
+    await Promise.all(servers.map((s) => waitConnected(s, timeoutMs)));
+    await waitMetaGroup(servers, { timeoutMs, restart, ...(opts.log ? { log: opts.log } : {}) });
   } catch (err) {
     await stop();
     throw err;
@@ -128,7 +142,9 @@ export interface MetaView {
   cluster?: string;
   leader?: string;
   clusterSize?: number;
-  /** the peers the leader sees as current (only filled in on the leader). */
+  /** the other members of the group, as the leader knows them (only filled in on the leader). */
+  peers: string[];
+  /** those of `peers` the leader sees as current. */
   currentPeers: string[];
 }
 
@@ -153,6 +169,7 @@ export async function metaViews(servers: RunningServer[]): Promise<MetaView[]> {
           cluster: m.name,
           leader: m.leader,
           clusterSize: m.cluster_size,
+          peers: (m.replicas ?? []).map((r) => r.name),
           currentPeers: (m.replicas ?? []).filter((r) => r.current).map((r) => r.name),
         };
       }),
@@ -187,11 +204,45 @@ export function metaGroupProblem(
   return undefined;
 }
 
-/** Waits until the JetStream meta group spans every JetStream server of the topology. */
-export async function waitMetaGroup(servers: RunningServer[], timeoutMs = 30_000): Promise<void> {
+/**
+ * The JetStream servers a settled meta group left out: every server agrees on the leader, the
+ * group counts fewer members than the topology has, and the leader does not know these at all.
+ * nats-server 2.10 sometimes bootstraps a group like that when a hub whose system account also
+ * spans gateways or a leafnode edge starts all at once (seen in about 1 of 12 leaf and 1 of 3
+ * supercluster starts on a loaded 2-core machine, never in a plain cluster), and does not add
+ * the member back by itself; R3 streams then fail with "no suitable peers for placement".
+ * Restarting the left-out server makes it join at once.
+ */
+export function leftOutOfMetaGroup(views: MetaView[]): string[] {
+  const leaderName = views[0]?.leader;
+  if (!leaderName || views.some((v) => v.leader !== leaderName)) return [];
+  const leader = views.find((v) => v.server === leaderName);
+  if (!leader || (leader.clusterSize ?? 0) >= views.length) return [];
+  return views.filter((v) => v !== leader && !leader.peers.includes(v.server)).map((v) => v.server);
+}
+
+/** How long a server must stay left out of a settled meta group before it is restarted. */
+const LEFT_OUT_GRACE_MS = 5_000;
+
+/**
+ * Waits until the JetStream meta group spans every JetStream server of the topology. Given
+ * `restart`, a server left out of a settled group (leftOutOfMetaGroup) for LEFT_OUT_GRACE_MS is
+ * restarted, at most twice per server; the restarted server replaces the old one in `servers`.
+ */
+export async function waitMetaGroup(
+  servers: RunningServer[],
+  opts: {
+    timeoutMs?: number;
+    restart?: (server: RunningServer) => Promise<RunningServer>;
+    log?: (line: string) => void;
+  } = {},
+): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
   const deadline = Date.now() + timeoutMs;
   let problem: string | undefined = "no answer";
   const seenCurrent = new Map<string, Set<string>>(); // leader → peers it has seen current
+  const leftOutSince = new Map<string, number>();
+  const restarts = new Map<string, number>();
   while (Date.now() < deadline) {
     try {
       const views = await metaViews(servers);
@@ -204,6 +255,22 @@ export async function waitMetaGroup(servers: RunningServer[], timeoutMs = 30_000
       }
       problem = metaGroupProblem(views, seen);
       if (problem === undefined) return;
+      const leftOut = new Set(leftOutOfMetaGroup(views));
+      for (const name of leftOutSince.keys()) if (!leftOut.has(name)) leftOutSince.delete(name);
+      for (const name of leftOut) {
+        const since = leftOutSince.get(name) ?? Date.now();
+        leftOutSince.set(name, since);
+        const i = servers.findIndex((s) => s.spec.name === name);
+        const times = restarts.get(name) ?? 0;
+        if (!opts.restart || i < 0 || times >= 2 || Date.now() - since < LEFT_OUT_GRACE_MS)
+          continue;
+        opts.log?.(
+          `${name} was left out of the JetStream meta group (${leader?.server} leads ${leader?.clusterSize} of ${views.length}); restarting it`,
+        );
+        restarts.set(name, times + 1);
+        leftOutSince.delete(name);
+        servers[i] = await opts.restart(servers[i] as RunningServer);
+      }
     } catch (err) {
       problem = (err as Error).message;
     }

@@ -22,6 +22,7 @@ export {
 export { type ConfValue, renderConf } from "./conf.ts";
 export { ServerLayerError } from "./errors.ts";
 export {
+  leftOutOfMetaGroup,
   type MetaView,
   metaGroupProblem,
   metaViews,

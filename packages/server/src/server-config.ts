@@ -69,18 +69,25 @@ function tlsBlock(
 }
 
 /** Renders the config file text for one server. */
-export function renderServerConfig(spec: ServerSpec, trust: ResolverTrust): string {
-  return renderConf(serverSettings(spec, trust), `natschat: ${spec.name} (${spec.region})`);
+export function renderServerConfig(
+  spec: ServerSpec,
+  trust: ResolverTrust,
+  adjust: (spec: ServerSpec, settings: ServerSettings) => ServerSettings = (_, s) => s,
+): string {
+  return renderConf(
+    adjust(spec, serverSettings(spec, trust)),
+    `natschat: ${spec.name} (${spec.region})`,
+  );
 }
+
+/** A server's settings before rendering: the top-level blocks of its config file. */
+export type ServerSettings = Record<string, ConfValue | undefined>;
 
 /**
  * The settings of one server as a plain object: the one source that the local config files and
  * the Kubernetes (Helm) values are both rendered from.
  */
-export function serverSettings(
-  spec: ServerSpec,
-  trust: ResolverTrust,
-): Record<string, ConfValue | undefined> {
+export function serverSettings(spec: ServerSpec, trust: ResolverTrust): ServerSettings {
   const { ports, tls } = spec;
   const settings: Record<string, ConfValue | undefined> = {
     server_name: spec.name,

@@ -28,9 +28,9 @@ export interface TestStack {
 }
 
 /**
- * Starts a fresh topology. On a loaded machine a new JetStream meta group sometimes stays
- * short of a member for a minute (about 1 start in 10 of 4+ servers, seen on a 2-core machine
- * running several suites); the servers have no state yet, so one clean retry is safe.
+ * Starts a fresh topology. startTopology already restarts a server a new JetStream meta group
+ * left out; should the group still not form, the servers have no state yet, so one clean retry
+ * from scratch is safe.
  */
 async function firstStart(
   start: () => Promise<RunningTopology>,
@@ -74,6 +74,7 @@ export async function startTestStack(
       plan,
       trust: resolverTrust(await loadTrust(dir)),
       dir: paths.server,
+      log: (line) => console.warn(`[testing] ${line}`),
     });
   const stack: TestStack = {
     dir,
