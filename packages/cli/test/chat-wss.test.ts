@@ -1,6 +1,7 @@
 // The web app over wss in Chromium on the leaf topology with TLS on every listener: a browser on a
 // hub server (wss, trusting the development CA through its key hash) and a terminal-side user at
-// the edge see each other online and exchange posts.
+// the edge see each other online and exchange posts; a browser on the edge's websocket (no
+// JetStream there) reads the channel history from the hub through the JetStream domain.
 import { readFile } from "node:fs/promises";
 import { type ChatSession, waitForSnapshot } from "@natschat/client";
 import { DEFAULT_CHANNELS } from "@natschat/protocol";
@@ -13,6 +14,7 @@ import { type ChatStack, registerAt, sessionAt, startChatStack } from "./multi-r
 const WAIT = 15_000;
 let cs: ChatStack;
 let web: RunningWebServer;
+let edgeWeb: RunningWebServer;
 let browser: Browser;
 
 beforeAll(async () => {
@@ -21,16 +23,18 @@ beforeAll(async () => {
   expect(hub.websocketUrl).toMatch(/^wss:\/\//);
   const chat = cs.stack.trust.summary.accounts.CHAT;
   const bootstrapCreds = await readFile(cs.stack.creds("bootstrap"), "utf8");
-  web = await startWebServer({
-    port: 0,
-    config: async () => ({
-      websocketUrls: [hub.websocketUrl],
-      bootstrapCreds,
-      chatAccount: chat.publicKey,
-      chatSigningKeys: chat.signingKeys,
-      channels: [...DEFAULT_CHANNELS],
-    }),
+  const config = (websocketUrl: string) => async () => ({
+    websocketUrls: [websocketUrl],
+    bootstrapCreds,
+    chatAccount: chat.publicKey,
+    chatSigningKeys: chat.signingKeys,
+    channels: [...DEFAULT_CHANNELS],
+    jetstreamDomain: cs.stack.topology.plan.storage.domain,
   });
+  web = await startWebServer({ port: 0, config: config(hub.websocketUrl) });
+  const edge = cs.stack.topology.servers.at(-1) as typeof hub;
+  expect(edge.spec.jetstream).toBe("none");
+  edgeWeb = await startWebServer({ port: 0, config: config(edge.websocketUrl) });
   // the browser trusts the development CA's chain for this run only (no system store change)
   const tls = tlsLayout(cs.stack.dir);
   const pins = [
@@ -52,11 +56,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
   await web?.stop();
+  await edgeWeb?.stop();
   await cs?.stop();
 }, 60_000);
 
-async function joinAs(page: Page, name: string): Promise<void> {
-  await page.goto(web.url);
+async function joinAs(page: Page, name: string, at = web): Promise<void> {
+  await page.goto(at.url);
   await page.getByLabel("Pick a name").fill(name);
   await page.getByRole("button", { name: "Join the chat" }).click();
   await page.getByTestId("me-name").getByText(name, { exact: true }).waitFor({ timeout: WAIT });
@@ -101,5 +106,12 @@ describe("web app over wss (leaf topology, TLS)", () => {
       .locator("p.text")
       .getByText("hello from the edge", { exact: true })
       .waitFor({ timeout: WAIT });
+
+    // a browser that joins at the edge later gets both posts from the history streams in the hub
+    const late = await (await browser.newContext()).newPage();
+    await joinAs(late, "edge-carol", edgeWeb);
+    const log = late.getByRole("log").locator("p.text");
+    for (const text of ["hello from the browser, over wss", "hello from the edge"])
+      await log.getByText(text, { exact: true }).waitFor({ timeout: WAIT });
   });
 });

@@ -189,6 +189,7 @@ describe("runtime config", () => {
       join(dir, "up.json"),
       JSON.stringify({
         servers: [{ websocket: "ws://127.0.0.1:1" }, { websocket: "ws://127.0.0.1:2" }],
+        storage: { domain: "hub", replicas: 3 },
       }),
     );
     await writeFile(join(dir, "creds", "bootstrap.creds"), CONFIG.bootstrapCreds);
@@ -202,6 +203,7 @@ describe("runtime config", () => {
     expect(config).toEqual({
       ...CONFIG,
       websocketUrls: ["ws://127.0.0.1:1", "ws://127.0.0.1:2"],
+      jetstreamDomain: "hub",
     });
   });
 });

@@ -2,9 +2,11 @@
 // `natschat up` (nats-server, access service, web server): registration with a key made in the
 // browser, channel posts, DMs, presence, interop with a terminal-side client, reload with
 // history, name errors, HTML shown as text, and an admin revocation that sends the revoked
-// user back to Welcome within 2 s. The tests also take the screenshots shown in the README.
-import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+// user back to Welcome within 2 s. The tests also take screenshots: into a temporary folder,
+// or into docs/ (the ones the README shows) with `npm run web:screenshots`.
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { ChatSession, waitForSnapshot } from "@natschat/client";
 import { parseCreds } from "@natschat/protocol";
@@ -13,7 +15,9 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, newContext, REPO, startUp, type UpStack } from "./harness.ts";
 
-const DOCS = join(REPO, "docs");
+const SHOTS = process.env.NATSCHAT_SCREENSHOTS
+  ? resolve(REPO, process.env.NATSCHAT_SCREENSHOTS)
+  : join(tmpdir(), "natschat-screenshots");
 const WAIT = 10_000;
 
 let stack: UpStack;
@@ -77,6 +81,7 @@ function channel(page: Page, name: string) {
 }
 
 beforeAll(async () => {
+  await mkdir(SHOTS, { recursive: true });
   stack = await startUp();
   browser = await launchChromium();
 }, 180_000);
@@ -120,7 +125,7 @@ describe("web chat in chromium", () => {
     alice = await openPage();
     await alice.goto(stack.web);
     await alice.getByLabel("Pick a name").waitFor({ timeout: WAIT });
-    await alice.screenshot({ path: join(DOCS, "web-welcome.png") });
+    await alice.screenshot({ path: join(SHOTS, "web-welcome.png") });
     await joinAs(alice, "alice");
     bob = await openPage();
     await joinAs(bob, "bob");
@@ -219,7 +224,7 @@ describe("web chat in chromium", () => {
       .getByRole("button", { name: /^Direct message with carol.*1 unread/ });
     await dm.waitFor({ timeout: WAIT });
     await alice.getByRole("region", { name: "Online" }).waitFor();
-    await alice.screenshot({ path: join(DOCS, "web-chat.png") });
+    await alice.screenshot({ path: join(SHOTS, "web-chat.png") });
   });
 
   it("follows new messages at the bottom, but leaves a reader who scrolled up in place", async () => {
@@ -307,7 +312,7 @@ describe("web chat in chromium", () => {
     expect(await sidebar.isVisible()).toBe(false);
     await page.getByRole("button", { name: "Open the conversation list" }).click();
     await sidebar.waitFor({ state: "visible", timeout: WAIT });
-    await page.screenshot({ path: join(DOCS, "web-phone.png") });
+    await page.screenshot({ path: join(SHOTS, "web-phone.png") });
     await channel(page, "NATS").click();
     await page.getByRole("heading", { name: "#NATS" }).waitFor({ timeout: WAIT });
     await sidebar.waitFor({ state: "hidden", timeout: WAIT });
@@ -359,7 +364,7 @@ describe("web chat in chromium", () => {
       .getByText("revoked", { exact: true })
       .waitFor({ timeout: WAIT });
     await admin.getByRole("status").getByText("bob was revoked").waitFor({ timeout: WAIT });
-    await admin.screenshot({ path: join(DOCS, "web-admin.png") });
+    await admin.screenshot({ path: join(SHOTS, "web-admin.png") });
     // A reload still shows the notice, and the creds are gone from the browser.
     await bob.reload();
     await bob.getByTestId("welcome-notice").waitFor({ timeout: WAIT });

@@ -1,5 +1,5 @@
-// Builds the web runtime config (GET /config.json) from a data directory: the websocket URLs from
-// DIR/up.json, the CHAT account and its signing keys from DIR/trust.json, and the public
+// Builds the web runtime config (GET /config.json) from a data directory: the websocket URLs and
+// the JetStream domain from DIR/up.json, the CHAT account and its signing keys from DIR/trust.json, and the public
 // bootstrap creds from DIR/creds/bootstrap.creds. Nothing secret: no seed but the bootstrap one,
 // which is public by design (it may only request access).
 import { readFile } from "node:fs/promises";
@@ -67,10 +67,12 @@ export async function runtimeConfigFromDir(
   if (websocketUrls.length === 0) {
     throw new WebServerError("WEB_CONFIG_MISSING", `${paths.upJson} names no websocket URL`);
   }
+  const domain = (up.storage as { domain?: unknown } | undefined)?.domain;
   return {
     websocketUrls,
     bootstrapCreds: await readText(paths.creds("bootstrap"), "the bootstrap creds"),
     ...chatTrustFromSummary(await readJson(paths.trust, "the trust summary")),
     channels: [...(opts.channels ?? DEFAULT_CHANNELS)],
+    ...(typeof domain === "string" ? { jetstreamDomain: domain } : {}),
   };
 }

@@ -40,6 +40,7 @@ export function useChatSession(
             chatAccount: config.chatAccount,
             chatSigningKeys: config.chatSigningKeys,
             channels: config.channels,
+            ...(config.jetstreamDomain ? { jetstreamDomain: config.jetstreamDomain } : {}),
             name: "natschat-web",
           },
         );
