@@ -1,11 +1,11 @@
 // `natschat chat`: the terminal chat. With --creds FILE it chats as that user; with NAME it uses
 // DIR/users/NAME.creds, registering NAME first (with the public bootstrap creds) when that file
-// does not exist yet, and renewing the JWT when it has expired. Server and CHAT account come
+// does not exist yet, and renewing the JWT when it expires within a day or has expired. Server and CHAT account come
 // from DIR/up.json and DIR/trust.json.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
-import { ChatSession, register, renew } from "@natschat/client";
+import { ChatSession, register, renew, renewalDue } from "@natschat/client";
 import {
   type Creds,
   formatCreds,
@@ -30,9 +30,6 @@ import { defaultServer, defaultTlsCa, readUpState } from "./up-state.ts";
 
 const USAGE =
   "natschat chat (NAME | --creds FILE) [--server URL] [--channels A,B,C] [--history N] [--dir DIR]";
-
-/** Renew a saved JWT when less than this is left, ms. */
-const RENEW_MARGIN_MS = 60_000;
 
 /** DIR/users/NAME.creds: where `natschat chat NAME` keeps a user's creds (mode 0600). */
 export function userCredsPath(dir: string, name: string): string {
@@ -72,7 +69,7 @@ async function readCredsFile(path: string, opts: { allowExpired?: boolean } = {}
   return parseCreds(text, opts.allowExpired ? { now: 0 } : {});
 }
 
-/** The creds for NAME: saved ones (renewed if they expired), or a new registration. */
+/** The creds for NAME: saved ones (renewed when due: see renewalDue), or a new registration. */
 async function credsForName(
   dir: string,
   server: string,
@@ -84,8 +81,7 @@ async function credsForName(
     (await readOptional(path)) === undefined
       ? undefined
       : await readCredsFile(path, { allowExpired: true });
-  if (saved && (!saved.expires || saved.expires.getTime() - Date.now() > RENEW_MARGIN_MS))
-    return saved;
+  if (saved && !renewalDue(saved.expires)) return saved;
 
   const bootstrap = layout(dir).creds("bootstrap");
   if ((await readOptional(bootstrap)) === undefined) {

@@ -11,11 +11,13 @@ export {
   shortKey,
 } from "./identity.ts";
 export {
+  RENEW_BEFORE_MS,
   type RegisterOptions,
   type Registration,
   type Renewal,
   register,
   renew,
+  renewalDue,
 } from "./register.ts";
 export {
   type ChatCreds,

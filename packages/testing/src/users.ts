@@ -14,11 +14,12 @@ export interface MintedUser {
   creds: string;
 }
 
-/** Issues a chat user JWT for a fresh key, as the access service would. */
+/** Issues a chat user JWT for a fresh key (or the key of `seed`), as the access service would. */
 export async function mintChatUser(
   dir: string,
   name: string,
   expiresInSeconds = 3600,
+  seed?: string,
 ): Promise<MintedUser> {
   const paths = layout(dir);
   const chatSigning = fromSeed(
@@ -27,7 +28,7 @@ export async function mintChatUser(
   const chatAccount = fromSeed(
     new TextEncoder().encode((await readFile(paths.key("CHAT"), "utf8")).trim()),
   );
-  const user = createUser();
+  const user = seed ? fromSeed(new TextEncoder().encode(seed)) : createUser();
   const publicKey = user.getPublicKey();
   const jwt = await encodeUser(
     name,
@@ -36,6 +37,6 @@ export async function mintChatUser(
     { ...chatUserPermissions(publicKey), payload: CHAT_USER_MAX_PAYLOAD },
     { signer: chatSigning, exp: Math.floor(Date.now() / 1000) + expiresInSeconds },
   );
-  const seed = new TextDecoder().decode(user.getSeed());
-  return { name, publicKey, seed, jwt, creds: formatCreds(jwt, seed) };
+  const userSeed = new TextDecoder().decode(user.getSeed());
+  return { name, publicKey, seed: userSeed, jwt, creds: formatCreds(jwt, userSeed) };
 }

@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { ChatSession, waitForSnapshot } from "@natschat/client";
 import { parseCreds } from "@natschat/protocol";
-import { runCli } from "@natschat/testing";
+import { mintChatUser, runCli } from "@natschat/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, newContext, REPO, startUp, type UpStack } from "./harness.ts";
@@ -283,6 +283,36 @@ describe("web chat in chromium", () => {
       .getByRole("button", { name: /^Direct message with alice/ })
       .waitFor({ timeout: WAIT });
     await onlineEntry(bob, "alice").waitFor({ timeout: WAIT });
+  });
+
+  it("renews an expired saved login: same key, same name, back in the chat", async () => {
+    const credsPath = join(stack.dir, "erin.creds");
+    const joined = await runCli(["join", "erin", "--dir", stack.dir, "--out", credsPath]);
+    expect(joined.code, joined.stderr).toBe(0);
+    const issued = await parseCreds(await readFile(credsPath, "utf8"));
+    // the same key and name, with a JWT that expired a minute ago
+    const expired = await mintChatUser(stack.dir, "erin", -60, issued.seed);
+    expect(expired.publicKey).toBe(issued.publicKey);
+    const trust = JSON.parse(await readFile(join(stack.dir, "trust.json"), "utf8")) as {
+      accounts: { CHAT: { publicKey: string } };
+    };
+    const storageKey = `natschat:identity:${trust.accounts.CHAT.publicKey}`;
+    const page = await openPage();
+    await page.goto(stack.web);
+    await page.evaluate(
+      ([k, v]) => localStorage.setItem(k as string, v as string),
+      [storageKey, JSON.stringify({ name: "erin", key: expired.publicKey, creds: expired.creds })],
+    );
+    await page.reload();
+    await page.getByTestId("me-name").getByText("erin", { exact: true }).waitFor({ timeout: WAIT });
+    await page.locator('.sidebar output[data-state="connected"]').waitFor({ timeout: WAIT });
+    const saved = JSON.parse(
+      (await page.evaluate((k) => localStorage.getItem(k), storageKey)) ?? "{}",
+    ) as { key?: string; creds?: string };
+    expect(saved.key).toBe(issued.publicKey);
+    const renewed = await parseCreds(saved.creds ?? "");
+    expect(renewed.seed).toBe(issued.seed);
+    expect(renewed.expires?.getTime()).toBeGreaterThan(Date.now());
   });
 
   it("shows a taken name and an invalid name as errors on Welcome", async () => {

@@ -1,5 +1,6 @@
 // The app shell: loads the runtime config, checks WebCrypto, and shows Welcome, Chat or Admin.
 // The admin page is a separate chunk, loaded only when it is opened.
+import { renewalDue } from "@natschat/client";
 import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import type { WebRuntimeConfig } from "../config.ts";
 import {
@@ -13,6 +14,7 @@ import {
 import { useRoute } from "./route.ts";
 import { fetchRuntimeConfig } from "./runtime.ts";
 import { webCryptoProblem } from "./webcrypto.ts";
+import { RegistrationError, renewIdentity } from "./welcome/registration.ts";
 import { WelcomePage } from "./welcome/WelcomePage.tsx";
 
 // Pages are separate chunks: Welcome loads without the chat session and its JetStream client, and
@@ -27,7 +29,36 @@ type Boot =
 
 /** The message a revoked user reads on Welcome. */
 export const REVOKED_NOTICE = "Your access has been revoked.";
-const EXPIRED_NOTICE = "Your access has expired. Pick a name to register again.";
+
+/**
+ * The stored identity, renewed first when its JWT is due (renewalDue: expired or within a day),
+ * so that a user keeps their name across expiries. A refusal (the name was revoked, or is not
+ * this key's) forgets the identity; an access service that does not answer keeps it, and a JWT
+ * that is still valid is used as it is.
+ */
+async function storedIdentity(
+  config: WebRuntimeConfig,
+): Promise<{ identity?: StoredIdentity; notice?: string }> {
+  const stored = await loadIdentity(config.chatAccount);
+  if (!stored.identity) return stored.problem ? { notice: stored.problem } : {};
+  if (!renewalDue(stored.expires)) return { identity: stored.identity };
+  try {
+    const renewed = await renewIdentity(config, stored.identity);
+    saveIdentity(config.chatAccount, renewed);
+    return { identity: renewed };
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const expired = (stored.expires?.getTime() ?? 0) <= Date.now();
+    if (err instanceof RegistrationError && err.code !== "UNAVAILABLE") {
+      forgetIdentity(config.chatAccount);
+      return { notice: `Your access could not be renewed: ${message}` };
+    }
+    if (!expired) return { identity: stored.identity };
+    return {
+      notice: `Your access expired and could not be renewed yet (${message}). Reload to try again.`,
+    };
+  }
+}
 
 function Screen(props: { title: string; message?: string; busy?: boolean }) {
   return (
@@ -49,32 +80,33 @@ export function App() {
   const route = useRoute();
   const [boot, setBoot] = useState<Boot>({ phase: "loading" });
 
-  useEffect(() => {
-    void (async () => {
-      const problem = await webCryptoProblem();
-      if (problem) {
-        setBoot({ phase: "error", title: "This browser cannot run natschat", message: problem });
-        return;
-      }
-      try {
-        const config = await fetchRuntimeConfig();
-        const stored = await loadIdentity(config.chatAccount);
-        const notice = stored.problem ?? getNotice();
-        setBoot({
-          phase: "ready",
-          config,
-          ...(stored.identity ? { identity: stored.identity } : {}),
-          ...(notice ? { notice } : {}),
-        });
-      } catch (err) {
-        setBoot({
-          phase: "error",
-          title: "natschat is not available",
-          message: (err as Error).message,
-        });
-      }
-    })();
+  const start = useCallback(async () => {
+    const problem = await webCryptoProblem();
+    if (problem) {
+      setBoot({ phase: "error", title: "This browser cannot run natschat", message: problem });
+      return;
+    }
+    try {
+      const config = await fetchRuntimeConfig();
+      const stored = await storedIdentity(config);
+      const notice = stored.notice ?? getNotice();
+      setBoot({
+        phase: "ready",
+        config,
+        ...(stored.identity ? { identity: stored.identity } : {}),
+        ...(notice ? { notice } : {}),
+      });
+    } catch (err) {
+      setBoot({
+        phase: "error",
+        title: "natschat is not available",
+        message: (err as Error).message,
+      });
+    }
   }, []);
+  useEffect(() => {
+    void start();
+  }, [start]);
 
   const ready = boot.phase === "ready" ? boot : undefined;
   const chatAccount = ready?.config.chatAccount;
@@ -102,8 +134,16 @@ export function App() {
     [chatAccount],
   );
   const onEnded = useCallback(
-    (state: "revoked" | "expired") => leave(state === "revoked" ? REVOKED_NOTICE : EXPIRED_NOTICE),
-    [leave],
+    (state: "revoked" | "expired") => {
+      if (state === "revoked") {
+        leave(REVOKED_NOTICE);
+        return;
+      }
+      // expired: start over, which renews the JWT for the same key and name
+      setBoot({ phase: "loading" });
+      void start();
+    },
+    [leave, start],
   );
   const onLogout = useCallback(() => leave(), [leave]);
 

@@ -13,24 +13,27 @@ export interface StoredIdentity {
 const identityKey = (chatAccount: string) => `natschat:identity:${chatAccount}`;
 const NOTICE_KEY = "natschat:notice";
 
-/** The stored identity, or undefined when there is none or it is unusable (then it is removed). */
+/**
+ * The stored identity with its JWT's expiry (an expired one too: its key can renew it), or
+ * undefined when there is none or it is unusable (then it is removed).
+ */
 export async function loadIdentity(
   chatAccount: string,
-): Promise<{ identity?: StoredIdentity; problem?: string }> {
+): Promise<{ identity?: StoredIdentity; expires?: Date; problem?: string }> {
   const raw = localStorage.getItem(identityKey(chatAccount));
   if (!raw) return {};
   try {
     const v = JSON.parse(raw) as Partial<StoredIdentity>;
     if (typeof v.name !== "string" || typeof v.creds !== "string") throw new Error("bad shape");
-    const creds = await parseCreds(v.creds);
-    return { identity: { name: v.name, key: creds.publicKey, creds: v.creds } };
-  } catch (err) {
-    localStorage.removeItem(identityKey(chatAccount));
-    const expired = (err as { code?: string }).code === "CREDS_EXPIRED";
+    const creds = await parseCreds(v.creds, { now: 0 }); // now 0: expired is still readable
     return {
-      problem: expired
-        ? "Your access has expired. Pick a name to register again."
-        : "The saved login in this browser was unreadable, so it was removed. Register again.",
+      identity: { name: v.name, key: creds.publicKey, creds: v.creds },
+      ...(creds.expires ? { expires: creds.expires } : {}),
+    };
+  } catch {
+    localStorage.removeItem(identityKey(chatAccount));
+    return {
+      problem: "The saved login in this browser was unreadable, so it was removed. Register again.",
     };
   }
 }

@@ -1,14 +1,19 @@
 // Registration in the browser: a fresh user key made here (WebCrypto Ed25519), a signed access
 // request over the public bootstrap creds, and the returned user JWT checked to be for our key
 // and signed by a CHAT signing key. The creds are composed locally: the seed never leaves.
-import { register } from "@natschat/client";
+
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { RegisterOptions } from "@natschat/client";
+import { register, renew } from "@natschat/client";
 import {
   AccessError,
   checkIssuedUserJwt,
+  formatCreds,
   IdentityError,
   InvalidNameError,
   normalizeName,
   parseCreds,
+  signerFromSeed,
 } from "@natschat/protocol";
 import type { WebRuntimeConfig } from "../../config.ts";
 import type { StoredIdentity } from "../identity-store.ts";
@@ -50,18 +55,41 @@ export async function registerName(
       `That name is not allowed: ${(err as Error).message}`,
     );
   }
+  return asBootstrap(config, name, async (nc, opts) => {
+    // register() makes the key here, sends only the signed request, and checks that the JWT it
+    // gets back is for that key and signed by one of the CHAT signing keys.
+    const r = await register(nc, name, opts);
+    return { name: r.name, key: r.publicKey, creds: r.creds };
+  });
+}
+
+/** Gets a fresh JWT for a stored identity's own key and name; the seed stays here. */
+export async function renewIdentity(
+  config: WebRuntimeConfig,
+  identity: StoredIdentity,
+): Promise<StoredIdentity> {
+  const { seed } = await parseCreds(identity.creds, { now: 0 });
+  return asBootstrap(config, identity.name, async (nc, opts) => {
+    const r = await renew(nc, await signerFromSeed(seed), identity.name, opts);
+    return { name: r.name, key: r.publicKey, creds: formatCreds(r.jwt, seed) };
+  });
+}
+
+/** Runs one access request over a bootstrap connection; errors become RegistrationErrors. */
+async function asBootstrap(
+  config: WebRuntimeConfig,
+  name: string,
+  request: (nc: NatsConnection, opts: RegisterOptions) => Promise<StoredIdentity>,
+): Promise<StoredIdentity> {
   const nc = await connectRoleWs(config.websocketUrls, config.bootstrapCreds, "bootstrap", {
     maxReconnectAttempts: 0,
   });
   try {
-    // register() makes the key here, sends only the signed request, and checks that the JWT it
-    // gets back is for that key and signed by one of the CHAT signing keys.
-    const r = await register(nc, name, {
+    return await request(nc, {
       chatAccount: config.chatAccount,
       chatSigningKeys: config.chatSigningKeys,
       timeoutMs: 10_000,
     });
-    return { name: r.name, key: r.publicKey, creds: r.creds };
   } catch (err) {
     if (err instanceof AccessError) {
       throw new RegistrationError(err.code, FRIENDLY[err.code]?.(name, err.message) ?? err.message);
