@@ -70,7 +70,7 @@ async function readCredsFile(path: string, opts: { allowExpired?: boolean } = {}
 }
 
 /** The creds for NAME: saved ones (renewed when due: see renewalDue), or a new registration. */
-async function credsForName(
+export async function credsForName(
   dir: string,
   server: string,
   name: string,
