@@ -1,8 +1,10 @@
-// `natschat status`: every server ($SYS.REQ.SERVER.PING with the push role) and every NATS micro
-// service ($SRV.INFO and $SRV.STATS with the admin role), with their figures. Exits 1 when no
-// server or no access service answers.
+// `natschat status`: every server ($SYS.REQ.SERVER.PING with the push role), the JetStream meta
+// group as the servers see it ($SYS.REQ.SERVER.PING.JSZ), and every NATS micro service
+// ($SRV.INFO and $SRV.STATS with the admin role), with their figures. Exits 1 when no server or
+// no access service answers.
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type ServiceInfo, type ServiceStats, Svcm } from "@nats-io/services";
+import { leftOutOfMetaGroup, type MetaView, metaGroupProblem } from "@natschat/server";
 import { connectRole, layout } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { defaultServer, defaultTlsCa } from "./up-state.ts";
@@ -27,7 +29,20 @@ interface Statsz {
 
 export interface StatusReport {
   servers: Statsz[];
+  /** The meta group as each clustered JetStream server sees it (none on a single server). */
+  jetstream: { views: MetaView[]; problem?: string; leftOut: string[] };
   services: { info: ServiceInfo; stats?: ServiceStats }[];
+}
+
+interface JszReply {
+  server?: { name?: string };
+  data?: {
+    meta_cluster?: {
+      leader?: string;
+      cluster_size?: number;
+      replicas?: { name: string; current?: boolean }[];
+    };
+  };
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -45,6 +60,31 @@ async function servers(nc: NatsConnection, waitMs: number): Promise<Statsz[]> {
   const out: Statsz[] = [];
   for await (const m of replies) out.push(m.json<Statsz>());
   return out.sort((a, b) => String(a.server?.name).localeCompare(String(b.server?.name)));
+}
+
+async function jetstream(nc: NatsConnection, waitMs: number): Promise<StatusReport["jetstream"]> {
+  const replies = await nc.requestMany("$SYS.REQ.SERVER.PING.JSZ", "{}", {
+    strategy: "stall",
+    stall: 300,
+    maxWait: waitMs,
+  });
+  const views: MetaView[] = [];
+  for await (const m of replies) {
+    const r = m.json<JszReply>();
+    const meta = r.data?.meta_cluster;
+    if (!meta || !r.server?.name) continue; // no JetStream here, or not clustered
+    const replicas = meta.replicas ?? [];
+    views.push({
+      server: r.server.name,
+      ...(meta.leader ? { leader: meta.leader } : {}),
+      ...(meta.cluster_size ? { clusterSize: meta.cluster_size } : {}),
+      peers: replicas.map((p) => p.name),
+      currentPeers: replicas.filter((p) => p.current).map((p) => p.name),
+    });
+  }
+  views.sort((a, b) => a.server.localeCompare(b.server));
+  const problem = views.length ? metaGroupProblem(views) : undefined;
+  return { views, ...(problem ? { problem } : {}), leftOut: leftOutOfMetaGroup(views) };
 }
 
 async function services(nc: NatsConnection, waitMs: number): Promise<StatusReport["services"]> {
@@ -73,6 +113,18 @@ function print(r: StatusReport): void {
         `  msgs in ${z.received?.msgs ?? 0} out ${z.sent?.msgs ?? 0}  routes ${z.routes?.length ?? 0}` +
         `  gateways ${z.gateways?.length ?? 0}  slow consumers ${z.slow_consumers ?? 0}`,
     );
+  }
+  const js = r.jetstream;
+  if (js.views.length) {
+    const leader = js.views[0]?.leader ?? "none";
+    console.log(
+      `jetstream meta group: leader ${leader}, size ${js.views[0]?.clusterSize ?? "?"}, ${js.views.length} servers answer` +
+        (js.problem ? `; ${js.problem}` : "; formed"),
+    );
+    if (js.leftOut.length)
+      console.log(
+        `  left out of the group: ${js.leftOut.join(", ")} (restart them; see the README's multi-region notes)`,
+      );
   }
   console.log(`services (${r.services.length}):`);
   for (const { info, stats } of r.services) {
@@ -119,6 +171,7 @@ export async function statusVerb(argv: string[]): Promise<number> {
   try {
     const report: StatusReport = {
       servers: await servers(sys, waitMs),
+      jetstream: await jetstream(sys, waitMs),
       services: await services(admin, waitMs),
     };
     if (flags.json) console.log(JSON.stringify(report, null, 2));

@@ -72,7 +72,10 @@ export function adminPermissions(): Permissions {
   };
 }
 
-/** The pusher (SYS): looks up and updates account JWTs, pings servers; nothing else in SYS. */
+/**
+ * The pusher (SYS): looks up and updates account JWTs, pings servers and asks their JetStream
+ * state (`natschat status`); nothing else in SYS.
+ */
 export function pushPermissions(): Permissions {
   return {
     pub: {
@@ -81,6 +84,7 @@ export function pushPermissions(): Permissions {
         "$SYS.REQ.ACCOUNT.*.CLAIMS.UPDATE",
         "$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP",
         "$SYS.REQ.SERVER.PING",
+        "$SYS.REQ.SERVER.PING.JSZ",
       ],
       deny: [],
     },

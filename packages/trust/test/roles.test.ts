@@ -59,10 +59,11 @@ const TABLE: Row[] = [
   ["access", "pub", "chat.req.revoke", "denied"],
   ["access", "sub", "_INBOX_admin.>", "denied"],
   ["access", "pub", "$SYS.REQ.CLAIMS.UPDATE", "denied"],
-  // push (SYS): account JWT updates only
+  // push (SYS): account JWT updates, server pings and their JetStream state only
   ["push", "pub", "$SYS.REQ.CLAIMS.UPDATE", "allowed"],
   ["push", "pub", "$SYS.REQ.ACCOUNT.AXYZ.CLAIMS.LOOKUP", "allowed"],
   ["push", "pub", "$SYS.REQ.SERVER.PING", "allowed"],
+  ["push", "pub", "$SYS.REQ.SERVER.PING.JSZ", "allowed"],
   ["push", "sub", "$SYS.>", "denied"],
   ["push", "pub", "$SYS.REQ.SERVER.PING.CONNZ", "denied"],
   ["push", "pub", "$SYS.REQ.ACCOUNT.AXYZ.CONNZ", "denied"],
