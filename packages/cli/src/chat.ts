@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
-import { ChatSession, register, renew, renewalDue } from "@natschat/client";
+import { type ChatCreds, ChatSession, register, renew, renewalDue } from "@natschat/client";
 import {
   type Creds,
   formatCreds,
@@ -184,6 +184,17 @@ export async function chatVerb(argv: string[]): Promise<number> {
     ...(tlsCa ? { connectionOptions: { tls: { caFile: tlsCa } } } : {}),
     // the hub's domain works on every server, and is required at an edge
     jetstreamDomain: (await readUpState(flags.dir))?.storage?.domain ?? JETSTREAM_DOMAIN,
+    // the session renews its JWT before expiry; NAME's saved creds follow (a --creds file is
+    // the user's own and is left as it is)
+    ...(name
+      ? {
+          onRenewed: (renewed: ChatCreds) =>
+            void writeSecret(
+              userCredsPath(flags.dir, name),
+              formatCreds(renewed.jwt, renewed.seed),
+            ).catch(() => undefined),
+        }
+      : {}),
   });
   await session.start();
   return runChat(session);

@@ -10,7 +10,13 @@ import {
   silentLogger,
   startAccessService,
 } from "@natschat/access";
-import { ChatSession, type ChatSnapshot, register, waitForSnapshot } from "@natschat/client";
+import {
+  ChatSession,
+  type ChatSessionOptions,
+  type ChatSnapshot,
+  register,
+  waitForSnapshot,
+} from "@natschat/client";
 import { ACCESS_ERROR_HEADER, REVOKE_SUBJECT } from "@natschat/protocol";
 import type { RunningServer, Topology } from "@natschat/server";
 import { startTestStack, type TestStack } from "@natschat/testing";
@@ -31,13 +37,15 @@ export async function startChatStack(opts: {
   topology: Topology;
   regions?: string[];
   tls?: boolean;
+  /** extra `natschat access` flags, e.g. { "user-expiry": "12s" } */
+  accessFlags?: Record<string, string>;
 }): Promise<ChatStack> {
   const stack = await startTestStack(opts);
   const sessions: ChatSession[] = [];
   const conns: NatsConnection[] = [];
   try {
     const base = await resolveAccessConfig({
-      flags: { replicas: String(stack.topology.plan.storage.replicas) },
+      flags: { replicas: String(stack.topology.plan.storage.replicas), ...opts.accessFlags },
       env: {},
       dir: stack.dir,
     });
@@ -127,6 +135,7 @@ export async function sessionAt(
   cs: ChatStack,
   server: RunningServer,
   creds: { jwt: string; seed: string },
+  extra: Pick<ChatSessionOptions, "onRenewed"> = {},
 ): Promise<ChatSession> {
   const { stack } = cs;
   const chat = stack.trust.summary.accounts.CHAT;
@@ -138,6 +147,7 @@ export async function sessionAt(
     jetstreamDomain: stack.topology.plan.storage.domain,
     connectionOptions: tlsOptions(stack),
     name: `test-${server.spec.name}`,
+    ...extra,
   });
   cs.sessions.push(s);
   await s.start();

@@ -33,6 +33,7 @@ export {
   type MessageView,
   POSTS_STREAM,
   parseTarget,
+  renewAt,
   type SessionState,
   type UserView,
 } from "./session.ts";

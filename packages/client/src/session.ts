@@ -78,6 +78,7 @@ import { Conversation, type HistoryState, type MessageRecord } from "./conversat
 import { ChatError } from "./errors.ts";
 import { readLastNRetrying } from "./history.ts";
 import { IdentityCache, shortKey } from "./identity.ts";
+import { RENEW_BEFORE_MS, renew } from "./register.ts";
 
 /** Names of the history streams (mirrors @natschat/trust; the client stays isomorphic). */
 export const POSTS_STREAM = "CHAT_POSTS";
@@ -136,8 +137,29 @@ export interface ChatSessionOptions {
    * edge (leaf) server, which has no JetStream and forwards only domain-prefixed API requests.
    */
   jetstreamDomain?: string;
+  /**
+   * Called with the new creds after the session renewed its user JWT (see renewAt): a UI that
+   * keeps the creds (a file, the browser's storage) saves them here. The seed is unchanged.
+   */
+  onRenewed?: (creds: ChatCreds) => void;
   /** Clock, ms since the epoch (default Date.now). */
   now?: () => number;
+}
+
+/** Longest timer the session sets at once (setTimeout caps near 24.8 days); it re-checks after. */
+const MAX_TIMER_MS = 6 * 3600 * 1000;
+/** Wait before another try after a renewal that did not work. */
+const RENEW_RETRY_MS = 60_000;
+
+/**
+ * When a session renews a user JWT issued at `iat` and expiring at `exp` (s): a quarter of its
+ * lifetime before it expires, but no earlier than RENEW_BEFORE_MS before (a day, for the usual
+ * 30 days). Undefined for a JWT that does not expire.
+ */
+export function renewAt(claims: { iat?: number; exp?: number }): number | undefined {
+  if (!claims.exp) return undefined;
+  const lifetimeMs = (claims.exp - (claims.iat ?? claims.exp)) * 1000;
+  return claims.exp * 1000 - Math.min(RENEW_BEFORE_MS, lifetimeMs / 4);
 }
 
 /** Who we are. */
@@ -255,16 +277,16 @@ const LIVE_MAX_AGE_SECONDS = 240;
 
 /** The chat session: connection, channels, DMs, presence, history and identities. */
 export class ChatSession {
-  readonly #creds: ChatCreds;
+  #creds: ChatCreds;
   readonly #opts: Required<
     Omit<
       ChatSessionOptions,
-      "connectionOptions" | "name" | "servers" | "connect" | "jetstreamDomain"
+      "connectionOptions" | "name" | "servers" | "connect" | "jetstreamDomain" | "onRenewed"
     >
   > &
     Pick<
       ChatSessionOptions,
-      "connectionOptions" | "name" | "servers" | "connect" | "jetstreamDomain"
+      "connectionOptions" | "name" | "servers" | "connect" | "jetstreamDomain" | "onRenewed"
     >;
   readonly #live: EnvelopeVerifier;
   /** Drops of history reads, by reason. */
@@ -288,6 +310,7 @@ export class ChatSession {
   #notifyQueued = false;
   #chain: Promise<void> = Promise.resolve();
   #answerTimer: ReturnType<typeof setTimeout> | undefined;
+  #renewTimer: ReturnType<typeof setTimeout> | undefined;
   #started = false;
   #stopping = false;
   #everConnected = false;
@@ -323,6 +346,7 @@ export class ChatSession {
       ...(options.name ? { name: options.name } : {}),
       ...(options.connectionOptions ? { connectionOptions: options.connectionOptions } : {}),
       ...(options.jetstreamDomain ? { jetstreamDomain: options.jetstreamDomain } : {}),
+      ...(options.onRenewed ? { onRenewed: options.onRenewed } : {}),
     };
     const channels = this.#opts.channels.map(validateChannel);
     if (channels.length === 0) {
@@ -408,6 +432,7 @@ export class ChatSession {
     await this.#announce(true);
     this.#every(this.#opts.presenceIntervalMs, () => void this.#announce(false));
     this.#every(this.#opts.sweepIntervalMs, () => this.#sweep());
+    this.#scheduleRenewal();
     this.#historyDone = this.#loadHistory(nc, "initial");
   }
 
@@ -517,13 +542,16 @@ export class ChatSession {
   // --- connection -------------------------------------------------------------------------
 
   async #connect(): Promise<NatsConnection> {
-    const jwt = this.#creds.jwt;
     const seed = new TextEncoder().encode(this.#creds.seed);
     try {
       return await this.#opts.connect({
         ...this.#opts.connectionOptions,
         servers: this.#opts.servers,
-        authenticator: jwtAuthenticator(jwt, seed),
+        // every (re)connect presents the current JWT: a renewed one after a renewal
+        authenticator: jwtAuthenticator(
+          () => this.#creds.jwt,
+          () => seed,
+        ),
         inboxPrefix: inboxPrefixFor(this.#me.key),
         name: this.#opts.name ?? "natschat-chat",
         timeout: this.#opts.connectTimeoutMs,
@@ -539,6 +567,56 @@ export class ChatSession {
       throw new ChatError("CHAT_CONNECT_FAILED", `cannot connect to ${servers}: ${text}; ${hint}`, {
         cause: err,
       });
+    }
+  }
+
+  // --- renewal ----------------------------------------------------------------------------
+
+  /** Sets the timer for the next renewal of our user JWT (renewAt). */
+  #scheduleRenewal(delayMs?: number): void {
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    this.#renewTimer = undefined;
+    if (FINAL.includes(this.#state) || this.#stopping) return;
+    const at = renewAt(
+      decodeJwtUnverified(this.#creds.jwt).payload as { iat?: number; exp?: number },
+    );
+    if (at === undefined) return;
+    const wait = Math.max(0, delayMs ?? at - this.#opts.now());
+    this.#renewTimer = setTimeout(
+      () => (wait > MAX_TIMER_MS ? this.#scheduleRenewal() : void this.#renewNow()),
+      Math.min(wait, MAX_TIMER_MS),
+    );
+  }
+
+  /**
+   * Asks the access service for a fresh JWT for our key and name (through the CHAT import), then
+   * reconnects so that the servers hold the new one. A failure is shown as the notice and tried
+   * again; a revoked user is ended by the server anyway.
+   */
+  async #renewNow(): Promise<void> {
+    const nc = this.#nc;
+    const signer = this.#signer;
+    if (!nc || !signer || FINAL.includes(this.#state) || this.#stopping) return;
+    try {
+      const renewed = await renew(nc, signer, this.#me.name, {
+        chatAccount: this.#opts.chatAccount,
+        chatSigningKeys: this.#opts.chatSigningKeys,
+        timeoutMs: 10_000,
+      });
+      if (FINAL.includes(this.#state) || this.#stopping) return;
+      this.#creds = { jwt: renewed.jwt, seed: this.#creds.seed };
+      this.#scheduleRenewal();
+      try {
+        this.#opts.onRenewed?.(this.#creds);
+      } catch {
+        // a UI that cannot save the creds keeps chatting on them; it is its own to report
+      }
+      await nc.reconnect();
+    } catch (err) {
+      if (FINAL.includes(this.#state) || this.#stopping) return;
+      this.#notice = `could not renew the credentials yet: ${message(err)}`;
+      this.#changed();
+      this.#scheduleRenewal(RENEW_RETRY_MS);
     }
   }
 
@@ -612,6 +690,8 @@ export class ChatSession {
   #stopTimers(): void {
     for (const t of this.#timers) clearInterval(t);
     this.#timers.clear();
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    this.#renewTimer = undefined;
     if (this.#answerTimer) clearTimeout(this.#answerTimer);
     this.#answerTimer = undefined;
   }

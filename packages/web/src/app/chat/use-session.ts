@@ -5,10 +5,10 @@ import {
   type ChatSession as ChatSessionType,
   type ChatSnapshot,
 } from "@natschat/client";
-import { parseCreds } from "@natschat/protocol";
+import { formatCreds, parseCreds } from "@natschat/protocol";
 import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
 import type { WebRuntimeConfig } from "../../config.ts";
-import type { StoredIdentity } from "../identity-store.ts";
+import { type StoredIdentity, saveIdentity } from "../identity-store.ts";
 import { connectWebSocket } from "../nats.ts";
 
 /** Where starting the session stands. */
@@ -41,6 +41,12 @@ export function useChatSession(
             chatSigningKeys: config.chatSigningKeys,
             channels: config.channels,
             ...(config.jetstreamDomain ? { jetstreamDomain: config.jetstreamDomain } : {}),
+            // the session renews its JWT before expiry; the saved login follows
+            onRenewed: (renewed) =>
+              saveIdentity(config.chatAccount, {
+                ...identity,
+                creds: formatCreds(renewed.jwt, renewed.seed),
+              }),
             name: "natschat-web",
           },
         );
