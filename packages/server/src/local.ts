@@ -207,11 +207,10 @@ export function metaGroupProblem(
 /**
  * The JetStream servers a settled meta group left out: every server agrees on the leader, the
  * group counts fewer members than the topology has, and the leader does not know these at all.
- * nats-server 2.10 sometimes bootstraps a group like that when a hub whose system account also
- * spans gateways or a leafnode edge starts all at once (seen in about 1 of 12 leaf and 1 of 3
- * supercluster starts on a loaded 2-core machine, never in a plain cluster), and does not add
- * the member back by itself; R3 streams then fail with "no suitable peers for placement".
- * Restarting the left-out server makes it join at once.
+ * nats-server 2.10 sometimes bootstraps a group like that when all servers start at once (seen
+ * in about 1 of 12 leaf and 1 of 3 supercluster starts on a loaded 2-core machine, and rarely in
+ * a plain cluster), and does not add the member back by itself; R3 streams then fail with "no
+ * suitable peers for placement". Restarting the left-out server makes it join at once.
  */
 export function leftOutOfMetaGroup(views: MetaView[]): string[] {
   const leaderName = views[0]?.leader;
