@@ -150,6 +150,7 @@ export interface ChatSessionOptions {
 const MAX_TIMER_MS = 6 * 3600 * 1000;
 /** Wait before another try after a renewal that did not work. */
 const RENEW_RETRY_MS = 60_000;
+const RENEW_FAILED = "could not renew the credentials yet";
 
 /**
  * When a session renews a user JWT issued at `iat` and expiring at `exp` (s): a quarter of its
@@ -605,19 +606,26 @@ export class ChatSession {
       });
       if (FINAL.includes(this.#state) || this.#stopping) return;
       this.#creds = { jwt: renewed.jwt, seed: this.#creds.seed };
+      if (this.#notice?.startsWith(RENEW_FAILED)) {
+        this.#notice = undefined;
+        this.#changed();
+      }
       this.#scheduleRenewal();
       try {
         this.#opts.onRenewed?.(this.#creds);
       } catch {
         // a UI that cannot save the creds keeps chatting on them; it is its own to report
       }
-      await nc.reconnect();
     } catch (err) {
       if (FINAL.includes(this.#state) || this.#stopping) return;
-      this.#notice = `could not renew the credentials yet: ${message(err)}`;
+      this.#notice = `${RENEW_FAILED}: ${message(err)}`;
       this.#changed();
       this.#scheduleRenewal(RENEW_RETRY_MS);
+      return;
     }
+    // The servers hold the JWT a connection was made with: reconnect to hand them the new one.
+    // Should that fail, the client's own reconnects present it (the authenticator reads it).
+    await nc.reconnect().catch(() => undefined);
   }
 
   async #watchStatus(nc: NatsConnection): Promise<void> {
