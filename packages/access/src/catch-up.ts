@@ -9,15 +9,8 @@
 // (fault-gateway-cut, fault-leaf-link).
 import { decode } from "@nats-io/jwt";
 import type { NatsConnection } from "@nats-io/nats-core";
-import {
-  discoverServers,
-  type PushReply,
-  pushAccountJwt,
-  revocationsOf,
-  revokeInAccountJwt,
-  writePublic,
-} from "@natschat/trust";
-import type { Revoker } from "./revoke.ts";
+import { discoverServers, type PushReply, pushAccountJwt, writePublic } from "@natschat/trust";
+import { type Revoker, withRevocations } from "./revoke.ts";
 
 /** The newest (latest iat) of the account JWTs the servers hold, asking every server. */
 async function newestAccountJwt(sys: NatsConnection, account: string): Promise<string | undefined> {
@@ -98,15 +91,11 @@ export class RevocationCatchUp {
     await this.revoker.serialized(async () => {
       const newest = await newestAccountJwt(sys, chatAccount);
       if (!newest) return;
-      const have = revocationsOf(newest);
-      const missing = revoked.filter((r) => !(r.key in have));
-      let next = newest;
-      if (missing.length) {
-        // a re-signed JWT must have a later iat than the one it replaces (servers keep the later)
-        const wait = ((decode(newest).iat ?? 0) + 1) * 1000 - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        for (const r of missing) next = await revokeInAccountJwt(next, r.key, operatorSigner);
-      }
+      const next = await withRevocations(
+        newest,
+        revoked.map((r) => r.key),
+        operatorSigner,
+      );
       const replies = await pushAccountJwt(sys, next, inView.length);
       this.pushes++;
       this.#current = new Set(replies.filter((r) => r.ok).map((r) => r.server));

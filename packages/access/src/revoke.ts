@@ -89,14 +89,24 @@ export interface RevokerOptions {
 const MAX_ROUNDS = 4;
 
 /**
- * Waits until the clock is past the second `jwt` was issued in. A server keeps the JWT with the
- * later `iat` and lets an equal one replace it, so a revocation signed in the same second as the
- * account JWT could be undone by a restart that preloads the older one.
+ * The account JWT with `keys` revoked (the same string when it already revokes them all),
+ * re-signed by `signer`. The re-signed one is issued in a later second than `jwt`: a server
+ * keeps the JWT with the later `iat` and lets an equal one replace it, so a revocation signed in
+ * the same second could be undone by a restart that preloads the older one.
  */
-async function afterIssueSecond(jwt: string): Promise<void> {
-  const iat = decode(jwt).iat ?? 0;
-  const wait = (iat + 1) * 1000 - Date.now();
+export async function withRevocations(
+  jwt: string,
+  keys: Iterable<string>,
+  signer: KeyPair,
+): Promise<string> {
+  const have = revocationsOf(jwt);
+  const missing = [...new Set(keys)].filter((k) => !(k in have));
+  if (missing.length === 0) return jwt;
+  const wait = ((decode(jwt).iat ?? 0) + 1) * 1000 - Date.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  let next = jwt;
+  for (const key of missing) next = await revokeInAccountJwt(next, key, signer);
+  return next;
 }
 
 export class Revoker {
@@ -143,12 +153,11 @@ export class Revoker {
     let confirmed = false;
     for (let round = 0; round < MAX_ROUNDS && !confirmed; round++) {
       const current = await lookupAccountJwt(sys, chatAccount);
-      const have = revocationsOf(current);
-      const missing = [record.key, ...this.#revokedKeys()].filter((k) => !(k in have));
-      let next = current;
-      if (missing.length) await afterIssueSecond(current);
-      for (const key of new Set(missing))
-        next = await revokeInAccountJwt(next, key, operatorSigner);
+      const next = await withRevocations(
+        current,
+        [record.key, ...this.#revokedKeys()],
+        operatorSigner,
+      );
       // Push at once and count the servers meanwhile: the revocation takes effect on every server
       // as the update arrives, without waiting out the discovery's stall first.
       [servers, replies] = await Promise.all([

@@ -1,7 +1,7 @@
 // `natschat chat`: the terminal chat. With --creds FILE it chats as that user; with NAME it uses
 // DIR/users/NAME.creds, registering NAME first (with the public bootstrap creds) when that file
-// does not exist yet, and renewing the JWT when it expires within a day or has expired. Server and CHAT account come
-// from DIR/up.json and DIR/trust.json.
+// does not exist yet, and renewing the JWT when it expires within a day or has expired. Server
+// and CHAT account come from DIR/up.json and DIR/trust.json.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";

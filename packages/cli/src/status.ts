@@ -4,10 +4,15 @@
 // no access service answers.
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type ServiceInfo, type ServiceStats, Svcm } from "@nats-io/services";
-import { leftOutOfMetaGroup, type MetaView, metaGroupProblem } from "@natschat/server";
-import { connectRole, layout } from "@natschat/trust";
+import {
+  type JszMetaCluster,
+  leftOutOfMetaGroup,
+  type MetaView,
+  metaGroupProblem,
+  metaViewOf,
+} from "@natschat/server";
 import { parseVerb } from "./args.ts";
-import { defaultServer, defaultTlsCa } from "./up-state.ts";
+import { connectVerbRole } from "./up-state.ts";
 
 const USAGE = "natschat status [--json] [--dir DIR] [--server URL] [--wait MS]";
 
@@ -36,13 +41,7 @@ export interface StatusReport {
 
 interface JszReply {
   server?: { name?: string };
-  data?: {
-    meta_cluster?: {
-      leader?: string;
-      cluster_size?: number;
-      replicas?: { name: string; current?: boolean }[];
-    };
-  };
+  data?: { meta_cluster?: JszMetaCluster };
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -71,16 +70,9 @@ async function jetstream(nc: NatsConnection, waitMs: number): Promise<StatusRepo
   const views: MetaView[] = [];
   for await (const m of replies) {
     const r = m.json<JszReply>();
-    const meta = r.data?.meta_cluster;
-    if (!meta || !r.server?.name) continue; // no JetStream here, or not clustered
-    const replicas = meta.replicas ?? [];
-    views.push({
-      server: r.server.name,
-      ...(meta.leader ? { leader: meta.leader } : {}),
-      ...(meta.cluster_size ? { clusterSize: meta.cluster_size } : {}),
-      peers: replicas.map((p) => p.name),
-      currentPeers: replicas.filter((p) => p.current).map((p) => p.name),
-    });
+    // no meta_cluster: no JetStream there, or a single server
+    if (r.data?.meta_cluster && r.server?.name)
+      views.push(metaViewOf(r.server.name, r.data.meta_cluster));
   }
   views.sort((a, b) => a.server.localeCompare(b.server));
   const problem = views.length ? metaGroupProblem(views) : undefined;
@@ -150,21 +142,8 @@ export async function statusVerb(argv: string[]): Promise<number> {
     USAGE,
   );
   const waitMs = flags.wait === undefined ? 2000 : Number(flags.wait);
-  const url = await defaultServer(flags.dir, flags.server);
-  const paths = layout(flags.dir);
-  const tlsCa = await defaultTlsCa(flags.dir);
-  const sys = await connectRole({
-    servers: url,
-    credsPath: paths.creds("push"),
-    inboxOwner: "push",
-    tlsCaFile: tlsCa,
-  });
-  const admin = await connectRole({
-    servers: url,
-    credsPath: paths.creds("admin"),
-    inboxOwner: "admin",
-    tlsCaFile: tlsCa,
-  }).catch(async (err) => {
+  const sys = await connectVerbRole(flags, "push");
+  const admin = await connectVerbRole(flags, "admin").catch(async (err) => {
     await sys.close();
     throw err;
   });

@@ -7,11 +7,8 @@ import {
   ACCESS_ERROR_HEADER,
   ACCESS_SUBJECT,
   AccessError,
-  base64urlDecode,
   checkIssuedUserJwt,
   encodeAccessRequest,
-  encodePublicKey,
-  encodeSeed,
   formatCreds,
   newUserSigner,
   parseAccessReply,
@@ -101,47 +98,13 @@ function transportError(err: unknown): AccessError {
   return new AccessError("UNAVAILABLE", `registration request failed: ${why}`, "transport");
 }
 
-const ED25519 = { name: "Ed25519" };
-
-/**
- * A fresh user key: WebCrypto's generateKey and one JWK export give the seed, the public key and
- * a signing key together. newUserSigner goes through the seed (a PKCS#8 import, ~0.5 ms in Node,
- * twice), which made key generation the largest CPU cost of a registration. Falls back to it
- * where the platform cannot generate Ed25519 keys.
- */
-async function freshUserKey(): Promise<{ signer: Signer; seed: string }> {
-  const subtle = globalThis.crypto?.subtle;
-  let pair: CryptoKeyPair;
-  let jwk: JsonWebKey;
-  try {
-    pair = (await subtle.generateKey(ED25519, true, ["sign", "verify"])) as CryptoKeyPair;
-    jwk = await subtle.exportKey("jwk", pair.privateKey);
-  } catch {
-    // No Ed25519 generateKey/JWK export here (older browsers): the slower path still works.
-    return newUserSigner();
-  }
-  const d = jwk.d === undefined ? undefined : base64urlDecode(jwk.d);
-  const x = jwk.x === undefined ? undefined : base64urlDecode(jwk.x);
-  if (d?.length !== 32 || x?.length !== 32) return newUserSigner();
-  const key = pair.privateKey;
-  const signer: Signer = {
-    publicKey: encodePublicKey("U", x),
-    async sign(data: Uint8Array): Promise<Uint8Array> {
-      return new Uint8Array(await subtle.sign(ED25519, key, new Uint8Array(data)));
-    },
-  };
-  const seed = encodeSeed("U", d);
-  d.fill(0);
-  return { signer, seed };
-}
-
 /** Registers `name` with a new user key made here; returns the identity and its creds. */
 export async function register(
   nc: NatsConnection,
   name: string,
   opts: RegisterOptions,
 ): Promise<Registration> {
-  const { signer, seed } = await freshUserKey();
+  const { signer, seed } = await newUserSigner();
   const issued = await exchange(nc, signer, name, opts);
   return { ...issued, seed, creds: formatCreds(issued.jwt, seed) };
 }

@@ -22,10 +22,19 @@ export interface Ed25519Provider<PublicKey = unknown, PrivateKey = unknown> {
   importPrivateKey(seed32: Uint8Array): PrivateKey | Promise<PrivateKey>;
   /** The raw 32-byte public key of a raw 32-byte seed. */
   publicKeyFromSeed(seed32: Uint8Array): Uint8Array | Promise<Uint8Array>;
+  /** A fresh key: its raw seed and public key, and the key for sign (one step where it can). */
+  generate(): GeneratedKey<PrivateKey> | Promise<GeneratedKey<PrivateKey>>;
   /** The 64-byte signature of `data`. */
   sign(key: PrivateKey, data: Uint8Array): Uint8Array | Promise<Uint8Array>;
   /** Whether `sig` (64 bytes) is a valid signature of `data`; never throws for a bad signature. */
   verify(key: PublicKey, data: Uint8Array, sig: Uint8Array): boolean | Promise<boolean>;
+}
+
+/** A key made by Ed25519Provider.generate. */
+export interface GeneratedKey<PrivateKey> {
+  seed32: Uint8Array;
+  publicKey32: Uint8Array;
+  privateKey: PrivateKey;
 }
 
 const ED25519 = { name: "Ed25519" };
@@ -108,6 +117,21 @@ export const webCryptoEd25519: Ed25519Provider<CryptoKey, CryptoKey> = {
       throw new NatschatError("WEBCRYPTO_FAILED", "WebCrypto returned no Ed25519 public key");
     }
     return x;
+  },
+  /**
+   * generateKey and one JWK export give the seed, the public key and a signing key together;
+   * going through the seed costs two PKCS#8 imports (~0.5 ms each in Node), which made key
+   * generation the largest CPU cost of a registration.
+   */
+  async generate() {
+    const pair = (await subtle().generateKey(ED25519, true, ["sign", "verify"])) as CryptoKeyPair;
+    const jwk = await subtle().exportKey("jwk", pair.privateKey);
+    const d = jwk.d === undefined ? undefined : base64urlDecode(jwk.d);
+    const x = jwk.x === undefined ? undefined : base64urlDecode(jwk.x);
+    if (d?.length !== 32 || x?.length !== 32) {
+      throw new NatschatError("WEBCRYPTO_FAILED", "WebCrypto returned no Ed25519 key pair");
+    }
+    return { seed32: d, publicKey32: x, privateKey: pair.privateKey };
   },
   async sign(key, data) {
     return new Uint8Array(await subtle().sign(ED25519, key, buf(data)));
@@ -237,8 +261,12 @@ export async function signerFromSeed(seed: string): Promise<Signer> {
 
 /** Makes a fresh nkey of the given kind; the seed is returned so creds can be written. */
 export async function newSigner(kind: NkeyKind): Promise<{ signer: Signer; seed: string }> {
-  const seed = encodeSeed(kind, globalThis.crypto.getRandomValues(new Uint8Array(32)));
-  return { signer: await signerFromSeed(seed), seed };
+  const { provider } = active;
+  const key = await provider.generate();
+  const seed = encodeSeed(kind, key.seed32);
+  key.seed32.fill(0);
+  const publicKey = encodePublicKey(kind, key.publicKey32);
+  return { signer: new SeedSigner(publicKey, provider, key.privateKey), seed };
 }
 
 /** Makes a fresh user nkey ("SU..." seed, "U..." public key). */

@@ -20,6 +20,7 @@ export { type Creds, formatCreds, parseCreds } from "./creds.ts";
 export {
   type Ed25519Provider,
   ed25519Provider,
+  type GeneratedKey,
   installEd25519,
   KEY_CACHE_SIZE,
   newSigner,

@@ -148,12 +148,24 @@ export interface MetaView {
   currentPeers: string[];
 }
 
-interface Jsz {
-  meta_cluster?: {
-    name?: string;
-    leader?: string;
-    cluster_size?: number;
-    replicas?: { name: string; current?: boolean }[];
+/** The meta_cluster part of a server's JetStream report (/jsz, or $SYS.REQ.SERVER.PING.JSZ). */
+export interface JszMetaCluster {
+  name?: string;
+  leader?: string;
+  cluster_size?: number;
+  replicas?: { name: string; current?: boolean }[];
+}
+
+/** One server's MetaView from the meta_cluster of its JetStream report. */
+export function metaViewOf(server: string, m: JszMetaCluster = {}): MetaView {
+  const replicas = m.replicas ?? [];
+  return {
+    server,
+    ...(m.name ? { cluster: m.name } : {}),
+    ...(m.leader ? { leader: m.leader } : {}),
+    ...(m.cluster_size ? { clusterSize: m.cluster_size } : {}),
+    peers: replicas.map((r) => r.name),
+    currentPeers: replicas.filter((r) => r.current).map((r) => r.name),
   };
 }
 
@@ -162,17 +174,12 @@ export async function metaViews(servers: RunningServer[]): Promise<MetaView[]> {
   return Promise.all(
     servers
       .filter((s) => s.spec.jetstream === "server")
-      .map(async (s) => {
-        const m = (await monitor<Jsz>(s, "jsz")).meta_cluster ?? {};
-        return {
-          server: s.spec.name,
-          cluster: m.name,
-          leader: m.leader,
-          clusterSize: m.cluster_size,
-          peers: (m.replicas ?? []).map((r) => r.name),
-          currentPeers: (m.replicas ?? []).filter((r) => r.current).map((r) => r.name),
-        };
-      }),
+      .map(async (s) =>
+        metaViewOf(
+          s.spec.name,
+          (await monitor<{ meta_cluster?: JszMetaCluster }>(s, "jsz")).meta_cluster,
+        ),
+      ),
   );
 }
 

@@ -22,9 +22,11 @@ export {
 export { type ConfValue, renderConf } from "./conf.ts";
 export { ServerLayerError } from "./errors.ts";
 export {
+  type JszMetaCluster,
   leftOutOfMetaGroup,
   type MetaView,
   metaGroupProblem,
+  metaViewOf,
   metaViews,
   missingConnections,
   type RunningTopology,

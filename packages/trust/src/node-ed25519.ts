@@ -7,7 +7,14 @@
 // When many arrive in one event-loop turn (a burst of access requests, a process holding many
 // sessions) the ones beyond INLINE_VERIFIES_PER_TURN go to libuv's thread pool, so verification
 // uses every core instead of queueing on the event loop.
-import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  randomBytes,
+  sign,
+  verify,
+} from "node:crypto";
 import { type Ed25519Provider, ed25519Provider, installEd25519 } from "@natschat/protocol";
 
 /** DER prefixes (RFC 8410) of an Ed25519 PKCS#8 private key and SPKI public key. */
@@ -88,6 +95,11 @@ export const nodeEd25519: Ed25519Provider<KeyObject, KeyObject> = {
     }),
   importPrivateKey: ed25519PrivateKeyObject,
   publicKeyFromSeed: (seed32) => rawPublicKey(createPublicKey(ed25519PrivateKeyObject(seed32))),
+  generate() {
+    const seed32 = new Uint8Array(randomBytes(32));
+    const privateKey = ed25519PrivateKeyObject(seed32);
+    return { seed32, publicKey32: rawPublicKey(createPublicKey(privateKey)), privateKey };
+  },
   sign(key, data) {
     const sig = sign(null, data, key);
     return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
