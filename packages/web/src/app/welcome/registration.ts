@@ -1,10 +1,9 @@
-// Registration in the browser: a fresh user key made here (WebCrypto Ed25519), a signed access
-// request over the public bootstrap creds, and the returned user JWT checked to be for our key
-// and signed by a CHAT signing key. The creds are composed locally: the seed never leaves.
-
+// Registration and renewal in the browser: a fresh user key made here (WebCrypto Ed25519), a
+// signed access request over the public bootstrap creds, and the returned user JWT checked to be
+// for our key and signed by a CHAT signing key. The creds are composed locally: the seed never
+// leaves.
 import type { NatsConnection } from "@nats-io/nats-core";
-import type { RegisterOptions } from "@natschat/client";
-import { register, renew } from "@natschat/client";
+import { type RegisterOptions, register, renew } from "@natschat/client";
 import {
   AccessError,
   checkIssuedUserJwt,
