@@ -23,7 +23,6 @@ import {
   type TrustSummary,
   writeSecret,
 } from "@natschat/trust";
-import { runChat } from "@natschat/tui";
 import { parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import { defaultServer, defaultTlsCa, readUpState } from "./up-state.ts";
@@ -144,6 +143,18 @@ function parseHistory(v: string | undefined): number | undefined {
   return n;
 }
 
+/**
+ * Loads the terminal UI for an interactive terminal. Ink decides once, when it is first imported,
+ * whether it runs in CI (CI or CONTINUOUS_INTEGRATION set, per is-in-ci), and then draws nothing
+ * until the app exits. A chat in a real terminal must draw every frame wherever those variables
+ * are set, so they are cleared first (this process starts no children that could need them).
+ */
+async function importInteractiveInk(): Promise<typeof import("@natschat/tui")> {
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+  return import("@natschat/tui");
+}
+
 /** Runs the terminal chat; returns 0 when the user quits, 1 when the session was ended. */
 export async function chatVerb(argv: string[]): Promise<number> {
   const { flags, positionals } = parseVerb(
@@ -170,6 +181,7 @@ export async function chatVerb(argv: string[]): Promise<number> {
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new UsageError("natschat chat needs an interactive terminal (stdin and stdout a TTY)");
   }
+  const { runChat } = await importInteractiveInk();
   const server = await defaultServer(flags.dir, flags.server);
   const tlsCa = await defaultTlsCa(flags.dir);
   const creds = fromFile ?? (await credsForName(flags.dir, server, name as string, chat));
@@ -196,6 +208,5 @@ export async function chatVerb(argv: string[]): Promise<number> {
         }
       : {}),
   });
-  await session.start();
-  return runChat(session);
+  return runChat(session); // draws the screen, then starts the session under it
 }

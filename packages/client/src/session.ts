@@ -409,6 +409,11 @@ export class ChatSession {
     this.#changed();
 
     const nc = await this.#connect();
+    if (this.#stopping || FINAL.includes(this.#state)) {
+      // stop() was called while we were connecting
+      await nc.close().catch(() => undefined);
+      throw new ChatError("CHAT_STOPPED", "the session was stopped before it connected");
+    }
     this.#nc = nc;
     void this.#watchStatus(nc);
     nc.closed().then(

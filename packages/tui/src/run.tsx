@@ -1,6 +1,8 @@
-// Runs the terminal chat on a started session until the user quits (Ctrl-C, SIGINT, SIGTERM)
-// or the session ends on its own (revoked, expired, closed). Returns the process exit code:
-// 0 when the user quit, 1 when the session was ended for them, with the reason on stderr.
+// Runs the terminal chat until the user quits (Ctrl-C, SIGINT, SIGTERM) or the session ends on
+// its own (revoked, expired, closed). The screen is drawn first, in state "connecting", and the
+// session is started under it, so the user sees at once what is going on. Returns the process
+// exit code: 0 when the user quit, 1 when the session was ended for them (reason on stderr).
+// A session that cannot start (server down, creds refused) rejects with its ChatError.
 import type { ChatSession } from "@natschat/client";
 import { render } from "ink";
 import { ChatApp } from "./app.tsx";
@@ -12,7 +14,7 @@ export interface RunChatOptions {
   stderr?: NodeJS.WriteStream;
 }
 
-/** Shows the chat for `session` (already started); resolves with the exit code. */
+/** Shows the chat for `session` (not started yet) and starts it; resolves with the exit code. */
 export async function runChat(session: ChatSession, opts: RunChatOptions = {}): Promise<number> {
   const stderr = opts.stderr ?? process.stderr;
   const stdout = opts.stdout ?? process.stdout;
@@ -31,7 +33,17 @@ export async function runChat(session: ChatSession, opts: RunChatOptions = {}): 
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    const outcome = await Promise.race([quitting, session.closed()]);
+    const started = session.start();
+    const first = await Promise.race([quitting, started.then(() => "started" as const)]).catch(
+      async (err: unknown) => {
+        app.unmount();
+        await app.waitUntilExit();
+        throw err;
+      },
+    );
+    // quit while still connecting: stop() makes the pending start give up (CHAT_STOPPED)
+    if (first === "quit") started.catch(() => undefined);
+    const outcome = first === "quit" ? first : await Promise.race([quitting, session.closed()]);
     if (outcome === "quit") {
       await session.stop();
       app.unmount();

@@ -6,6 +6,7 @@ import { chmod, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { freePort } from "@natschat/server";
 import { mintChatUser, startTestStack, type TestStack, withChatStreams } from "@natschat/testing";
 import {
   connectRole,
@@ -41,6 +42,30 @@ async function capture(session: string): Promise<string> {
   return stdout;
 }
 
+/** The processes running in the pane (its shell and the chat under it), for a failure message. */
+async function paneProcesses(session: string): Promise<string> {
+  try {
+    const { stdout } = await tmux("display-message", "-p", "-t", session, "#{pane_pid}");
+    const { stdout: ps } = await run("ps", ["-eo", "pid,ppid,stat,etime,time,args"]);
+    const [header, ...rows] = ps.trimEnd().split("\n");
+    const inPane = new Set([stdout.trim()]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const row of rows) {
+        const [pid, ppid] = row.trim().split(/\s+/);
+        if (pid && ppid && inPane.has(ppid) && !inPane.has(pid)) {
+          inPane.add(pid);
+          grew = true;
+        }
+      }
+    }
+    const mine = rows.filter((r) => inPane.has(r.trim().split(/\s+/)[0] ?? ""));
+    return [header, ...mine].join("\n");
+  } catch (err) {
+    return `(no process list: ${(err as Error).message})`;
+  }
+}
+
 /** Polls the pane until `pred` holds; fails with the last screen after `timeoutMs`. */
 async function waitForPane(
   session: string,
@@ -57,7 +82,8 @@ async function waitForPane(
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(
-    `gave up waiting for ${what} (${timeoutMs} ms at most); ${session} shows:\n${screen}`,
+    `gave up waiting for ${what} (${timeoutMs} ms at most); ${session} shows:\n${screen.trimEnd()}\n` +
+      `processes in the pane:\n${await paneProcesses(session)}`,
   );
 }
 
@@ -70,6 +96,35 @@ async function waitForExit(session: string, timeoutMs = 10_000): Promise<number>
     timeoutMs,
   );
   return Number(/natschat-exit=(\d+)/.exec(screen)?.[1]);
+}
+
+/**
+ * Starts `natschat chat --creds FILE --server URL` in a new tmux session called `name`, in a
+ * 120x30 pane. When the chat ends, the pane's shell prints natschat-exit=STATUS.
+ */
+async function startChatPane(name: string, credsPath: string, server: string): Promise<void> {
+  const cmd = [
+    // as on a CI machine: Ink must still draw every frame (it drew nothing until exit there)
+    "CI=true",
+    "node",
+    join(ROOT, "bin/natschat.js"),
+    "chat",
+    "--dir",
+    stack.dir,
+    "--creds",
+    credsPath,
+    "--server",
+    server,
+  ].join(" ");
+  // tmux runs this through sh; the exit status is printed (tmux's own pane_dead_status is
+  // not reliable: it stays empty when tmux has not reaped the process yet)
+  // remain-on-exit (on before the pane starts) keeps the last screen for capture
+  await tmux(
+    ...["-f", "/dev/null", "start-server", ";", "set-option", "-g", "remain-on-exit", "on"],
+    // started outside the repo, as a user would run it: JSX must still compile
+    ...[";", "new-session", "-d", "-s", name, "-x", "120", "-y", "30", "-c", stack.dir],
+    `${cmd}; echo natschat-exit=$?`,
+  );
 }
 
 let stack: TestStack;
@@ -99,34 +154,15 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
       const path = join(stack.dir, `${name}.creds`);
       await writeFile(path, u.creds, { mode: 0o600 });
       await chmod(path, 0o600);
-      const cmd = [
-        "node",
-        join(ROOT, "bin/natschat.js"),
-        "chat",
-        "--dir",
-        stack.dir,
-        "--creds",
-        path,
-        "--server",
-        stack.urls[0] as string,
-      ].join(" ");
-      // tmux runs this through sh; the exit status is printed (tmux's own pane_dead_status is
-      // not reliable: it stays empty when tmux has not reaped the process yet)
-      // remain-on-exit (on before the pane starts) keeps the last screen for capture
-      await tmux(
-        ...["-f", "/dev/null", "start-server", ";", "set-option", "-g", "remain-on-exit", "on"],
-        // started outside the repo, as a user would run it: JSX must still compile
-        ...[";", "new-session", "-d", "-s", name, "-x", "120", "-y", "30", "-c", stack.dir],
-        `${cmd}; echo natschat-exit=$?`,
-      );
+      await startChatPane(name, path, stack.urls[0] as string);
     }
-    // The first start compiles the CLI (tsx); with the other suites running beside it on two
-    // cores, that alone has taken over 20 s. Presence itself is quick once both are up.
+    // The first start compiles the CLI (tsx) while other suites share the two cores: be patient
+    // for the first screen. Presence itself is quick once both are up.
     for (const [me, other] of [
       ["alice", "bob"],
       ["bob", "alice"],
     ] as const) {
-      await waitForPane(me, (s) => s.includes("connected"), `${me}'s chat to connect`, 90_000);
+      await waitForPane(me, (s) => s.includes("connected"), `${me}'s chat to connect`, 60_000);
       await waitForPane(me, (s) => s.includes(`● ${other}`), `${me} to see ${other} online`);
     }
 
@@ -163,5 +199,16 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
     // alice quits with Ctrl-C: exit status 0
     await tmux("send-keys", "-t", "alice", "C-c");
     expect(await waitForExit("alice")).toBe(0);
+  });
+
+  it("a server that is not there: the chat says so and exits 1", async () => {
+    const path = join(stack.dir, "carol.creds");
+    await writeFile(path, (await mintChatUser(stack.dir, "carol")).creds, { mode: 0o600 });
+    const nothing = `nats://127.0.0.1:${await freePort()}`;
+    await startChatPane("carol", path, nothing);
+    expect(await waitForExit("carol", 60_000)).toBe(1);
+    const screen = await capture("carol");
+    expect(screen).toContain(`cannot connect to ${nothing}`);
+    expect(screen).toContain("is the server running?");
   });
 });
