@@ -41,6 +41,7 @@ import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import {
   type ConnectionOptions,
   errors,
+  headers,
   jwtAuthenticator,
   type Msg,
   type NatsConnection,
@@ -69,6 +70,7 @@ import {
   PRESENCE_TYPE,
   type PresenceEnvelope,
   postsSubject,
+  RESENT_HEADER,
   type Signer,
   signerFromSeed,
   type VerifyResult,
@@ -78,6 +80,7 @@ import { Conversation, type HistoryState, type MessageRecord } from "./conversat
 import { ChatError } from "./errors.ts";
 import { readLastNRetrying } from "./history.ts";
 import { IdentityCache, shortKey } from "./identity.ts";
+import { Outbox, type OutboxEntry, storeMsgId } from "./outbox.ts";
 import { RENEW_BEFORE_MS, renew } from "./register.ts";
 
 /** Names of the history streams (mirrors @natschat/trust; the client stays isomorphic). */
@@ -151,6 +154,9 @@ const MAX_TIMER_MS = 6 * 3600 * 1000;
 /** Wait before another try after a renewal that did not work. */
 const RENEW_RETRY_MS = 60_000;
 const RENEW_FAILED = "could not renew the credentials yet";
+/** How long a send waits for the history stream to confirm it stored the message. */
+const STORE_TIMEOUT_MS = 5000;
+const UNSTORED = "not saved to history yet";
 
 /**
  * When a session renews a user JWT issued at `iat` and expiring at `exp` (s): a quarter of its
@@ -290,6 +296,9 @@ export class ChatSession {
       "connectionOptions" | "name" | "servers" | "connect" | "jetstreamDomain" | "onRenewed"
     >;
   readonly #live: EnvelopeVerifier;
+  /** Verifies repeats (RESENT_HEADER); its replay and age drops are not counted as drops. */
+  readonly #resent: EnvelopeVerifier;
+  readonly #outbox: Outbox;
   /** Drops of history reads, by reason. */
   readonly #historyDrops = new Map<string, number>();
   readonly #identities: IdentityCache;
@@ -355,6 +364,11 @@ export class ChatSession {
     }
     const now = this.#opts.now;
     this.#live = new EnvelopeVerifier({ now, maxAgeSeconds: LIVE_MAX_AGE_SECONDS });
+    this.#resent = new EnvelopeVerifier({ now, maxAgeSeconds: LIVE_MAX_AGE_SECONDS });
+    this.#outbox = new Outbox({
+      store: (entry, resent) => this.#store(entry, resent),
+      onPending: (n) => this.#onUnstored(n),
+    });
     this.#identities = new IdentityCache({
       chatAccount: this.#opts.chatAccount,
       chatSigningKeys: this.#opts.chatSigningKeys,
@@ -469,9 +483,8 @@ export class ChatSession {
 
   /** Sends a post to "#CHANNEL" or a DM to "@<key>"; resolves once handed to the connection. */
   async send(target: string, text: string): Promise<void> {
-    const nc = this.#nc;
     const signer = this.#signer;
-    if (!nc || !signer) throw new ChatError("CHAT_NOT_STARTED", "start() the session first");
+    if (!this.#nc || !signer) throw new ChatError("CHAT_NOT_STARTED", "start() the session first");
     if (FINAL.includes(this.#state) || this.#stopping) {
       throw new ChatError(
         "CHAT_STOPPED",
@@ -487,16 +500,16 @@ export class ChatSession {
         msg: text,
         now,
       });
-      const c = this.#conversation(channelId(t.channel));
-      c.append(this.#ownRecord(token, text, now));
-      nc.publish(postsSubject(t.channel), token);
+      const jti = jtiOf(token);
+      this.#conversation(channelId(t.channel)).append(this.#ownRecord(jti, text, now));
+      this.#publish(postsSubject(t.channel), token, jti);
     } else {
       const token = await encodeDm(signer, { name: this.#me.name, to: t.peer, msg: text, now });
-      const c = this.#conversation(dmId(t.peer));
-      c.append({ ...this.#ownRecord(token, text, now), to: t.peer });
-      nc.publish(dmSubject(t.peer), token);
+      const jti = jtiOf(token);
+      this.#conversation(dmId(t.peer)).append({ ...this.#ownRecord(jti, text, now), to: t.peer });
+      this.#publish(dmSubject(t.peer), token, jti);
       // A copy on our own DM subject puts the sent side into our DM history too.
-      if (t.peer !== this.#me.key) nc.publish(dmSubject(this.#me.key), token);
+      if (t.peer !== this.#me.key) this.#publish(dmSubject(this.#me.key), token, jti);
     }
     this.#changed();
   }
@@ -576,6 +589,38 @@ export class ChatSession {
     }
   }
 
+  // --- storing what we send (see outbox.ts) -----------------------------------------------
+
+  /** Publishes a signed post or DM: live at once, and into history once the stream confirms. */
+  #publish(subject: string, token: string, jti: string): void {
+    void this.#outbox.send({ subject, token, msgId: storeMsgId(jti, subject) });
+  }
+
+  /** One JetStream publish of `entry`; rejects when the stream did not confirm it. */
+  async #store(entry: OutboxEntry, resent: boolean): Promise<void> {
+    const nc = this.#nc;
+    if (!nc || nc.isClosed()) throw new ChatError("CHAT_STOPPED", "the connection is closed");
+    const h = headers();
+    if (resent) h.set(RESENT_HEADER, "1");
+    await jetstream(nc).publish(entry.subject, entry.token, {
+      msgID: entry.msgId,
+      timeout: STORE_TIMEOUT_MS,
+      headers: h,
+    });
+  }
+
+  #onUnstored(pending: number): void {
+    const lost = this.#outbox.givenUp;
+    if (pending > 0 || lost > 0) {
+      this.#notice =
+        `${pending} sent message${pending === 1 ? "" : "s"} ${UNSTORED} (the history stream is out of reach); retrying` +
+        (lost > 0 ? `; ${lost} given up` : "");
+    } else if (this.#notice?.includes(UNSTORED)) {
+      this.#notice = undefined;
+    }
+    this.#changed();
+  }
+
   // --- renewal ----------------------------------------------------------------------------
 
   /** Sets the timer for the next renewal of our user JWT (renewAt). */
@@ -650,6 +695,7 @@ export class ChatSession {
         void this.#announce(true);
         // Fetch what was posted while we were away (history reads never throw).
         if (this.#nc) this.#historyDone = this.#loadHistory(this.#nc, "backfill");
+        this.#outbox.retryNow();
         return;
       case "error": {
         const err = s.error;
@@ -701,6 +747,7 @@ export class ChatSession {
   }
 
   #stopTimers(): void {
+    this.#outbox.stop();
     for (const t of this.#timers) clearInterval(t);
     this.#timers.clear();
     if (this.#renewTimer) clearTimeout(this.#renewTimer);
@@ -775,9 +822,12 @@ export class ChatSession {
       this.#changed();
       return;
     }
-    // Verify at once (in parallel), apply in arrival order.
+    // Verify at once (in parallel), apply in arrival order. A sender's repeat of a message that
+    // its history stream had not confirmed is checked apart: seeing it again is not a replay.
     const subject = kind === "dm" ? undefined : m.subject;
-    const verified = this.#live.verify(m.data, subject === undefined ? {} : { subject });
+    const verifier =
+      kind !== "presence" && m.headers?.has(RESENT_HEADER) ? this.#resent : this.#live;
+    const verified = verifier.verify(m.data, subject === undefined ? {} : { subject });
     const identity = verified.then((r) =>
       r.ok && r.envelope.type === PRESENCE_TYPE && r.envelope.userJwt
         ? this.#identities.learn(r.envelope.iss, r.envelope.userJwt)
@@ -879,8 +929,7 @@ export class ChatSession {
     };
   }
 
-  #ownRecord(token: string, text: string, now: number): MessageRecord {
-    const jti = String(decodeJwtUnverified(token).payload.jti);
+  #ownRecord(jti: string, text: string, now: number): MessageRecord {
     return {
       id: `${this.#me.key} ${jti}`,
       from: this.#me.key,
@@ -898,6 +947,11 @@ export class ChatSession {
   #drops(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [k, n] of Object.entries(this.#live.drops)) out[k] = (out[k] ?? 0) + n;
+    // a repeat we have already seen, or one too old to show live, is not a drop: it is in
+    // history (that is why it was repeated)
+    for (const [k, n] of Object.entries(this.#resent.drops)) {
+      if (k !== "replay" && k !== "expired") out[k] = (out[k] ?? 0) + n;
+    }
     for (const m of [this.#historyDrops, this.#own]) {
       for (const [k, n] of m) out[k] = (out[k] ?? 0) + n;
     }
@@ -1105,4 +1159,9 @@ function userKeyOf(jwt: string): string {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The jti of a token we signed ourselves. */
+function jtiOf(token: string): string {
+  return String(decodeJwtUnverified(token).payload.jti);
 }

@@ -2,8 +2,9 @@
 // leafnode remotes (CHAT and SYS) run through TCP proxies (startLinkedStack). While the link is
 // down, edge users keep chatting among themselves and can still (re)connect at the edge; a
 // revocation issued at the hub cannot reach the edge then. When the link is back, chat with the
-// hub resumes and the revocation takes effect at the edge: the revoked user is disconnected
-// there and cannot reconnect.
+// hub resumes, what the edge said meanwhile is stored in the hub's history by its senders
+// (store-and-forward, outbox.ts) and reaches the hub, and the revocation takes effect at the
+// edge: the revoked user is disconnected there and cannot reconnect.
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
   type AccessService,
@@ -115,6 +116,11 @@ describe("fault: leaf link drop and restore", () => {
     });
     expect(reply.headers?.get(ACCESS_ERROR_HEADER) ?? "", reply.string()).toBe("");
     expect(sv.state, "the edge has not heard of the revocation while cut off").toBe("connected");
+    // the drop was real: the hub never heard the edge, and the edge knows its post is not stored
+    expect(texts(sh.snapshot(), "General")).not.toContain("edge during the drop");
+    await waitForSnapshot(se, () => /not saved to history yet/.test(se.snapshot().notice ?? ""), {
+      what: "edge-user to report an unsaved post",
+    });
 
     const restored = performance.now();
     await ls.heal();
@@ -132,7 +138,21 @@ describe("fault: leaf link drop and restore", () => {
     await se.send("#General", "edge after the restore");
     await waitForPost(se, "General", "hub after the restore", { from: "hub-user" });
     await waitForPost(sh, "General", "edge after the restore", { from: "edge-user" });
-    expect(texts(sh.snapshot(), "General")).not.toContain("edge during the drop");
+    // what the edge said during the drop is stored once the hub is in reach, and reaches it
+    await waitForPost(sh, "General", "edge during the drop", {
+      from: "edge-user",
+      timeoutMs: 30_000,
+    });
+    await waitForSnapshot(se, () => se.snapshot().notice === undefined, {
+      timeoutMs: 30_000,
+      what: "edge-user's post to be stored",
+    });
+    for (const s of [sh, se]) {
+      expect(
+        texts(s.snapshot(), "General").filter((t) => t === "edge during the drop"),
+      ).toHaveLength(1);
+      expect(s.snapshot().dropped, s.me.name).toBe(0);
+    }
     expect(se.state).toBe("connected");
 
     // and the victim cannot come back at the edge

@@ -113,6 +113,7 @@ export {
   PROVISIONED_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
   postsSubject,
+  RESENT_HEADER,
   REVOKE_SUBJECT,
   recipientFromSubject,
   validateChannel,

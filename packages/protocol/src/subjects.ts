@@ -22,6 +22,12 @@ export const POSTS_WILDCARD = `${POSTS_PREFIX}.*`;
 /** Prefix of direct messages: `chat.KUBECON.dms.<userPublicKey>`. */
 export const DMS_PREFIX = `${CHAT_ROOT}.dms`;
 
+/**
+ * Header on a post or DM that its sender publishes again because the history stream had not
+ * confirmed it (natschat's store-and-forward). Receivers that already show it skip it quietly.
+ */
+export const RESENT_HEADER = "Natschat-Resent";
+
 /** Channels every chat starts with. */
 export const DEFAULT_CHANNELS: readonly string[] = Object.freeze(["KUBECON", "NATS", "General"]);
 
