@@ -437,6 +437,9 @@ async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessServic
   svc.addEndpoint("revoke", { subject: REVOKE_SUBJECT, handler: handler("revoke", revoke) });
   presence.start(nc);
   catchUp?.start();
+  // started means serving: the server has our subscriptions once it answered a round trip (a
+  // request sent right after start would otherwise meet "no responders")
+  await nc.flush();
   log.info("access service started", {
     id: svc.info().id,
     servers: opts.servers,
