@@ -57,13 +57,12 @@ export class Outbox {
     return this.#waiting.length;
   }
 
-  /** Publishes `entry`; if the stream does not confirm it, keeps it and tries again later. */
+  /**
+   * Publishes `entry` at once (live delivery never waits for older messages); if the stream does
+   * not confirm it, keeps it and tries again later. A message that had to wait is stored after
+   * the ones sent after it that were stored at once: history shows it there, with its own time.
+   */
   async send(entry: OutboxEntry): Promise<void> {
-    if (this.#waiting.length > 0) {
-      // keep the order: behind the ones already waiting
-      this.#enqueue(entry);
-      return;
-    }
     try {
       await this.#opts.store(entry, false);
     } catch {

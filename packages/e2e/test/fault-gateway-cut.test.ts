@@ -113,6 +113,9 @@ describe("fault: gateway cut between the regions of a supercluster", () => {
         what: `${s.me.name} to report unsaved messages`,
       });
     }
+    // a message waiting to be stored does not hold up the next one: it is delivered live at once
+    await sw1.send("#General", "west again during the cut");
+    await waitForPost(sw2, "General", "west again during the cut", { from: "west-a" });
     // before healing, the cut was real: what one region said never reached the other live
     for (const s of [sw1, sw2])
       expect(texts(s.snapshot(), "General")).not.toContain("east during the cut");
@@ -179,6 +182,7 @@ describe("fault: gateway cut between the regions of a supercluster", () => {
       "before the cut",
       "east during the cut",
       "west during the cut",
+      "west again during the cut",
       "east after healing",
       "west after healing",
     ]) {
