@@ -157,6 +157,10 @@ const RENEW_FAILED = "could not renew the credentials yet";
 /** How long a send waits for the history stream to confirm it stored the message. */
 const STORE_TIMEOUT_MS = 5000;
 const UNSTORED = "not saved to history yet";
+/** Wait before a backfill after signs of a healed link (repeats are being stored meanwhile). */
+const GAP_BACKFILL_DELAY_MS = 1000;
+/** Wait before another try when that backfill could not read the history. */
+const GAP_BACKFILL_RETRY_MS = 10_000;
 
 /**
  * When a session renews a user JWT issued at `iat` and expiring at `exp` (s): a quarter of its
@@ -324,12 +328,15 @@ export class ChatSession {
   #started = false;
   #stopping = false;
   #everConnected = false;
-  #historyDone: Promise<void> = Promise.resolve();
+  #historyDone: Promise<unknown> = Promise.resolve();
   #closedResolve!: (r: { state: SessionState; reason: string | undefined }) => void;
   readonly #closed: Promise<{ state: SessionState; reason: string | undefined }>;
   readonly #viewCache = new Map<string, { key: string; view: ConversationView }>();
   /** True until the DM history read has finished; DM conversations made later need none. */
   #dmHistoryPending = true;
+  /** Signs of a link that was down arrived since the last backfill began (see #suspectGap). */
+  #gapSuspected = false;
+  #gapTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(creds: ChatCreds, options: ChatSessionOptions) {
     if (!options.chatAccount || options.chatSigningKeys.length === 0) {
@@ -458,7 +465,7 @@ export class ChatSession {
 
   /** Resolves when the latest history read (at start, or after a reconnect) has finished. */
   historyLoaded(): Promise<void> {
-    return this.#historyDone;
+    return this.#historyDone.then(() => undefined);
   }
 
   /** Resolves once the session has stopped, with the final state and its reason. */
@@ -754,6 +761,8 @@ export class ChatSession {
     this.#renewTimer = undefined;
     if (this.#answerTimer) clearTimeout(this.#answerTimer);
     this.#answerTimer = undefined;
+    if (this.#gapTimer) clearTimeout(this.#gapTimer);
+    this.#gapTimer = undefined;
   }
 
   #every(ms: number, fn: () => void): void {
@@ -825,9 +834,11 @@ export class ChatSession {
     // Verify at once (in parallel), apply in arrival order. A sender's repeat of a message that
     // its history stream had not confirmed is checked apart: seeing it again is not a replay.
     const subject = kind === "dm" ? undefined : m.subject;
-    const verifier =
-      kind !== "presence" && m.headers?.has(RESENT_HEADER) ? this.#resent : this.#live;
+    const resent = kind !== "presence" && m.headers?.has(RESENT_HEADER) === true;
+    const verifier = resent ? this.#resent : this.#live;
     const verified = verifier.verify(m.data, subject === undefined ? {} : { subject });
+    // a repeat means its sender was cut off from the history stream: so may we have been
+    if (resent) void verified.then((r) => r.ok && this.#suspectGap());
     const identity = verified.then((r) =>
       r.ok && r.envelope.type === PRESENCE_TYPE && r.envelope.userJwt
         ? this.#identities.learn(r.envelope.iss, r.envelope.userJwt)
@@ -878,6 +889,9 @@ export class ChatSession {
     if (learned?.changed) this.#identityVersion++;
     const u = this.#touchUser(e.iss);
     const now = this.#opts.now();
+    // someone we had lost without a goodbye is back, and did not just join: a link between us
+    // was down (a gateway or leaf cut), and what was posted on their side may have missed us
+    if (!e.first && u.lastSeen !== undefined && u.exp <= now && u.exp > 0) this.#suspectGap();
     u.exp = e.exp * 1000;
     u.lastSeen = now;
     u.online = u.exp > now;
@@ -958,20 +972,53 @@ export class ChatSession {
     return out;
   }
 
+  /**
+   * Reads the history again soon (a backfill: what we do not show yet is appended as unread).
+   * Called when a message or presence shows that a link between us and others was down while we
+   * stayed connected: live posts from across it missed us, but the history stream has them. While
+   * the stream is out of reach too, the backfill is tried again every GAP_BACKFILL_RETRY_MS,
+   * until one has worked after the last such sign.
+   */
+  #suspectGap(): void {
+    this.#gapSuspected = true;
+    if (this.#gapTimer === undefined) this.#scheduleGapBackfill(GAP_BACKFILL_DELAY_MS);
+  }
+
+  #scheduleGapBackfill(delayMs: number): void {
+    this.#gapTimer = setTimeout(async () => {
+      const nc = this.#nc;
+      if (!nc || nc.isClosed() || FINAL.includes(this.#state) || this.#stopping) {
+        this.#gapTimer = undefined;
+        return;
+      }
+      this.#gapSuspected = false;
+      const read = this.#loadHistory(nc, "backfill");
+      this.#historyDone = read;
+      const ok = await read;
+      if (!ok) this.#gapSuspected = true;
+      this.#gapTimer = undefined;
+      if (this.#gapSuspected && !FINAL.includes(this.#state) && !this.#stopping) {
+        this.#scheduleGapBackfill(ok ? GAP_BACKFILL_DELAY_MS : GAP_BACKFILL_RETRY_MS);
+      }
+    }, delayMs);
+  }
+
   // --- history ----------------------------------------------------------------------------
 
   /**
    * Reads history. "initial" puts it before what arrived live meanwhile; "backfill" (after a
    * reconnect) appends only what we missed while disconnected, as unread.
    */
-  async #loadHistory(nc: NatsConnection, mode: "initial" | "backfill"): Promise<void> {
+  /** True when every read worked (a failed backfill is retried by #suspectGap only). */
+  async #loadHistory(nc: NatsConnection, mode: "initial" | "backfill"): Promise<boolean> {
     const js = jetstream(nc, { domain: this.#opts.jetstreamDomain });
     const n = this.#opts.historySize;
     const channels = [...this.#conversations.values()].filter((c) => c.kind === "channel");
-    await Promise.all([
+    const done = await Promise.all([
       ...channels.map((c) => this.#loadChannel(js, c, n, mode)),
       this.#loadDms(js, n, mode),
     ]);
+    return done.every(Boolean);
   }
 
   /** A verifier for one history read: its replay check finds a jti stored twice. */
@@ -1004,8 +1051,9 @@ export class ChatSession {
     c: Conversation,
     n: number,
     mode: "initial" | "backfill",
-  ): Promise<void> {
+  ): Promise<boolean> {
     const verifier = this.#historyVerifier();
+    let ok = true;
     try {
       const stored = await readLastNRetrying(js, POSTS_STREAM, postsSubject(c.target), n);
       const records: MessageRecord[] = [];
@@ -1018,15 +1066,18 @@ export class ChatSession {
       this.#place(c, records, mode);
       c.setHistory("loaded");
     } catch (err) {
+      ok = false;
       if (mode === "initial") this.#historyFailed(c, err);
     }
     this.#keepDrops(verifier);
     this.#changed();
+    return ok;
   }
 
-  async #loadDms(js: JetStreamClient, n: number, mode: "initial" | "backfill"): Promise<void> {
+  async #loadDms(js: JetStreamClient, n: number, mode: "initial" | "backfill"): Promise<boolean> {
     const own = dmSubject(this.#me.key);
     const verifier = this.#historyVerifier();
+    let ok = true;
     try {
       const stored = await readLastNRetrying(js, DMS_STREAM, own, n);
       const byPeer = new Map<string, MessageRecord[]>();
@@ -1048,6 +1099,7 @@ export class ChatSession {
       }
       for (const c of this.#conversations.values()) if (c.kind === "dm") c.setHistory("loaded");
     } catch (err) {
+      ok = false;
       if (mode === "initial") {
         for (const c of this.#conversations.values())
           if (c.kind === "dm") this.#historyFailed(c, err);
@@ -1056,6 +1108,7 @@ export class ChatSession {
     this.#keepDrops(verifier);
     this.#dmHistoryPending = false;
     this.#changed();
+    return ok;
   }
 
   #historyFailed(c: Conversation, err: unknown): void {

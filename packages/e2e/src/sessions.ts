@@ -3,7 +3,12 @@
 // tests make of a snapshot.
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { ChatSession, type ChatSnapshot, waitForSnapshot } from "@natschat/client";
+import {
+  ChatSession,
+  type ChatSessionOptions,
+  type ChatSnapshot,
+  waitForSnapshot,
+} from "@natschat/client";
 import type { TrustSummary } from "@natschat/trust";
 
 /** Opens sessions and stops every one of them at the end. */
@@ -16,11 +21,12 @@ export class SessionPool {
     readonly domain = "hub",
   ) {}
 
-  /** Starts a session for `creds` connected only to `servers`. */
+  /** Starts a session for `creds` connected only to `servers`; `extra` sets other options. */
   async open(
     creds: { jwt: string; seed: string },
     servers: string[],
     name = "e2e",
+    extra: Partial<ChatSessionOptions> = {},
   ): Promise<ChatSession> {
     const chat = this.trust.accounts.CHAT;
     let nc: NatsConnection | undefined;
@@ -34,6 +40,7 @@ export class SessionPool {
       chatSigningKeys: chat.signingKeys,
       jetstreamDomain: this.domain,
       name,
+      ...extra,
     });
     this.#open.push(s);
     await s.start();

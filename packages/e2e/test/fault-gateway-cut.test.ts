@@ -160,6 +160,11 @@ describe("fault: gateway cut between the regions of a supercluster", () => {
       });
     }
     await waitForPost(se2, "General", "west during the cut", { from: "west-a" });
+    // the repeats also tell west, which stayed connected through the cut, that a link was down:
+    // it reads the history again and gets what east said meanwhile
+    for (const s of [sw1, sw2]) {
+      await waitForPost(s, "General", "east during the cut", { from: "east-a", timeoutMs: 30_000 });
+    }
     expect(sw1.snapshot().dms.flatMap((d) => d.messages.map((m) => m.text))).toContain(
       "west DM during the cut",
     );
@@ -196,5 +201,30 @@ describe("fault: gateway cut between the regions of a supercluster", () => {
       "west DM during the cut",
     );
     expect(later.snapshot().dropped).toBe(0);
+  });
+
+  it("a user who stayed connected through a cut gets the other region's posts once it heals", async () => {
+    // short presence, so the cut outlasts it: west sees east go silent without a goodbye
+    const presence = { presenceIntervalMs: 300, presenceTtlSeconds: 1 };
+    const [e, w] = (await registerAll(["east-c", "west-c"])) as [Registration, Registration];
+    const se = await pool.open(e, [byName("east-3").url], "east-c", presence);
+    const sw = await pool.open(w, [byName("west-3").url], "west-c", presence);
+    await Promise.all([se, sw].map((s) => waitOnline(s, [e.publicKey, w.publicKey])));
+
+    await ls.cut();
+    // only east speaks, so no repeat crosses over: west learns of the gap from presence alone
+    await se.send("#NATS", "east during the second cut");
+    await waitForSnapshot(sw, (s) => s.users.find((u) => u.key === e.publicKey)?.online === false, {
+      what: "west to see east-c go silent",
+    });
+    expect(texts(sw.snapshot(), "NATS")).not.toContain("east during the second cut");
+
+    await ls.heal();
+    await waitForPost(sw, "NATS", "east during the second cut", {
+      from: "east-c",
+      timeoutMs: 30_000,
+    });
+    expect(sw.snapshot().channels.find((c) => c.id === "#NATS")?.unread).toBe(1);
+    expect(sw.snapshot().dropped).toBe(0);
   });
 });
