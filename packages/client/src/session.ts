@@ -889,9 +889,13 @@ export class ChatSession {
     if (learned?.changed) this.#identityVersion++;
     const u = this.#touchUser(e.iss);
     const now = this.#opts.now();
-    // someone we had lost without a goodbye is back, and did not just join: a link between us
-    // was down (a gateway or leaf cut), and what was posted on their side may have missed us
-    if (!e.first && u.lastSeen !== undefined && u.exp <= now && u.exp > 0) this.#suspectGap();
+    // someone we had lost without a goodbye for more than two presence lifetimes is back, and
+    // did not just join: a link between us was down (a gateway or leaf cut), and what was posted
+    // on their side may have missed us. (Shorter silences are common: a browser throttles the
+    // timers of a background tab to once a minute.)
+    const silentMs = u.lastSeen === undefined ? 0 : now - u.lastSeen;
+    if (!e.first && u.exp > 0 && u.exp <= now && silentMs > 2000 * this.#opts.presenceTtlSeconds)
+      this.#suspectGap();
     u.exp = e.exp * 1000;
     u.lastSeen = now;
     u.online = u.exp > now;
