@@ -1,14 +1,18 @@
 // Benchmark of the chat message path on one real nats-server (run: npm run bench:message).
-//  1. End-to-end latency of one post: sign (encodePost), publish, receive, verify
-//     (EnvelopeVerifier, as ChatSession does), one message in flight at a time, against raw NATS
-//     pub/sub of the same payload. Blocks of both alternate so that machine noise hits both.
+//  1. End-to-end latency of one post: sign (encodePost), publish as ChatSession does (a JetStream
+//     publish with its Nats-Msg-Id, stored in CHAT_POSTS; the confirmation is not awaited, as in
+//     the app), receive, verify (EnvelopeVerifier, as ChatSession does), one message in flight
+//     at a time, against raw NATS pub/sub of the same payload. Blocks of both alternate so that
+//     machine noise hits both.
 //  2. Fan-out: 1,000 subscribed client connections, each verifying every post with its own
 //     verifier; delivered/verified per second and the latency from sign start to verified.
 // Prints figures and the goals; it is a script, not a test, so it never fails on a figure.
 import { cpus, loadavg } from "node:os";
 import type { Authenticator, NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
+import { jetStreamStore, type StoreFn, storeMsgId } from "@natschat/client";
 import {
+  decodeJwtUnverified,
   EnvelopeVerifier,
   ed25519Provider,
   encodePost,
@@ -16,7 +20,7 @@ import {
   postsSubject,
   signerFromSeed,
 } from "@natschat/protocol";
-import { type MintedUser, mintChatUser, startTestStack } from "@natschat/testing";
+import { type MintedUser, mintChatUser, startTestStack, withChatStreams } from "@natschat/testing";
 import { installNodeEd25519, nativeKeyPair } from "@natschat/trust";
 
 // Node signs and verifies with node:crypto, as every natschat Node entry point does.
@@ -30,6 +34,18 @@ const FANOUT_INTERVAL_MS = Number(process.env.BENCH_FANOUT_INTERVAL_MS ?? 250);
 const FANOUT_BURST = Number(process.env.BENCH_FANOUT_BURST ?? 20);
 
 const now = () => performance.now();
+
+/** Counts history-stream confirmations that did not come (the app would repeat those). */
+let unconfirmed = 0;
+
+/** Sends a signed token as ChatSession does: the same JetStream publish; returns its jti. */
+function sendAsTheApp(store: StoreFn, subject: string, token: string): string {
+  const jti = String(decodeJwtUnverified(token).payload.jti);
+  store({ subject, token, msgId: storeMsgId(jti, subject) }, false).catch(() => {
+    unconfirmed++;
+  });
+  return jti;
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -76,6 +92,7 @@ async function latency(url: string, sender: MintedUser, receiver: MintedUser) {
   const tx = await open(url, sender);
   const rx = await open(url, receiver);
   const signer = await signerFromSeed(sender.seed);
+  const store = jetStreamStore(() => tx);
   const subject = postsSubject("bench");
   const verifier = new EnvelopeVerifier();
   const sample = await encodePost(signer, {
@@ -118,7 +135,7 @@ async function latency(url: string, sender: MintedUser, receiver: MintedUser) {
         channel: "bench",
         msg: "x".repeat(64),
       });
-      tx.publish(subject, token);
+      sendAsTheApp(store, subject, token);
     }
     await arrived;
     return now() - t0;
@@ -198,6 +215,7 @@ async function fanout(
     phase.done = r;
   });
   const tx = await open(url, sender);
+  const store = jetStreamStore(() => tx);
   const signer = await signerFromSeed(sender.seed);
   const firstSend = now();
   for (let i = 0; i < messages; i++) {
@@ -207,10 +225,8 @@ async function fanout(
       channel: "fanout",
       msg: `post ${i}`,
     });
-    tx.publish(subject, token);
-    // Bookkeeping after the publish, so it is not timed; no delivery can run before it is done.
-    const jti = JSON.parse(Buffer.from(token.split(".")[1] as string, "base64url").toString()).jti;
-    phase.sentAt.set(jti, start);
+    // bookkeeping right after the publish; no delivery can run before it is done
+    phase.sentAt.set(sendAsTheApp(store, subject, token), start);
     const wait = firstSend + (i + 1) * intervalMs - now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
@@ -244,6 +260,7 @@ function printFanout(title: string, f: Awaited<ReturnType<typeof fanout>>, goal:
 }
 
 const stack = await startTestStack();
+const streams = await withChatStreams(stack);
 try {
   const url = stack.urls[0] as string;
   const sender = await mintChatUser(stack.dir, "bench-sender");
@@ -280,7 +297,11 @@ try {
     " (no goal: all are signed at once, so the last post waits for every earlier delivery)",
   );
   await Promise.all(clients.conns.map((nc) => nc.close()));
-  console.log(`\nload average at the end ${loadAverage()}`);
+  console.log(
+    `\nhistory stream confirmations missing (the app would repeat these): ${unconfirmed}`,
+  );
+  console.log(`load average at the end ${loadAverage()}`);
 } finally {
+  await streams.close();
   await stack.stop();
 }

@@ -11,6 +11,15 @@ export {
   shortKey,
 } from "./identity.ts";
 export {
+  jetStreamStore,
+  Outbox,
+  type OutboxEntry,
+  type OutboxOptions,
+  STORE_TIMEOUT_MS,
+  type StoreFn,
+  storeMsgId,
+} from "./outbox.ts";
+export {
   RENEW_BEFORE_MS,
   type RegisterOptions,
   type Registration,

@@ -7,6 +7,9 @@
 // Every attempt carries the same Nats-Msg-Id, so the stream keeps one copy even when a
 // confirmation was lost. Repeats carry RESENT_HEADER, so receivers that already show the message
 // skip them without counting a replay (see ChatSession).
+import { jetstream } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/nats-core";
+import { RESENT_HEADER } from "@natschat/protocol";
 
 /** One message to be stored: where it goes, the signed token and its JetStream message id. */
 export interface OutboxEntry {
@@ -29,6 +32,27 @@ export interface OutboxOptions {
   maxRetryMs?: number;
   /** Most messages kept waiting; beyond it the oldest is given up (default 1000). */
   maxPending?: number;
+}
+
+/** How long a publish waits for the history stream to confirm it stored the message. */
+export const STORE_TIMEOUT_MS = 5000;
+
+/**
+ * The StoreFn of the chat: one JetStream publish on `nc()` (the connection of the moment) with
+ * the entry's Nats-Msg-Id, and RESENT_HEADER on a repeat; it rejects when no stream confirms.
+ */
+export function jetStreamStore(nc: () => NatsConnection | undefined): StoreFn {
+  return async (entry, resent) => {
+    const conn = nc();
+    if (!conn || conn.isClosed()) throw new Error("the connection is closed");
+    const h = headers();
+    if (resent) h.set(RESENT_HEADER, "1");
+    await jetstream(conn).publish(entry.subject, entry.token, {
+      msgID: entry.msgId,
+      timeout: STORE_TIMEOUT_MS,
+      headers: h,
+    });
+  };
 }
 
 /** The Nats-Msg-Id of a message on a subject: a DM and our own copy of it are two messages. */

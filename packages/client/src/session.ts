@@ -41,7 +41,6 @@ import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import {
   type ConnectionOptions,
   errors,
-  headers,
   jwtAuthenticator,
   type Msg,
   type NatsConnection,
@@ -80,7 +79,7 @@ import { Conversation, type HistoryState, type MessageRecord } from "./conversat
 import { ChatError } from "./errors.ts";
 import { readLastNRetrying } from "./history.ts";
 import { IdentityCache, shortKey } from "./identity.ts";
-import { Outbox, type OutboxEntry, storeMsgId } from "./outbox.ts";
+import { jetStreamStore, Outbox, storeMsgId } from "./outbox.ts";
 import { RENEW_BEFORE_MS, renew } from "./register.ts";
 
 /** Names of the history streams (mirrors @natschat/trust; the client stays isomorphic). */
@@ -154,8 +153,6 @@ const MAX_TIMER_MS = 6 * 3600 * 1000;
 /** Wait before another try after a renewal that did not work. */
 const RENEW_RETRY_MS = 60_000;
 const RENEW_FAILED = "could not renew the credentials yet";
-/** How long a send waits for the history stream to confirm it stored the message. */
-const STORE_TIMEOUT_MS = 5000;
 const UNSTORED = "not saved to history yet";
 /** Wait before a backfill after signs of a healed link (repeats are being stored meanwhile). */
 const GAP_BACKFILL_DELAY_MS = 1000;
@@ -373,7 +370,7 @@ export class ChatSession {
     this.#live = new EnvelopeVerifier({ now, maxAgeSeconds: LIVE_MAX_AGE_SECONDS });
     this.#resent = new EnvelopeVerifier({ now, maxAgeSeconds: LIVE_MAX_AGE_SECONDS });
     this.#outbox = new Outbox({
-      store: (entry, resent) => this.#store(entry, resent),
+      store: jetStreamStore(() => this.#nc),
       onPending: (n) => this.#onUnstored(n),
     });
     this.#identities = new IdentityCache({
@@ -601,19 +598,6 @@ export class ChatSession {
   /** Publishes a signed post or DM: live at once, and into history once the stream confirms. */
   #publish(subject: string, token: string, jti: string): void {
     void this.#outbox.send({ subject, token, msgId: storeMsgId(jti, subject) });
-  }
-
-  /** One JetStream publish of `entry`; rejects when the stream did not confirm it. */
-  async #store(entry: OutboxEntry, resent: boolean): Promise<void> {
-    const nc = this.#nc;
-    if (!nc || nc.isClosed()) throw new ChatError("CHAT_STOPPED", "the connection is closed");
-    const h = headers();
-    if (resent) h.set(RESENT_HEADER, "1");
-    await jetstream(nc).publish(entry.subject, entry.token, {
-      msgID: entry.msgId,
-      timeout: STORE_TIMEOUT_MS,
-      headers: h,
-    });
   }
 
   #onUnstored(pending: number): void {
