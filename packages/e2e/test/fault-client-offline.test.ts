@@ -2,7 +2,8 @@
 // client loses the network while the server and the other users carry on. While it is away
 // others post and DM it; when the network comes back the session reconnects by itself and
 // backfills from JetStream what it missed: every post and DM once, in order, none twice, none
-// dropped, and counted as unread.
+// dropped, and counted as unread. What the client itself sent while offline waits in its outbox
+// (store-and-forward) and is delivered and stored once, when it is back.
 import type { NatsConnection } from "@nats-io/nats-core";
 import { ensureChatStreams } from "@natschat/access";
 import { waitForSnapshot } from "@natschat/client";
@@ -65,6 +66,16 @@ describe("fault: a client offline for a while", () => {
     // the posts are stored before the client comes back (a round trip orders them)
     await pool.connectionOf(o).flush();
     expect(a.state).toBe("reconnecting");
+    // the away client says something meanwhile: the history stream cannot confirm it
+    await a.send("#General", "sent while away");
+    await waitForSnapshot(
+      a,
+      (s) => /1 sent message not saved to history yet/.test(s.notice ?? ""),
+      {
+        timeoutMs: 15_000,
+        what: "the away client to report its unsaved post",
+      },
+    );
 
     proxy.heal();
     const back = await waitForSnapshot(
@@ -89,6 +100,19 @@ describe("fault: a client offline for a while", () => {
     expect(dm?.messages.map((m) => m.text)).toEqual(["a DM while away"]);
     expect(after.dropped).toBe(0);
     expect(back.state).toBe("connected");
+
+    // what it said while away reaches the other user and the history, once
+    await waitForPost(o, "General", "sent while away", { from: "away", timeoutMs: 20_000 });
+    await waitForSnapshot(a, (s) => s.notice === undefined, {
+      timeoutMs: 20_000,
+      what: "the away client's post to be stored",
+    });
+    const later = await pool.open(other, stack.urls, "other-later");
+    await later.historyLoaded();
+    for (const s of [o, later]) {
+      expect(texts(s.snapshot(), "General").filter((t) => t === "sent while away")).toHaveLength(1);
+      expect(s.snapshot().dropped).toBe(0);
+    }
 
     // and live delivery resumes, still once
     await o.send("#NATS", "after return");
