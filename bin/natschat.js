@@ -14,3 +14,8 @@ for (const stream of [process.stdout, process.stderr]) {
 register({ tsconfig: fileURLToPath(new URL("../tsconfig.json", import.meta.url)) });
 const { main } = await import("../packages/cli/src/mod.ts");
 process.exitCode = await main(process.argv.slice(2));
+// The verb is done. Should a library still hold a handle, do not hang on it: nats.js leaves the
+// socket of an initial connect that timed out open (a server that accepts TCP but never speaks),
+// which would keep `natschat chat` alive after it printed its error or the user quit. Unref'd:
+// a process that ends by itself is not held back.
+setTimeout(() => process.exit(), 2000).unref();

@@ -36,8 +36,10 @@ export async function runChat(session: ChatSession, opts: RunChatOptions = {}): 
     const started = session.start();
     const first = await Promise.race([quitting, started.then(() => "started" as const)]).catch(
       async (err: unknown) => {
+        // it never got going: the error (printed by the caller) goes below the last screen
         app.unmount();
         await app.waitUntilExit();
+        stdout.write("\n");
         throw err;
       },
     );

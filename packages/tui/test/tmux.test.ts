@@ -3,6 +3,7 @@
 // receiver is revoked, and its chat ends with the reason and a non-zero exit status.
 import { execFile, execFileSync } from "node:child_process";
 import { chmod, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { NatsConnection } from "@nats-io/nats-core";
@@ -210,5 +211,22 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
     const screen = await capture("carol");
     expect(screen).toContain(`cannot connect to ${nothing}`);
     expect(screen).toContain("is the server running?");
+  });
+
+  it("draws at once while it connects, and Ctrl-C then quits (exit 0)", async () => {
+    // a server that takes the TCP connection and never speaks: the chat stays "connecting"
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    try {
+      const path = join(stack.dir, "dave.creds");
+      await writeFile(path, (await mintChatUser(stack.dir, "dave")).creds, { mode: 0o600 });
+      const port = (silent.address() as AddressInfo).port;
+      await startChatPane("dave", path, `nats://127.0.0.1:${port}`);
+      await waitForPane("dave", (s) => s.includes("● connecting as dave"), "dave's screen", 60_000);
+      await tmux("send-keys", "-t", "dave", "C-c");
+      expect(await waitForExit("dave")).toBe(0);
+    } finally {
+      silent.close();
+    }
   });
 });
