@@ -4,7 +4,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { ensureChatStreams } from "@natschat/access";
 import { jetStreamStore, storeMsgId } from "@natschat/client";
 import {
   decodeJwtUnverified,
@@ -15,8 +14,13 @@ import {
   postsSubject,
   signerFromSeed,
 } from "@natschat/protocol";
-import { type MintedUser, mintChatUser, startTestStack, type TestStack } from "@natschat/testing";
-import { connectRole } from "@natschat/trust";
+import {
+  type MintedUser,
+  mintChatUser,
+  startTestStack,
+  type TestStack,
+  withChatStreams,
+} from "@natschat/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let stack: TestStack;
@@ -24,12 +28,7 @@ let leaf: NatsConnection;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  leaf = await connectRole({
-    servers: stack.urls,
-    credsPath: stack.creds("leaf"),
-    inboxOwner: "leaf",
-  });
-  await ensureChatStreams(leaf, { perSubject: 100, maxAgeDays: 1, replicas: 1 });
+  leaf = await withChatStreams(stack);
 });
 
 afterAll(async () => {

@@ -5,10 +5,8 @@
 // dropped, and counted as unread. What the client itself sent while offline waits in its outbox
 // (store-and-forward) and is delivered and stored once, when it is back.
 import type { NatsConnection } from "@nats-io/nats-core";
-import { ensureChatStreams } from "@natschat/access";
 import { waitForSnapshot } from "@natschat/client";
-import { mintChatUser, startTestStack, type TestStack } from "@natschat/testing";
-import { connectRole } from "@natschat/trust";
+import { mintChatUser, startTestStack, type TestStack, withChatStreams } from "@natschat/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SessionPool, TcpProxy, texts, waitForPost, waitOnline } from "../src/mod.ts";
 
@@ -19,12 +17,7 @@ let pool: SessionPool;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  leaf = await connectRole({
-    servers: stack.urls,
-    credsPath: stack.creds("leaf"),
-    inboxOwner: "leaf",
-  });
-  await ensureChatStreams(leaf, { perSubject: 1000, maxAgeDays: 1, replicas: 1 });
+  leaf = await withChatStreams(stack);
   const port = Number(new URL((stack.urls[0] as string).replace("nats:", "http:")).port);
   proxy = await TcpProxy.start({ port });
   pool = new SessionPool(stack.trust.summary);
