@@ -20,14 +20,13 @@ export {
   storeMsgId,
 } from "./outbox.ts";
 export {
-  RENEW_BEFORE_MS,
   type RegisterOptions,
   type Registration,
   type Renewal,
   register,
   renew,
-  renewalDue,
 } from "./register.ts";
+export { RENEW_BEFORE_MS, renewalDue } from "./renewal.ts";
 export {
   type ChatCreds,
   ChatSession,

@@ -109,14 +109,6 @@ export async function register(
   return { ...issued, seed, creds: formatCreds(issued.jwt, seed) };
 }
 
-/** How long before its expiry a saved user JWT is renewed (a day). */
-export const RENEW_BEFORE_MS = 24 * 3600 * 1000;
-
-/** Whether a JWT expiring at `expires` is due for renewal: expired or within RENEW_BEFORE_MS. */
-export function renewalDue(expires: Date | undefined, now = Date.now()): boolean {
-  return expires !== undefined && expires.getTime() - now < RENEW_BEFORE_MS;
-}
-
 /** Asks for a fresh JWT for an existing key and name (before it expires or after). */
 export function renew(
   nc: NatsConnection,

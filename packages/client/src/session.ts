@@ -80,7 +80,8 @@ import { ChatError } from "./errors.ts";
 import { readLastNRetrying } from "./history.ts";
 import { IdentityCache, shortKey } from "./identity.ts";
 import { jetStreamStore, Outbox, storeMsgId } from "./outbox.ts";
-import { RENEW_BEFORE_MS, renew } from "./register.ts";
+import { renew } from "./register.ts";
+import { RENEW_BEFORE_MS } from "./renewal.ts";
 
 /** Names of the history streams (mirrors @natschat/trust; the client stays isomorphic). */
 export const POSTS_STREAM = "CHAT_POSTS";

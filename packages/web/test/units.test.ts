@@ -1,5 +1,5 @@
 // Pure parts of the web app: the runtime-config parser, message grouping, the admin registry
-// parser and the bundle-size report.
+// parser and the bundle-size report; and the real build's first page load.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,8 @@ import { parseRuntimeConfig, RuntimeConfigError } from "@natschat/web";
 import { describe, expect, it } from "vitest";
 import { parseRegistry } from "../src/app/admin/admin-model.ts";
 import { GROUP_GAP_MS, groupMessages, initials } from "../src/app/chat/grouping.ts";
-import { measureBundle } from "../src/server/bundle-size.ts";
+import { ensureWebBuild } from "../src/server/build.ts";
+import { INITIAL_BUDGET_BYTES, measureBundle } from "../src/server/bundle-size.ts";
 
 const ACCOUNT = `A${"B".repeat(55)}`;
 const GOOD = {
@@ -156,5 +157,16 @@ describe("measureBundle", () => {
     } finally {
       await rm(dist, { recursive: true, force: true });
     }
+  });
+
+  it("the real build: the first page load does not carry the NATS client; joining loads it", async () => {
+    const r = await measureBundle(await ensureWebBuild());
+    const join_ = r.pages.find((p) => p.name === "registering (Join)");
+    expect(join_, "registration is its own lazily loaded chunk").toBeDefined();
+    // React and the pages are ~82 kB; the NATS client (~60 kB) comes with Join. Were it pulled
+    // into the first load (a static import of @natschat/client did that once), this fails.
+    expect(r.initial.gzip, `first page: ${r.initial.files.join(", ")}`).toBeLessThan(100 * 1024);
+    expect(join_?.gzip ?? 0).toBeGreaterThan(40 * 1024);
+    expect(r.initial.gzip).toBeLessThanOrEqual(INITIAL_BUDGET_BYTES);
   });
 });

@@ -1,6 +1,6 @@
 // The app shell: loads the runtime config, checks WebCrypto, and shows Welcome, Chat or Admin.
 // The admin page is a separate chunk, loaded only when it is opened.
-import { renewalDue } from "@natschat/client";
+import { renewalDue } from "@natschat/client/renewal";
 import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import type { WebRuntimeConfig } from "../config.ts";
 import {
@@ -14,11 +14,11 @@ import {
 import { useRoute } from "./route.ts";
 import { fetchRuntimeConfig } from "./runtime.ts";
 import { webCryptoProblem } from "./webcrypto.ts";
-import { RegistrationError, renewIdentity } from "./welcome/registration.ts";
 import { WelcomePage } from "./welcome/WelcomePage.tsx";
 
-// Pages are separate chunks: Welcome loads without the chat session and its JetStream client, and
-// the admin page only when it is opened.
+// Pages are separate chunks: Welcome loads without the NATS client (registration.ts, loaded when
+// a user joins or a saved JWT is due for renewal), the chat page with the session and JetStream,
+// and the admin page only when it is opened.
 const ChatPage = lazy(() => import("./chat/ChatPage.tsx"));
 const AdminPage = lazy(() => import("./admin/AdminPage.tsx"));
 
@@ -42,6 +42,7 @@ async function storedIdentity(
   const stored = await loadIdentity(config.chatAccount);
   if (!stored.identity) return stored.problem ? { notice: stored.problem } : {};
   if (!renewalDue(stored.expires)) return { identity: stored.identity };
+  const { RegistrationError, renewIdentity } = await import("./welcome/registration.ts");
   try {
     const renewed = await renewIdentity(config, stored.identity);
     saveIdentity(config.chatAccount, renewed);
