@@ -44,12 +44,6 @@ export interface ProvisionerOptions {
 }
 
 const MAX_ROUNDS = 4;
-/**
- * How long a reply waits for the replica's own view to show the write it just made, so that what
- * the client does next on this replica (`provisioned`, `users`, another request) sees it. The
- * write is durable already: after this wait the reply goes out anyway.
- */
-const VIEW_WAIT_MS = 2000;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function fail(code: AccessErrorCode, message: string, reason?: string): never {
@@ -208,10 +202,7 @@ export class Provisioner {
       if (!seen) {
         const issued = await issuer.issue(name, key);
         const rev = await registry.create(this.#record(name, key, issued, jti, legacy));
-        if (rev !== "exists") {
-          await registry.caughtUp(rev, VIEW_WAIT_MS);
-          return { issued, kind: "new" };
-        }
+        if (rev !== "exists") return { issued, kind: "new" };
       }
       // Registered (maybe a moment ago by another replica): decide on the bucket's own state.
       const stored = await registry.fetch(name);
@@ -221,10 +212,7 @@ export class Provisioner {
       const record = { ...stored.record, ...this.#record(name, key, issued, jti, legacy) };
       if (!legacy) delete record.legacy;
       const rev = await registry.update(record, stored.revision);
-      if (rev !== "conflict") {
-        await registry.caughtUp(rev, VIEW_WAIT_MS);
-        return { issued, kind: "renewed" };
-      }
+      if (rev !== "conflict") return { issued, kind: "renewed" };
     }
     fail(
       "INTERNAL",

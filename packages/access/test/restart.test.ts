@@ -60,7 +60,6 @@ it("keeps the registry across a restart of the service and the server", async ()
   const ok = await connectUser(stack, users[1] as Registration);
   await ok.close();
   const fresh = await register(bootstrap, "after-restart", chatOptions(stack));
-  // read-your-writes: the reply waits until the replica's own view has the name
   expect(svc.registry.get("after-restart")?.record.key).toBe(fresh.publicKey);
 }, 120_000);
 
