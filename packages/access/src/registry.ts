@@ -149,7 +149,9 @@ export class Registry {
   #apply(e: KvEntry): void {
     if (e.revision > this.#highest) this.#highest = e.revision;
     const previous = this.#byName.get(e.key);
-    if (e.operation === "DEL" || e.operation === "PURGE") {
+    if (previous && previous.revision >= e.revision) {
+      // our own write, put into the view when it was made (#put), or something older than it
+    } else if (e.operation === "DEL" || e.operation === "PURGE") {
       if (previous) {
         this.#byName.delete(e.key);
         if (this.#byKey.get(previous.record.key) === e.key) this.#byKey.delete(previous.record.key);
@@ -164,13 +166,20 @@ export class Registry {
         this.#log.warn("registry entry ignored", { name: e.key, revision: e.revision, err });
         return;
       }
-      if (previous && previous.record.key !== record.key) this.#byKey.delete(previous.record.key);
-      this.#byName.set(e.key, { record, revision: e.revision });
-      this.#byKey.set(record.key, e.key);
-      this.#changed({ name: e.key, record, ...(previous ? { previous: previous.record } : {}) });
+      this.#put(e.key, record, e.revision);
     }
     if (this.#onReady && this.#highest >= this.#readyAt) this.#markReady();
     for (const w of this.#waiters) if (this.#highest >= w.revision) w.done(true);
+  }
+
+  /** Puts a record into the view unless it already holds that name at a later revision. */
+  #put(name: string, record: RegistryRecord, revision: number): void {
+    const previous = this.#byName.get(name);
+    if (previous && previous.revision >= revision) return;
+    if (previous && previous.record.key !== record.key) this.#byKey.delete(previous.record.key);
+    this.#byName.set(name, { record, revision });
+    this.#byKey.set(record.key, name);
+    this.#changed({ name, record, ...(previous ? { previous: previous.record } : {}) });
   }
 
   #changed(change: RegistryChange): void {
@@ -233,7 +242,10 @@ export class Registry {
   /** Creates a name; "exists" when it is already registered (atomic across replicas). */
   async create(record: RegistryRecord): Promise<number | "exists"> {
     try {
-      return await this.#kv.create(record.name, encode(record));
+      const revision = await this.#kv.create(record.name, encode(record));
+      // read-your-writes on this replica: the view has it before the caller replies
+      this.#put(record.name, record, revision);
+      return revision;
     } catch (err) {
       if (isWrongLastSequence(err)) return "exists";
       throw err;
@@ -243,7 +255,9 @@ export class Registry {
   /** Replaces a record if it is still at `revision`; "conflict" when someone wrote first. */
   async update(record: RegistryRecord, revision: number): Promise<number | "conflict"> {
     try {
-      return await this.#kv.update(record.name, encode(record), revision);
+      const next = await this.#kv.update(record.name, encode(record), revision);
+      this.#put(record.name, record, next);
+      return next;
     } catch (err) {
       if (isWrongLastSequence(err)) return "conflict";
       throw err;

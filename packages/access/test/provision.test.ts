@@ -307,6 +307,17 @@ describe("the access service", () => {
     });
   });
 
+  it("a key that asks for a second name right after its first is refused (the replica's view has the first at once)", async () => {
+    for (let i = 0; i < 20; i++) {
+      const { signer } = await newUserSigner();
+      const first = await rawRequest(await encodeAccessRequest(signer, `twin-a${i}`));
+      expect(first.code, first.body).toBeUndefined();
+      const second = await rawRequest(await encodeAccessRequest(signer, `twin-b${i}`));
+      expect(second.code, `round ${i}: ${second.body}`).toBe("BAD_REQUEST");
+      expect(second.body).toContain(`registered as "twin-a${i}"`);
+    }
+  });
+
   it("tracks verified presence only for the key the registry issued under that name", async () => {
     const gina = await register(bootstrap, "gina", chatOptions(stack));
     const hank = await register(bootstrap, "hank", chatOptions(stack));

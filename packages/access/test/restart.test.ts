@@ -60,6 +60,7 @@ it("keeps the registry across a restart of the service and the server", async ()
   const ok = await connectUser(stack, users[1] as Registration);
   await ok.close();
   const fresh = await register(bootstrap, "after-restart", chatOptions(stack));
+  // read-your-writes: the replica's view took the name when it wrote it, before replying
   expect(svc.registry.get("after-restart")?.record.key).toBe(fresh.publicKey);
 }, 120_000);
 
