@@ -7,6 +7,26 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type RegisterOptions, renew } from "@natschat/client";
 import { AccessError, newUserSigner, PROVISIONED_SUBJECT } from "@natschat/protocol";
+import type { TestStack } from "@natschat/testing";
+import { connectRole } from "@natschat/trust";
+
+/** `n` connections as `role` that reconnect forever, so that they ride out the faults. */
+export function roleConnections(
+  stack: Pick<TestStack, "urls" | "creds">,
+  role: string,
+  n: number,
+): Promise<NatsConnection[]> {
+  return Promise.all(
+    Array.from({ length: n }, () =>
+      connectRole({
+        servers: stack.urls,
+        credsPath: stack.creds(role),
+        inboxOwner: role,
+        reconnectForever: true,
+      }),
+    ),
+  );
+}
 
 /** Answers worth retrying with the same key: the service could not decide yet. */
 const TRANSIENT = new Set(["UNAVAILABLE", "INTERNAL", "RATE_LIMITED"]);

@@ -12,6 +12,7 @@ export {
   burstNames,
   fetchRegistry,
   formatAccounting,
+  roleConnections,
   settleAccounting,
   startBurst,
 } from "./burst.ts";

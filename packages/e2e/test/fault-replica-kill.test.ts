@@ -5,13 +5,13 @@
 // key, no name was issued twice, nothing was registered without a success.
 import type { NatsConnection } from "@nats-io/nats-core";
 import { startTestStack, type TestStack } from "@natschat/testing";
-import { connectRole } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   burstNames,
   formatAccounting,
   pingReplicas,
   type ReplicaProcess,
+  roleConnections,
   servedByReplica,
   settleAccounting,
   startBurst,
@@ -27,12 +27,7 @@ const conns: NatsConnection[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack();
-  admin = await connectRole({
-    servers: stack.urls,
-    credsPath: stack.creds("admin"),
-    inboxOwner: "admin",
-    reconnectForever: true,
-  });
+  [admin] = (await roleConnections(stack, "admin", 1)) as [NatsConnection];
   const [a, b] = await Promise.all([
     startReplica({ dir: stack.dir, servers: stack.urls, replicaId: "a", args: LIMITS }, admin),
     startReplica(
@@ -41,16 +36,7 @@ beforeAll(async () => {
     ),
   ]);
   replicas.push(a, b);
-  for (let i = 0; i < 4; i++) {
-    conns.push(
-      await connectRole({
-        servers: stack.urls,
-        credsPath: stack.creds("bootstrap"),
-        inboxOwner: "bootstrap",
-        reconnectForever: true,
-      }),
-    );
-  }
+  conns.push(...(await roleConnections(stack, "bootstrap", 4)));
 }, 120_000);
 
 afterAll(async () => {

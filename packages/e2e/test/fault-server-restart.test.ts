@@ -12,13 +12,13 @@ import {
   startAccessService,
 } from "@natschat/access";
 import { startTestStack, type TestStack } from "@natschat/testing";
-import { connectRole } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   burstNames,
   eventually,
   formatAccounting,
   pingReplicas,
+  roleConnections,
   settleAccounting,
   startBurst,
 } from "../src/mod.ts";
@@ -47,22 +47,8 @@ beforeAll(async () => {
       }),
     );
   }
-  admin = await connectRole({
-    servers: stack.urls,
-    credsPath: stack.creds("admin"),
-    inboxOwner: "admin",
-    reconnectForever: true,
-  });
-  for (let i = 0; i < 4; i++) {
-    conns.push(
-      await connectRole({
-        servers: stack.urls,
-        credsPath: stack.creds("bootstrap"),
-        inboxOwner: "bootstrap",
-        reconnectForever: true,
-      }),
-    );
-  }
+  [admin] = (await roleConnections(stack, "admin", 1)) as [NatsConnection];
+  conns.push(...(await roleConnections(stack, "bootstrap", 4)));
 }, 120_000);
 
 afterAll(async () => {
