@@ -65,6 +65,9 @@ export async function startTopology(opts: {
   try {
     await Promise.all(servers.map((s) => waitConnected(s, timeoutMs)));
     await waitMetaGroup(servers, { timeoutMs, restart, ...(opts.log ? { log: opts.log } : {}) });
+    // a server restarted to join the meta group dropped the routes and leafnode remotes that
+    // reached it (an edge's SYS remote, say): wait until they are back (a no-op otherwise)
+    await Promise.all(servers.map((s) => waitConnected(s, timeoutMs)));
   } catch (err) {
     await stop();
     throw err;
