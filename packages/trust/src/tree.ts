@@ -107,6 +107,12 @@ function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partia
   if (name === "ADMIN") {
     claims.exports = [
       { name: "chat-access", subject: ACCESS_SUBJECT, type: "service", response_type: "Singleton" },
+      {
+        name: "chat-directory",
+        subject: "chat.svc.directory.>",
+        type: "service",
+        response_type: "Singleton",
+      },
     ];
     claims.imports = [
       { name: "chat-online", subject: ONLINE_SUBJECT, account: pub("CHAT"), type: "stream" },
@@ -114,8 +120,23 @@ function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partia
   }
   if (name === "CHAT") {
     claims.exports = [{ name: "chat-online", subject: ONLINE_SUBJECT, type: "stream" }];
+    // share: true makes the server add Nats-Request-Info (the requester's account, user key and
+    // address) to each request crossing the import: the access service limits per address.
     claims.imports = [
-      { name: "chat-access", subject: ACCESS_SUBJECT, account: pub("ADMIN"), type: "service" },
+      {
+        name: "chat-access",
+        subject: ACCESS_SUBJECT,
+        account: pub("ADMIN"),
+        type: "service",
+        share: true,
+      },
+      {
+        name: "chat-directory",
+        subject: "chat.svc.directory.>",
+        account: pub("ADMIN"),
+        type: "service",
+        share: true,
+      },
     ];
   }
   return claims;
