@@ -290,11 +290,11 @@ export class Provisioner {
   #checkClaim(claim: { name: string; revoked?: boolean } | undefined, name: string): void {
     if (!claim) return;
     if (claim.revoked) {
-      fail(
-        "NAME_REVOKED",
-        "this key's access was revoked by the admin; it gets no name",
-        "revoked",
-      );
+      const message =
+        claim.name === name
+          ? `access for "${name}" was revoked by the admin`
+          : `this key's access (as "${claim.name}") was revoked by the admin; it gets no name`;
+      fail("NAME_REVOKED", message, "revoked");
     }
     if (claim.name !== name) this.#keyInUse(claim.name);
   }
