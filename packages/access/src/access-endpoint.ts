@@ -17,11 +17,14 @@ export class AccessEndpoint {
   constructor(
     readonly nc: NatsConnection,
     readonly provisioner: Provisioner,
+    /** The CHAT account: Request-Info is trusted only when it names it (the import's account). */
+    readonly chatAccount: string,
     readonly log: Logger,
   ) {}
 
   handle = async (msg: ServiceMsg): Promise<Reply> => {
-    const info = requestInfoOf(msg.headers);
+    const parsed = requestInfoOf(msg.headers);
+    const info = parsed?.acc === this.chatAccount ? parsed : undefined;
     if (!info?.host && this.withoutRequestInfo++ === 0) {
       this.log.warn(
         "an access request came without Nats-Request-Info: no per-address limit for such requests (is CHAT's import of chat.req.access share: true?)",

@@ -257,7 +257,11 @@ export class Provisioner {
   }> {
     const { registry } = this.#o;
     // The view refuses early what the bucket would refuse anyway.
-    this.#checkClaim(registry.claimOf(key)?.claim, name);
+    const seen = registry.claimOf(key)?.claim;
+    this.#checkClaim(seen, name);
+    // A renewal: the key already claims this name. A revocation marks the name before the claim,
+    // so #claimName's check of the name (read from the bucket) still refuses a revoked one.
+    if (seen) return this.#claimName(name, key, jti, legacy);
     const owner = registry.nameOf(key);
     if (owner !== undefined && owner !== name) this.#keyInUse(owner);
     let claimRevision: number | undefined;

@@ -245,6 +245,7 @@ export class AccessServer implements AccessService {
   readonly #replicas: ReplicaCounter;
   readonly #inflight = new Set<Promise<void>>();
   #svc: Service | undefined;
+  #access: AccessEndpoint | undefined;
   #draining = false;
   #stopping: Promise<void> | undefined;
   #markStopped: () => void = () => {};
@@ -316,7 +317,8 @@ export class AccessServer implements AccessService {
       legacyPlaintext: opts.legacyPlaintext ?? false,
       ...(opts.requestMaxAgeSeconds ? { requestMaxAgeSeconds: opts.requestMaxAgeSeconds } : {}),
     });
-    const access = new AccessEndpoint(nc, provisioner, log);
+    const access = new AccessEndpoint(nc, provisioner, opts.chatAccount, log);
+    this.#access = access;
     const admin = new RegistryEndpoints(
       nc,
       registry,
@@ -377,6 +379,7 @@ export class AccessServer implements AccessService {
       refused: Object.fromEntries(REFUSALS.map((r) => [r, this.figures.refusals[r]])),
       rate_limited: this.limiter.refused,
       unexpected_errors: this.figures.unexpected,
+      without_request_info: this.#access?.withoutRequestInfo ?? 0,
       replicas: this.limiter.replicas,
       released: this.expiry.released,
       presence: this.presence.stats(),

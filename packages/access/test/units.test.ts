@@ -7,15 +7,21 @@ import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import {
   AccessServiceError,
   createLogger,
+  DEFAULT_RATE_LIMITS,
   describeLimited,
+  dueForRelease,
   parseBucketRule,
   parseDuration,
   parseRecord,
+  parseReservedNames,
   parseRevokeRequest,
   RateLimiter,
   ReplayGuard,
+  ReservedNames,
   redact,
+  refusalOf,
   resolveAccessConfig,
+  shareOf,
 } from "@natschat/access";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -203,5 +209,60 @@ describe("configuration", () => {
     ).rejects.toMatchObject({ code: "KEY_UNREADABLE" });
     expect(() => parseDuration("soon", "--user-expiry")).toThrow(/not a duration/);
     expect(parseDuration("30d", "x")).toBe(30 * 86400);
+  });
+});
+
+describe("issue 11 units", () => {
+  it("splits the address and global limits across replicas, never below one token", () => {
+    expect(shareOf({ rate: 60, perSeconds: 60, burst: 60 }, 3)).toEqual({
+      rate: 20,
+      perSeconds: 60,
+      burst: 20,
+    });
+    expect(shareOf({ rate: 1, perSeconds: 60, burst: 1 }, 4).burst).toBe(1);
+    const rl = new RateLimiter(
+      { ...DEFAULT_RATE_LIMITS, perAddress: { rate: 1, perSeconds: 3600, burst: 4 } },
+      () => 0,
+    );
+    rl.setReplicas(2);
+    expect([1, 2, 3].map(() => rl.checkAddress("10.0.0.1")?.scope)).toEqual([
+      undefined,
+      undefined,
+      "address",
+    ]);
+    expect(rl.checkAddress(undefined)).toBeUndefined(); // no Request-Info: no address limit
+  });
+
+  it("maps error replies to refusal reasons", () => {
+    expect(refusalOf("RATE_LIMITED", "rate-address")).toBe("rate_address");
+    expect(refusalOf("RATE_LIMITED", "rate-global")).toBe("rate_global");
+    expect(refusalOf("BAD_REQUEST", "no-reply")).toBe("no_reply");
+    expect(refusalOf("BAD_REQUEST", "key-in-use")).toBe("key_in_use");
+    expect(refusalOf("BAD_REQUEST", "garbage")).toBe("malformed");
+    expect(refusalOf("NAME_RESERVED", "reserved")).toBe("reserved");
+    expect(refusalOf("REGISTRY_FULL", "quota")).toBe("quota");
+  });
+
+  it("decides expiry: unused after unusedSeconds, expired after the grace, never revoked", () => {
+    const rules = { unusedSeconds: 10, graceSeconds: 5, everyMs: 1000 };
+    const at = (s: number) => new Date(s * 1000).toISOString();
+    const rec = (over: Record<string, unknown>) => ({
+      revision: 1,
+      record: { name: "x", key: "U", issued: at(0), expires: at(100), ...over },
+    });
+    expect(dueForRelease(rec({}), undefined, rules, 9_000)).toBeUndefined();
+    expect(dueForRelease(rec({}), undefined, rules, 11_000)).toBe("unused");
+    expect(dueForRelease(rec({}), 5_000, rules, 11_000)).toBeUndefined();
+    expect(dueForRelease(rec({}), 5_000, rules, 106_000)).toBe("expired");
+    expect(dueForRelease(rec({ revoked: true }), undefined, rules, 1e9)).toBeUndefined();
+  });
+
+  it("reserves roles, channels and system words; the list is configurable", () => {
+    const r = new ReservedNames();
+    for (const n of ["admin", "bootstrap", "kubecon", "everyone", "here"])
+      expect(r.has(n)).toBe(true);
+    expect(r.has("ada")).toBe(false);
+    expect(new ReservedNames(parseReservedNames("Ada, bob")).has("ada")).toBe(true);
+    expect(() => parseReservedNames("a.b")).toThrow(/'\.'/);
   });
 });
