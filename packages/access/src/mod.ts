@@ -19,7 +19,12 @@ export {
   type ExpiryRules,
   ExpirySweeper,
 } from "./expiry.ts";
-export { DEFAULT_USER_EXPIRY_SECONDS, type IssuedJwt, UserIssuer } from "./issuer.ts";
+export {
+  CHAT_USER_TAG,
+  DEFAULT_USER_EXPIRY_SECONDS,
+  type IssuedJwt,
+  UserIssuer,
+} from "./issuer.ts";
 export {
   createLogger,
   LOG_LEVELS,

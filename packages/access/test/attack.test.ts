@@ -4,18 +4,21 @@
 // gets one name, on one replica and on two; (4) revocation is for good, with --release too;
 // (5) reserved names are refused; the admin role cannot speak on the service's subjects (it
 // could forge Nats-Request-Info there).
+import { readFile } from "node:fs/promises";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { Svcm } from "@nats-io/services";
-import { type AccessService, SERVICE_NAME } from "@natschat/access";
+import { type AccessService, CHAT_USER_TAG, SERVICE_NAME } from "@natschat/access";
 import { register, renew } from "@natschat/client";
 import {
   ACCESS_SUBJECT,
   AccessError,
+  decodeJwtUnverified,
   encodePublicKey,
   encodeRegistryQuery,
   newUserSigner,
   PROVISIONED_SUBJECT,
+  parseCreds,
   parseRegistryPage,
   parseRevokeResult,
   REGISTRY_PAGE_DEFAULT,
@@ -227,6 +230,15 @@ describe("(5) reserved names", () => {
     await expect(register(bootstrap, name, chatOptions(stack))).rejects.toMatchObject({
       code: "NAME_RESERVED",
     });
+  });
+
+  it("a chat identity is tagged as one; the bootstrap (a role user of CHAT) is not", async () => {
+    const user = await register(bootstrap, "tagged", chatOptions(stack));
+    expect(decodeJwtUnverified(user.jwt).payload).toMatchObject({
+      nats: { tags: [CHAT_USER_TAG] },
+    });
+    const creds = await parseCreds(await readFile(stack.creds("bootstrap"), "utf8"));
+    expect(creds.claims.nats?.tags ?? []).not.toContain(CHAT_USER_TAG);
   });
 
   it("the admin role cannot publish on the access service's subjects (it could forge Nats-Request-Info)", async () => {
