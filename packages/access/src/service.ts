@@ -37,6 +37,7 @@ import { ReplayGuard } from "./replay.ts";
 import { ReplicaCounter } from "./replicas.ts";
 import { DEFAULT_RESERVED_NAMES, ReservedNames } from "./reserved.ts";
 import { Revoker } from "./revoke.ts";
+import { maySubscribe } from "./role-check.ts";
 import { type Endpoint, REFUSALS, ServiceFigures } from "./stats.ts";
 import { DEFAULT_HISTORY_LIMITS, ensureChatStreams, type HistoryLimits } from "./streams.ts";
 
@@ -343,8 +344,14 @@ export class AccessServer implements AccessService {
     add("access", ACCESS_SUBJECT, access.handle);
     add("provisioned", PROVISIONED_SUBJECT, admin.provisioned);
     add("revoke", REVOKE_SUBJECT, admin.revoke);
-    add("lookup", DIRECTORY_LOOKUP_SUBJECT, directory.lookup);
-    add("online", DIRECTORY_ONLINE_SUBJECT, directory.online);
+    if (await maySubscribe(opts.accessCreds, "chat.svc.directory.>")) {
+      add("lookup", DIRECTORY_LOOKUP_SUBJECT, directory.lookup);
+      add("online", DIRECTORY_ONLINE_SUBJECT, directory.online);
+    } else {
+      log.warn(
+        "the access role may not subscribe to chat.svc.directory.>: the directory is off. Its creds predate the directory; make them again (delete DIR/creds/access.creds and run `natschat init`)",
+      );
+    }
     this.presence.start(nc);
     this.#catchUp?.start();
     await this.quota.start(nc);

@@ -3,8 +3,10 @@
 // expired `graceSeconds` ago is released; a name seen online and a revoked name stay. Near the
 // quota, new names are refused with REGISTRY_FULL while renewals and revocations keep working;
 // $SRV.STATS shows the registry's size against its limit. Also the directory endpoints.
+import { encodeUser, fmtCreds } from "@nats-io/jwt";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { createUser, fromSeed } from "@nats-io/nkeys";
 import { Svcm } from "@nats-io/services";
 import { type AccessService, SERVICE_NAME } from "@natschat/access";
 import { register, renew } from "@natschat/client";
@@ -25,7 +27,7 @@ import {
   signerFromSeed,
 } from "@natschat/protocol";
 import { eventually, probePublish, startTestStack, type TestStack } from "@natschat/testing";
-import { REGISTRY_BUCKET } from "@natschat/trust";
+import { accessPermissions, loadSeed, REGISTRY_BUCKET } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chatOptions, connectAs, connectUser, startService } from "./helpers.ts";
 
@@ -216,5 +218,37 @@ describe("quota guard", () => {
     }
     expect(data?.registry).toMatchObject({ names: size + 1, maxNames: size + 1, full: true });
     expect(data?.refused).toMatchObject({ quota: 1 });
+    await tight.stop();
   }, 60_000);
+});
+
+describe("a data dir older than the directory", () => {
+  it("access creds without the directory's subscription: the service runs without the directory", async () => {
+    // the access role's creds as init made them before the directory: same role, no
+    // chat.svc.directory.> subscription (init keeps existing creds)
+    const perms = accessPermissions();
+    perms.sub = {
+      allow: (perms.sub?.allow ?? []).filter((s) => !s.startsWith("chat.svc.directory")),
+      deny: [],
+    };
+    const ukp = createUser();
+    const adminAccount = stack.trust.summary.accounts.ADMIN.publicKey;
+    const signer = fromSeed(
+      new TextEncoder().encode(await loadSeed(stack.dir, "ADMIN-signing", "A")),
+    );
+    const jwt = await encodeUser("access", ukp, adminAccount, perms, { signer });
+    const old = await startService(stack, {
+      replicaId: "old-creds",
+      ensureStreams: false,
+      accessCreds: { text: new TextDecoder().decode(fmtCreds(jwt, ukp)) },
+    });
+    closers.push(() => old.stop());
+    const client = new Svcm(admin).client({ strategy: "stall", stall: 300, maxWait: 2000 });
+    const infos = [];
+    for await (const i of await client.info(SERVICE_NAME)) if (i.id === old.id) infos.push(i);
+    expect(infos[0]?.endpoints.map((e) => e.name)).toEqual(["access", "provisioned", "revoke"]);
+    // and it serves: a registration (only this replica is running)
+    const u = await register(bootstrap, "old-dir-user", chatOptions(stack));
+    expect(u.name).toBe("old-dir-user");
+  });
 });
