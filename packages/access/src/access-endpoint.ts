@@ -8,7 +8,7 @@ import type { Reply } from "./endpoint.ts";
 import type { Logger } from "./log.ts";
 import type { Provisioner } from "./provision.ts";
 import { announce, wireUser } from "./registry-endpoints.ts";
-import { requestInfoOf } from "./request-info.ts";
+import { addressKey, requestInfoOf } from "./request-info.ts";
 
 export class AccessEndpoint {
   /** Requests that came without Nats-Request-Info (no per-address limit applied). */
@@ -31,7 +31,7 @@ export class AccessEndpoint {
       );
     }
     const r = await this.provisioner.handle(msg.data, {
-      ...(info?.host ? { address: info.host } : {}),
+      ...(info?.host ? { address: addressKey(info.host) } : {}),
       noReply: !msg.reply,
     });
     if (!r.ok) {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import {
   AccessServiceError,
+  addressKey,
   createLogger,
   DEFAULT_RATE_LIMITS,
   describeLimited,
@@ -231,6 +232,14 @@ describe("issue 11 units", () => {
       "address",
     ]);
     expect(rl.checkAddress(undefined)).toBeUndefined(); // no Request-Info: no address limit
+  });
+
+  it("limits IPv4 by address and IPv6 by its /64", () => {
+    expect(addressKey("127.0.0.2")).toBe("127.0.0.2");
+    expect(addressKey("2001:db8:0:1:aaaa::1")).toBe("2001:db8:0:1::/64");
+    expect(addressKey("[2001:db8:0:1:bbbb::2]")).toBe("2001:db8:0:1::/64");
+    expect(addressKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(addressKey("::ffff:10.1.2.3")).toBe("10.1.2.3");
   });
 
   it("maps error replies to refusal reasons", () => {
