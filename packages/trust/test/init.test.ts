@@ -50,9 +50,14 @@ describe("initTrust", () => {
     const chat = decode<Record<string, unknown>>(t.accountJwts.CHAT);
     // accounts are issued by the operator's signing key, not its identity key
     expect(admin.iss).toBe(t.summary.operator.signingKeys[0]);
-    expect(admin.nats.exports).toMatchObject([{ subject: "chat.req.access", type: "service" }]);
+    expect(admin.nats.exports).toMatchObject([
+      { subject: "chat.req.access", type: "service" },
+      { subject: "chat.svc.directory.>", type: "service" },
+    ]);
+    // share: the server tells the service who asks (Nats-Request-Info), e.g. the client's address
     expect(chat.nats.imports).toMatchObject([
-      { subject: "chat.req.access", account: t.summary.accounts.ADMIN.publicKey },
+      { subject: "chat.req.access", account: t.summary.accounts.ADMIN.publicKey, share: true },
+      { subject: "chat.svc.directory.>", account: t.summary.accounts.ADMIN.publicKey, share: true },
     ]);
     expect(chat.nats.exports).toMatchObject([{ subject: "chat.KUBECON.online", type: "stream" }]);
     expect(admin.nats.imports).toMatchObject([
