@@ -3,8 +3,8 @@
 // Steps, cheapest first, so junk costs only its sender's budget:
 //   1. the client address's bucket (Nats-Request-Info host, set by the server on CHAT's import),
 //      charged for every request, junk included;
-//   2. size and shape (UTF-8, a JWT's first bytes);
-//   3. the global bucket;
+//   2. size and shape (UTF-8, a JWT's parts, header and claims; signature not yet checked);
+//   3. the global bucket (only a request of the right shape spends a token);
 //   4. the signature and freshness check, the reserved names, the per-name and per-key limits,
 //      the replay check;
 //   5. the registry: the key's claim `key.<U…>` (KV create: one name per key, atomically across
@@ -19,10 +19,14 @@ import {
   ACCESS_REQUEST_MAX_BYTES,
   AccessError,
   type AccessErrorCode,
+  checkJwtHeader,
+  decodeJwtUnverified,
   formatCreds,
   InvalidNameError,
+  JwtError,
   newUserSigner,
   normalizeName,
+  parseClaims,
   verifyAccessRequest,
 } from "@natschat/protocol";
 import type { IssuedJwt, UserIssuer } from "./issuer.ts";
@@ -72,6 +76,19 @@ export interface ProvisionerOptions {
 
 const MAX_ROUNDS = 4;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** True when `text` decodes as a JWT with our header and claims (no signature check). */
+function hasJwtShape(text: string): boolean {
+  try {
+    const decoded = decodeJwtUnverified(text, ACCESS_REQUEST_MAX_BYTES);
+    checkJwtHeader(decoded.header);
+    parseClaims(decoded.payload);
+    return true;
+  } catch (err) {
+    if (err instanceof JwtError) return false;
+    throw err;
+  }
+}
 
 function fail(code: AccessErrorCode, message: string, reason?: string): never {
   throw new AccessError(code, message, reason);
@@ -135,11 +152,10 @@ export class Provisioner {
     } catch {
       fail("BAD_REQUEST", "access request is not UTF-8 text", "garbage");
     }
-    if (!text.startsWith("eyJ")) {
-      this.#global();
-      return this.#plaintext(text);
-    }
-    this.#global();
+    if (!text.startsWith("eyJ")) return this.#plaintext(text);
+    // Only a request with a JWT's shape spends a global token; anything else is refused by
+    // verifyAccessRequest (with its usual message) before its signature check, at no shared cost.
+    if (hasJwtShape(text)) this.#global();
 
     const req = await verifyAccessRequest(text, {
       now,
@@ -189,6 +205,7 @@ export class Provisioner {
         "legacy",
       );
     }
+    this.#global();
     let name: string;
     try {
       name = normalizeName(text);

@@ -11,6 +11,7 @@ import {
   DEFAULT_RATE_LIMITS,
   describeLimited,
   dueForRelease,
+  Provisioner,
   parseBucketRule,
   parseDuration,
   parseRecord,
@@ -240,6 +241,30 @@ describe("issue 11 units", () => {
     expect(addressKey("[2001:db8:0:1:bbbb::2]")).toBe("2001:db8:0:1::/64");
     expect(addressKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
     expect(addressKey("::ffff:10.1.2.3")).toBe("10.1.2.3");
+  });
+
+  it("junk spends no global token: only a request of a JWT's shape does", async () => {
+    const limiter = new RateLimiter(
+      { ...DEFAULT_RATE_LIMITS, global: { rate: 1, perSeconds: 3600, burst: 1 } },
+      () => 0,
+    );
+    const p = new Provisioner({
+      registry: {} as never, // junk never reaches the registry
+      issuer: {} as never,
+      limiter,
+      replay: new ReplayGuard(),
+      reserved: new ReservedNames(),
+      log: createLogger({ sink: () => {} }),
+    });
+    const junk = ["x".repeat(7), "eyJunk", "eyJhbGciOi.junk.junk", "{}", "ada"];
+    for (const j of junk) {
+      const r = await p.handle(new TextEncoder().encode(j), { address: "10.0.0.9" });
+      expect(r.ok, j).toBe(false);
+      if (!r.ok) expect(r.code, j).not.toBe("RATE_LIMITED");
+    }
+    // the one global token is still there
+    expect(limiter.checkGlobal()).toBeUndefined();
+    expect(limiter.checkGlobal()?.scope).toBe("global");
   });
 
   it("maps error replies to refusal reasons", () => {
