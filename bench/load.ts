@@ -35,6 +35,8 @@ const LIMITS = [
   "1000/1",
   "--rate-address",
   "0/1",
+  "--quota-address",
+  "0/1",
 ];
 
 function percentile(sorted: number[], p: number): number {

@@ -65,6 +65,7 @@ async function replica(stack: TestStack, id: string): Promise<AccessService> {
       ...DEFAULT_RATE_LIMITS,
       global: { rate: 1e6, perSeconds: 1, burst: 1e6 },
       perAddress: { rate: 0, perSeconds: 1, burst: 0 },
+      perAddressNames: { rate: 0, perSeconds: 1, burst: 0 },
       perName: { rate: 1e6, perSeconds: 1, burst: 1e6 },
       perKey: { rate: 1e6, perSeconds: 1, burst: 1e6 },
     },

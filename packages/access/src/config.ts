@@ -32,6 +32,7 @@ export interface AccessFlags {
   "rate-name"?: string;
   "rate-key"?: string;
   "rate-address"?: string;
+  "quota-address"?: string;
   "reserved-names"?: string;
   "unused-expiry"?: string;
   "expiry-grace"?: string;
@@ -57,6 +58,7 @@ export const ACCESS_ENV: Record<keyof AccessFlags, string> = {
   "rate-name": "NATSCHAT_RATE_NAME",
   "rate-key": "NATSCHAT_RATE_KEY",
   "rate-address": "NATSCHAT_RATE_ADDRESS",
+  "quota-address": "NATSCHAT_QUOTA_ADDRESS",
   "reserved-names": "NATSCHAT_RESERVED_NAMES",
   "unused-expiry": "NATSCHAT_UNUSED_EXPIRY",
   "expiry-grace": "NATSCHAT_EXPIRY_GRACE",
@@ -157,7 +159,7 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
   }
 
   const rate = (
-    k: "rate-global" | "rate-name" | "rate-key" | "rate-address",
+    k: "rate-global" | "rate-name" | "rate-key" | "rate-address" | "quota-address",
     fallback: BucketRule,
   ) => {
     const v = pick(k);
@@ -171,6 +173,7 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
   const rateLimits: RateLimits = {
     global: rate("rate-global", DEFAULT_RATE_LIMITS.global),
     perAddress: rate("rate-address", DEFAULT_RATE_LIMITS.perAddress as BucketRule),
+    perAddressNames: rate("quota-address", DEFAULT_RATE_LIMITS.perAddressNames as BucketRule),
     perName: rate("rate-name", DEFAULT_RATE_LIMITS.perName),
     perKey: rate("rate-key", DEFAULT_RATE_LIMITS.perKey),
   };

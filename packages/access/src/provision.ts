@@ -152,7 +152,7 @@ export class Provisioner {
     } catch {
       fail("BAD_REQUEST", "access request is not UTF-8 text", "garbage");
     }
-    if (!text.startsWith("eyJ")) return this.#plaintext(text);
+    if (!text.startsWith("eyJ")) return this.#plaintext(text, ctx.address);
     // Only a request with a JWT's shape spends a global token; anything else is refused by
     // verifyAccessRequest (with its usual message) before its signature check, at no shared cost.
     if (hasJwtShape(text)) this.#global();
@@ -171,7 +171,7 @@ export class Provisioner {
     if (!this.#o.replay.remember(req.jti, forgetAt, now)) {
       fail("REPLAY", "this access request was already used; sign a new one", "replay");
     }
-    const c = await this.#claimKey(req.name, req.publicKey, req.jti, false);
+    const c = await this.#claimKey(req.name, req.publicKey, req.jti, false, ctx.address);
     return { ok: true, body: c.issued.jwt, name: req.name, key: req.publicKey, ...c };
   }
 
@@ -189,7 +189,7 @@ export class Provisioner {
   }
 
   /** The talk's protocol: a bare name in, full creds out. Only with legacyPlaintext. */
-  async #plaintext(text: string): Promise<ProvisionReply> {
+  async #plaintext(text: string, address: string | undefined): Promise<ProvisionReply> {
     const looksLikeName = text.length <= 256 && !/^[{[]/.test(text) && !/[\r\n]/.test(text);
     if (!looksLikeName) {
       fail(
@@ -223,7 +223,7 @@ export class Provisioner {
         `rate-${byIdentity.scope}`,
       );
     }
-    const c = await this.#claimKey(name, signer.publicKey, undefined, true);
+    const c = await this.#claimKey(name, signer.publicKey, undefined, true, address);
     return { ok: true, body: formatCreds(c.issued.jwt, seed), name, key: signer.publicKey, ...c };
   }
 
@@ -266,6 +266,7 @@ export class Provisioner {
     key: string,
     jti: string | undefined,
     legacy: boolean,
+    address: string | undefined,
   ): Promise<{
     issued: IssuedJwt;
     kind: "new" | "renewed";
@@ -278,7 +279,7 @@ export class Provisioner {
     this.#checkClaim(seen, name);
     // A renewal: the key already claims this name. A revocation marks the name before the claim,
     // so #claimName's check of the name (read from the bucket) still refuses a revoked one.
-    if (seen) return this.#claimName(name, key, jti, legacy);
+    if (seen) return this.#claimName(name, key, jti, legacy, address);
     const owner = registry.nameOf(key);
     if (owner !== undefined && owner !== name) this.#keyInUse(owner);
     let claimRevision: number | undefined;
@@ -292,13 +293,13 @@ export class Provisioner {
       if (!stored) continue; // given back meanwhile: claim it again
       this.#checkClaim(stored.claim, name);
       // claimed for this very name: a renewal, or a twin request racing us to the same name
-      return this.#claimName(name, key, jti, legacy);
+      return this.#claimName(name, key, jti, legacy, address);
     }
     if (claimRevision === undefined) {
       fail("INTERNAL", "this key's claim kept changing; try again", "contention");
     }
     try {
-      return await this.#claimName(name, key, jti, legacy);
+      return await this.#claimName(name, key, jti, legacy, address);
     } catch (err) {
       // the name was not ours after all: give the key's claim back, so it may ask for another
       await registry.releaseClaim(key, claimRevision).catch((e: unknown) => {
@@ -333,6 +334,7 @@ export class Provisioner {
     key: string,
     jti: string | undefined,
     legacy: boolean,
+    address: string | undefined,
   ): Promise<{
     issued: IssuedJwt;
     kind: "new" | "renewed";
@@ -346,6 +348,15 @@ export class Provisioner {
       if (seen && seen.record.key !== key) this.#check(seen, key, jti);
       if (!seen) {
         this.#o.quota?.checkNewName();
+        // the address's quota of new names (a renewal takes none)
+        const byQuota = this.#o.limiter.checkAddressNames(address);
+        if (byQuota) {
+          fail(
+            "RATE_LIMITED",
+            describeLimited(byQuota, this.#o.limiter.limits),
+            "rate-address-names",
+          );
+        }
         const issued = await issuer.issue(name, key);
         const record = this.#record(name, key, issued, jti, legacy);
         const rev = await registry.create(record);

@@ -23,6 +23,8 @@ export interface RateLimits {
   global: BucketRule;
   /** Every request from one client address (Nats-Request-Info host), junk included; absent: off. */
   perAddress?: BucketRule;
+  /** New names registered from one client address (the per-address quota); absent: off. */
+  perAddressNames?: BucketRule;
   /** Requests for one name (new or renewal). */
   perName: BucketRule;
   /** Requests signed by one user key (renewals mostly: a new registration has a new key). */
@@ -36,6 +38,7 @@ export interface RateLimits {
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   global: { rate: 2000, perSeconds: 1, burst: 2000 },
   perAddress: { rate: 60, perSeconds: 60, burst: 60 },
+  perAddressNames: { rate: 1000, perSeconds: 86400, burst: 1000 },
   perName: { rate: 10, perSeconds: 60, burst: 5 },
   perKey: { rate: 10, perSeconds: 60, burst: 5 },
 };
@@ -80,7 +83,7 @@ export class TokenBucket {
 
 /** Why a request was limited, and when to retry. */
 export interface Limited {
-  scope: "global" | "address" | "name" | "key";
+  scope: "global" | "address" | "address-names" | "name" | "key";
   retryAfterMs: number;
 }
 
@@ -123,12 +126,13 @@ class BucketMap {
 export class RateLimiter {
   #global: TokenBucket | undefined;
   readonly #addresses: BucketMap | undefined;
+  readonly #addressNames: BucketMap | undefined;
   readonly #names: BucketMap | undefined;
   readonly #keys: BucketMap | undefined;
   readonly #now: () => number;
   #replicas = 1;
   /** Refusals so far, by scope. */
-  readonly refused = { global: 0, address: 0, name: 0, key: 0 };
+  readonly refused = { global: 0, address: 0, "address-names": 0, name: 0, key: 0 };
 
   constructor(
     readonly limits: RateLimits = DEFAULT_RATE_LIMITS,
@@ -139,6 +143,10 @@ export class RateLimiter {
     this.#addresses =
       limits.perAddress && enabled(limits.perAddress)
         ? new BucketMap(limits.perAddress)
+        : undefined;
+    this.#addressNames =
+      limits.perAddressNames && enabled(limits.perAddressNames)
+        ? new BucketMap(limits.perAddressNames)
         : undefined;
     this.#names = enabled(limits.perName) ? new BucketMap(limits.perName) : undefined;
     this.#keys = enabled(limits.perKey) ? new BucketMap(limits.perKey) : undefined;
@@ -159,6 +167,18 @@ export class RateLimiter {
     if (this.#addresses && this.limits.perAddress) {
       this.#addresses.rule = shareOf(this.limits.perAddress, replicas);
     }
+    if (this.#addressNames && this.limits.perAddressNames) {
+      this.#addressNames.rule = shareOf(this.limits.perAddressNames, replicas);
+    }
+  }
+
+  /** Takes a new-name token of a client address (its quota); undefined when granted. */
+  checkAddressNames(address: string | undefined): Limited | undefined {
+    if (address === undefined || !this.#addressNames) return undefined;
+    const wait = this.#addressNames.take(address, this.#now());
+    if (wait === 0) return undefined;
+    this.refused["address-names"]++;
+    return { scope: "address-names", retryAfterMs: wait };
   }
 
   /** Takes a token of a client address; undefined when granted (or the address is unknown). */
@@ -200,16 +220,25 @@ export function describeLimited(l: Limited, limits: RateLimits): string {
   const rule = {
     global: limits.global,
     address: limits.perAddress ?? limits.global,
+    "address-names": limits.perAddressNames ?? limits.global,
     name: limits.perName,
     key: limits.perKey,
   }[l.scope];
   const what = {
     global: "the service is busy",
     address: "too many requests from your network address",
+    "address-names": "too many new names from your network address",
     name: "too many requests for this name",
     key: "too many requests from this key",
   }[l.scope];
-  const per = rule.perSeconds === 1 ? "second" : `${rule.perSeconds} s`;
+  const per =
+    rule.perSeconds === 1
+      ? "second"
+      : rule.perSeconds === 86400
+        ? "day"
+        : rule.perSeconds === 3600
+          ? "hour"
+          : `${rule.perSeconds} s`;
   const retry = Math.max(1, Math.ceil(l.retryAfterMs / 1000));
   return `${what} (limit ${rule.rate} per ${per}); retry in ${retry} s`;
 }

@@ -36,6 +36,7 @@ export const REFUSALS = [
   "no_reply",
   "bad_proof",
   "rate_address",
+  "quota_address",
   "rate_global",
   "rate_name",
   "rate_key",
@@ -56,6 +57,7 @@ export function refusalOf(code: AccessErrorCode, reason: string): Refusal {
   switch (code) {
     case "RATE_LIMITED":
       if (reason === "rate-address") return "rate_address";
+      if (reason === "rate-address-names") return "quota_address";
       if (reason === "rate-name") return "rate_name";
       if (reason === "rate-key") return "rate_key";
       return "rate_global";

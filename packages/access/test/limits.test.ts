@@ -96,6 +96,49 @@ describe("one replica", () => {
     expect(r.body).toMatch(/too many requests from your network address/);
   });
 
+  it("bounds the new names of one address (its quota); renewals from it still work", async () => {
+    const q = await startService(stack, {
+      replicaId: "quota-address",
+      ensureStreams: false,
+      rateLimits: {
+        ...DEFAULT_RATE_LIMITS,
+        perAddress: { rate: 100, perSeconds: 60, burst: 100 },
+        perAddressNames: { rate: 3, perSeconds: 86400, burst: 3 },
+      },
+    });
+    await svc.stop(); // q alone in the queue group
+    try {
+      const c = await from("127.0.0.9");
+      const { signer } = await newUserSigner();
+      const first = await c.request(ACCESS_SUBJECT, await encodeAccessRequest(signer, "quota-0"));
+      expect(first.headers[ACCESS_ERROR_HEADER]).toBeUndefined();
+      const codes = [await registerFrom(c), await registerFrom(c), await registerFrom(c)];
+      expect(codes).toEqual(["ok", "ok", "RATE_LIMITED"]);
+      const refused = await c.request(
+        ACCESS_SUBJECT,
+        await encodeAccessRequest((await newUserSigner()).signer, "quota-x"),
+      );
+      expect(refused.body).toMatch(
+        /too many new names from your network address \(limit 3 per day\)/,
+      );
+      // a renewal takes no new-name token
+      const again = await c.request(ACCESS_SUBJECT, await encodeAccessRequest(signer, "quota-0"));
+      expect(again.headers[ACCESS_ERROR_HEADER]).toBeUndefined();
+      // another address has a quota of its own
+      expect(await registerFrom(await from("127.0.0.10"))).toBe("ok");
+    } finally {
+      await q.stop();
+      svc = await startService(stack, {
+        replicaId: "one",
+        rateLimits: {
+          ...DEFAULT_RATE_LIMITS,
+          global: { rate: 20, perSeconds: 60, burst: 20 },
+          perAddress: { rate: 5, perSeconds: 60, burst: 5 },
+        },
+      });
+    }
+  });
+
   it("junk costs its sender's budget only: a flood does not starve a real user", async () => {
     const junk = await from("127.0.0.4");
     // no reply subject, garbage, and request-shaped junk: 3,000 messages in a burst

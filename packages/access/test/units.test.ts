@@ -54,7 +54,7 @@ describe("rate limits", () => {
       /too many requests for this name \(limit 1 per 60 s\); retry in 60 s/,
     );
     expect(rl.checkIdentity("bob", "U3")).toBeUndefined(); // per-key is off (rate 0)
-    expect(rl.refused).toEqual({ global: 1, address: 0, name: 1, key: 0 });
+    expect(rl.refused).toEqual({ global: 1, address: 0, "address-names": 0, name: 1, key: 0 });
   });
 
   it("parses RATE/SECONDS[:BURST] and explains a bad rule", () => {

@@ -28,6 +28,8 @@ const LIMITS = [
   "1000/1",
   "--rate-address",
   "0/1",
+  "--quota-address",
+  "0/1",
 ];
 
 let stack: TestStack;
