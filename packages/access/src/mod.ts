@@ -11,6 +11,7 @@ export {
 } from "./config.ts";
 export { connectService, type ServiceConnectOptions } from "./connect.ts";
 export { DirectoryEndpoints } from "./directory.ts";
+export { type Reply, replyOf, respond, STATUS, type Work } from "./endpoint.ts";
 export { AccessServiceError, type AccessServiceErrorCode } from "./errors.ts";
 export {
   DEFAULT_EXPIRY_RULES,

@@ -23,6 +23,8 @@ import {
   redact,
   refusalOf,
   resolveAccessConfig,
+  respond,
+  ServiceFigures,
   shareOf,
 } from "@natschat/access";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -265,6 +267,27 @@ describe("issue 11 units", () => {
     // the one global token is still there
     expect(limiter.checkGlobal()).toBeUndefined();
     expect(limiter.checkGlobal()?.scope).toBe("global");
+  });
+
+  it("a reply that cannot be sent becomes an error reply, logged and counted, never a throw", () => {
+    const figures = new ServiceFigures();
+    const sent: string[] = [];
+    const msg = {
+      reply: "_INBOX_admin.x",
+      respond: () => {
+        throw new Error("'payload' max_payload size exceeded");
+      },
+      respondError: (code: number, text: string) => {
+        sent.push(`${code} ${text}`);
+        return true;
+      },
+    } as unknown as Parameters<typeof respond>[0];
+    const lines: string[] = [];
+    const log = createLogger({ sink: (l) => lines.push(l) });
+    respond(msg, "provisioned", { ok: true, body: "x".repeat(10) }, 0, log, figures);
+    expect(sent).toEqual(["500 the reply could not be sent (too large?); try a smaller request"]);
+    expect(figures.unexpected).toBe(1);
+    expect(lines.join("\n")).toMatch(/reply failed.*max_payload/);
   });
 
   it("maps error replies to refusal reasons", () => {
