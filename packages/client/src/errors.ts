@@ -3,6 +3,8 @@
 /** Codes of ChatError. */
 export type ChatErrorCode =
   | "CHAT_CONNECT_FAILED"
+  /** The server refused the creds at connect: revoked, expired or for another operator. */
+  | "CHAT_CREDS_REFUSED"
   | "CHAT_NOT_CHAT_USER"
   | "CHAT_CREDS_MISMATCH"
   | "CHAT_NOT_STARTED"

@@ -5,7 +5,14 @@
 //      when C > N, where the (C-N+1)th one sits, by reading C-N bodiless messages;
 //   2. a second ordered consumer reads the bodies from that sequence to the end.
 // Both consumers are ephemeral (random names, in memory) and are deleted when done.
-import { DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+import {
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JsMsg,
+} from "@nats-io/jetstream";
+import { errors } from "@nats-io/nats-core";
 
 /** One stored message. */
 export interface StoredMessage {
@@ -58,12 +65,21 @@ function drop(consumer: OrderedConsumer): void {
 }
 
 /**
- * Errors a JetStream read may meet for a moment and that go away by themselves: a consumer's
- * pull subject not yet propagated over a route ("no responders"), a server (re)applying the
- * account's JetStream limits after an account update ("not enabled for account"), a leader
- * election or a slow answer (timeouts).
+ * Whether a JetStream read met an error that goes away by itself, judged by its class (and the
+ * classes of its causes): a consumer's pull subject not yet propagated over a route (no
+ * responders), a server (re)applying the account's JetStream limits after an account update
+ * (JetStream not enabled for the account), a leader election (503) or a slow answer (timeouts).
  */
-const TRANSIENT = /no responders|not enabled for account|timeout|timed out|leader/i;
+export function isTransient(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof errors.NoRespondersError || e instanceof errors.TimeoutError) return true;
+    if (e instanceof errors.RequestError && e.isNoResponders()) return true;
+    if (e instanceof JetStreamApiError) {
+      return e.code === JetStreamApiCodes.JetStreamNotEnabledForAccount || e.status === 503;
+    }
+  }
+  return false;
+}
 
 /** readLastN, retried with backoff (about 6 s in all) while the error is a transient one. */
 export async function readLastNRetrying(
@@ -77,7 +93,7 @@ export async function readLastNRetrying(
     try {
       return await readLastN(js, stream, subject, n, options);
     } catch (err) {
-      if (attempt >= 5 || !TRANSIENT.test(String(err))) throw err;
+      if (attempt >= 5 || !isTransient(err)) throw err;
       await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
     }
   }

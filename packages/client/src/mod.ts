@@ -1,8 +1,11 @@
 // Public surface of @natschat/client: the chat session model shared by the terminal and web UIs.
 // Isomorphic (Node and browsers): the NATS connection is injected (connect or wsconnect).
+
+export type { ConnectFn } from "./connection.ts";
 export type { HistoryState, MessageRecord } from "./conversation.ts";
 export { ChatError, type ChatErrorCode } from "./errors.ts";
 export { type ReadLastOptions, readLastN, type StoredMessage } from "./history.ts";
+export { DMS_STREAM, POSTS_STREAM } from "./history-loader.ts";
 export {
   IdentityCache,
   type IdentityCacheOptions,
@@ -10,6 +13,7 @@ export {
   type LearnResult,
   shortKey,
 } from "./identity.ts";
+export { ChangeNotifier } from "./notifier.ts";
 export {
   jetStreamStore,
   Outbox,
@@ -26,23 +30,21 @@ export {
   register,
   renew,
 } from "./register.ts";
-export { RENEW_BEFORE_MS, renewalDue } from "./renewal.ts";
+export { RENEW_BEFORE_MS, renewAt, renewalDue } from "./renewal.ts";
+export { Scope, type ScopedTimer } from "./scope.ts";
+export { type ChatCreds, ChatSession, type ChatSessionOptions } from "./session.ts";
 export {
-  type ChatCreds,
-  ChatSession,
-  type ChatSessionOptions,
   type ChatSnapshot,
-  type ConnectFn,
+  ChatStore,
+  type ChatStoreOptions,
   type ConversationView,
-  channelId,
-  DMS_STREAM,
-  dmId,
+  isFinal,
   type Me,
   type MessageView,
-  POSTS_STREAM,
-  parseTarget,
-  renewAt,
+  type NoticeKind,
   type SessionState,
+  type UserRecord,
   type UserView,
-} from "./session.ts";
+} from "./store.ts";
+export { channelId, dmId, parseTarget } from "./target.ts";
 export { waitForSnapshot } from "./wait.ts";
