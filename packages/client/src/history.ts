@@ -12,6 +12,7 @@ import {
   type JetStreamClient,
   type JsMsg,
 } from "@nats-io/jetstream";
+import { JetStreamStatusError, jserrors } from "@nats-io/jetstream/internal";
 import { errors } from "@nats-io/nats-core";
 
 /** One stored message. */
@@ -68,12 +69,15 @@ function drop(consumer: OrderedConsumer): void {
  * Whether a JetStream read met an error that goes away by itself, judged by its class (and the
  * classes of its causes): a consumer's pull subject not yet propagated over a route (no
  * responders), a server (re)applying the account's JetStream limits after an account update
- * (JetStream not enabled for the account), a leader election (503) or a slow answer (timeouts).
+ * (JetStream not enabled for the account; nats.js also reports no responders to a JetStream API
+ * request that way), a leader election (503) or a slow answer (timeouts, 408).
  */
 export function isTransient(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (e instanceof errors.NoRespondersError || e instanceof errors.TimeoutError) return true;
     if (e instanceof errors.RequestError && e.isNoResponders()) return true;
+    if (e instanceof jserrors.JetStreamNotEnabled) return true;
+    if (e instanceof JetStreamStatusError) return e.code === 408 || e.code === 503;
     if (e instanceof JetStreamApiError) {
       return e.code === JetStreamApiCodes.JetStreamNotEnabledForAccount || e.status === 503;
     }
