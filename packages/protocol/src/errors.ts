@@ -159,3 +159,15 @@ export class AccessError extends NatschatError {
     super(code, message, options);
   }
 }
+
+/** A history request or reply does not parse; `code` is the service's error code for it. */
+export class HistoryWireError extends NatschatError {
+  override name = "HistoryWireError";
+  constructor(
+    override readonly code: "BAD_REQUEST",
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+  }
+}
