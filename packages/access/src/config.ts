@@ -9,7 +9,6 @@ import { DEFAULT_USER_EXPIRY_SECONDS } from "./issuer.ts";
 import { createLogger, parseLogLevel } from "./log.ts";
 import { DEFAULT_RATE_LIMITS, parseBucketRule, type RateLimits } from "./rate-limit.ts";
 import type { AccessServiceOptions } from "./service.ts";
-import { DEFAULT_HISTORY_LIMITS } from "./streams.ts";
 
 /** The flags of `natschat access` (names as on the command line). */
 export interface AccessFlags {
@@ -26,7 +25,6 @@ export interface AccessFlags {
   "rate-name"?: string;
   "rate-key"?: string;
   replicas?: string;
-  "no-streams"?: boolean;
   "log-level"?: string;
   "tls-ca"?: string;
 }
@@ -46,7 +44,6 @@ export const ACCESS_ENV: Record<keyof AccessFlags, string> = {
   "rate-name": "NATSCHAT_RATE_NAME",
   "rate-key": "NATSCHAT_RATE_KEY",
   replicas: "NATSCHAT_REPLICAS",
-  "no-streams": "NATSCHAT_NO_STREAMS",
   "log-level": "NATSCHAT_LOG_LEVEL",
   "tls-ca": "NATSCHAT_TLS_CA",
 };
@@ -186,10 +183,8 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
       ? parseDuration(expiry, "--user-expiry")
       : DEFAULT_USER_EXPIRY_SECONDS,
     legacyPlaintext: parseBool(pick("legacy-plaintext") ?? "false", "--legacy-plaintext"),
-    ensureStreams: !parseBool(pick("no-streams") ?? "false", "--no-streams"),
     rateLimits,
     registryReplicas: replicas,
-    historyLimits: { ...DEFAULT_HISTORY_LIMITS, replicas },
     log: createLogger({ level }),
   };
   if (replicaId) opts.replicaId = replicaId;

@@ -52,4 +52,4 @@ export {
   SERVICE_VERSION,
   startAccessService,
 } from "./service.ts";
-export { DEFAULT_HISTORY_LIMITS, ensureChatStreams, type HistoryLimits } from "./streams.ts";
+export { ensureChatStreams } from "./streams.ts";

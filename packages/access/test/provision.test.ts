@@ -24,10 +24,10 @@ import {
   IdentityError,
   newSigner,
   newUserSigner,
-  ONLINE_SUBJECT,
   PROVISIONED_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
   parseCreds,
+  presenceSubject,
   randomJti,
   type Signer,
   signerFromSeed,
@@ -329,9 +329,11 @@ describe("the access service", () => {
     const conns = await Promise.all([gina, hank, stranger].map((u) => connectUser(stack, u)));
     closers.push(...conns.map((c) => () => c.close()));
     const [gNc, hNc, sNc] = conns as [NatsConnection, NatsConnection, NatsConnection];
-    hNc.publish(ONLINE_SUBJECT, await encodePresence(hankSigner, { name: "gina" })); // lies
-    sNc.publish(ONLINE_SUBJECT, await encodePresence(strangerSigner, { name: "stranger" }));
-    gNc.publish(ONLINE_SUBJECT, await encodePresence(ginaSigner, { name: "gina", first: true }));
+    // protocol v3: each on its own presence subject (the server lets only that key publish there)
+    const on = (s: { publicKey: string }) => presenceSubject(s.publicKey);
+    hNc.publish(on(hankSigner), await encodePresence(hankSigner, { name: "gina" })); // lies
+    sNc.publish(on(strangerSigner), await encodePresence(strangerSigner, { name: "stranger" }));
+    gNc.publish(on(ginaSigner), await encodePresence(ginaSigner, { name: "gina", first: true }));
     await Promise.all(conns.map((c) => c.flush()));
     // Presence arrives through ADMIN's import and is verified asynchronously: each round trip on
     // the service's connection lets it take the next messages.
@@ -521,7 +523,7 @@ describe("the access service", () => {
 
   it("serves the talk's plain-text request only when legacy mode is switched on", async () => {
     await svc.stop();
-    const legacy = await startService(stack, { legacyPlaintext: true, ensureStreams: false });
+    const legacy = await startService(stack, { legacyPlaintext: true });
     closers.push(() => legacy.stop());
     // the queue group must hold the legacy replica alone before the first plain-text request
     const client = new Svcm(admin).client({ strategy: "stall", stall: 300, maxWait: 2000 });

@@ -9,7 +9,7 @@ const USAGE = [
   "natschat access [--dir DIR] [--server URL[,URL]] [--replica-id ID]",
   "  [--creds FILE] [--push-creds FILE] [--chat-signing-key FILE] [--operator-signing-key FILE]",
   "  [--chat-account KEY] [--legacy-plaintext] [--user-expiry 30d] [--rate-global 2000/1]",
-  "  [--rate-name 10/60:5] [--rate-key 10/60:5] [--replicas 1|3|5] [--no-streams]",
+  "  [--rate-name 10/60:5] [--rate-key 10/60:5] [--replicas 1|3|5]",
   "  [--log-level debug|info|warn|error] [--tls-ca FILE]",
   `  env: ${Object.values(ACCESS_ENV).join(", ")}`,
 ].join("\n");
@@ -31,7 +31,6 @@ export async function accessVerb(argv: string[]): Promise<number> {
       "rate-name": { type: "string" },
       "rate-key": { type: "string" },
       replicas: { type: "string" },
-      "no-streams": { type: "boolean" },
       "log-level": { type: "string" },
       "tls-ca": { type: "string" },
     },
