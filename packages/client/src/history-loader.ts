@@ -1,26 +1,23 @@
-// History loading: the last N posts of every joined channel and of our DMs, read at start
-// ("initial": placed before what arrived live meanwhile) and again after a reconnect or on signs
-// of a healed link ("backfill": only what we do not show yet, appended as unread).
+// History loading: the last N posts of every joined channel and of our DMs, read from the
+// history service at start ("initial": placed before what arrived live meanwhile) and again
+// after a reconnect or on signs of a healed link ("backfill": only what we do not show yet,
+// appended as unread).
 //
 // Reads run one after the other: read() is the one place a read starts, and it chains the new
 // read after the one before, so two backfills never interleave their placing, and loaded()
-// resolves when every read started so far has finished.
-import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/nats-core";
-import { DM_TYPE, dmSubject, EnvelopeVerifier, POST_TYPE, postsSubject } from "@natschat/protocol";
+// resolves when every read started so far has finished. A backfill on signs of a healed link
+// starts at most once per GAP_MIN_INTERVAL_MS, however many signs arrive.
+import { EnvelopeVerifier, PRESENCE_TYPE } from "@natschat/protocol";
 import { type Conversation, type MessageRecord, recordOf } from "./conversation.ts";
-import { readLastNRetrying } from "./history.ts";
-import { dmPeer } from "./inbound.ts";
+import { type HistoryFetch, type HistoryQuery, readLastRetrying } from "./history.ts";
+import { conversationOf } from "./routing.ts";
 import type { Scope, ScopedTimer } from "./scope.ts";
 import type { ChatStore } from "./store.ts";
-import { dmId } from "./target.ts";
-
-/** Names of the history streams (mirrors @natschat/trust; the client stays isomorphic). */
-export const POSTS_STREAM = "CHAT_POSTS";
-export const DMS_STREAM = "CHAT_DMS";
 
 /** Wait before a backfill after signs of a healed link (repeats are being stored meanwhile). */
 const GAP_BACKFILL_DELAY_MS = 1000;
+/** Least time between the starts of two backfills on such signs. */
+const GAP_MIN_INTERVAL_MS = 5000;
 /** Wait before another try when that backfill could not read the history. */
 const GAP_BACKFILL_RETRY_MS = 10_000;
 
@@ -31,13 +28,15 @@ export type HistoryMode = "initial" | "backfill";
 export interface HistoryLoaderOptions {
   store: ChatStore;
   scope: Scope;
-  /** The connection of the moment. */
-  nc: () => NatsConnection | undefined;
+  /** Fetches one page from the history service. */
+  fetch: HistoryFetch;
   /** Posts per channel, and DMs, to read. */
   historySize: number;
-  /** JetStream domain of the history streams (needed on a leaf server). */
-  jetstreamDomain?: string;
   now: () => number;
+  /** Wait before a backfill on a sign of a healed link, ms (default 1000). */
+  gapDelayMs?: number;
+  /** Least time between the starts of two such backfills, ms (default 5000). */
+  gapMinIntervalMs?: number;
 }
 
 /** Reads history into the store, one read at a time. */
@@ -48,6 +47,8 @@ export class HistoryLoader {
   /** Signs of a link that was down arrived since the last backfill began (see suspectGap). */
   #gapSuspected = false;
   #gapTimer: ScopedTimer | undefined;
+  /** When the last backfill on such signs began, ms. */
+  #lastGapRead = Number.NEGATIVE_INFINITY;
 
   constructor(opts: HistoryLoaderOptions) {
     this.#o = opts;
@@ -66,40 +67,45 @@ export class HistoryLoader {
   }
 
   /**
-   * Reads the history again soon (a backfill). Called when a message or presence shows that a
-   * link between us and others was down while we stayed connected: live posts from across it
-   * missed us, but the history stream has them. While the stream is out of reach too, the
-   * backfill is tried again every GAP_BACKFILL_RETRY_MS, until one has worked after the last
-   * such sign.
+   * Reads the history again soon (a backfill). Called on a checked sign that a link between us
+   * and others was down while we stayed connected: live posts from across it missed us, but the
+   * history service has them. While the service is out of reach too, the backfill is tried again
+   * every GAP_BACKFILL_RETRY_MS, until one has worked after the last such sign.
    */
   suspectGap(): void {
     this.#gapSuspected = true;
-    if (this.#gapTimer === undefined) this.#scheduleGapBackfill(GAP_BACKFILL_DELAY_MS);
+    if (this.#gapTimer === undefined) {
+      this.#scheduleGapBackfill(this.#o.gapDelayMs ?? GAP_BACKFILL_DELAY_MS);
+    }
   }
 
   #scheduleGapBackfill(delayMs: number): void {
-    this.#gapTimer = this.#o.scope.timeout(() => void this.#gapBackfill(), delayMs);
+    const min = this.#o.gapMinIntervalMs ?? GAP_MIN_INTERVAL_MS;
+    const earliest = this.#lastGapRead + min - this.#o.now();
+    this.#gapTimer = this.#o.scope.timeout(
+      () => void this.#gapBackfill(),
+      Math.max(delayMs, earliest),
+    );
   }
 
   async #gapBackfill(): Promise<void> {
     this.#gapSuspected = false;
+    this.#lastGapRead = this.#o.now();
     const ok = await this.read("backfill");
     if (!ok) this.#gapSuspected = true;
     this.#gapTimer = undefined;
     if (this.#gapSuspected && this.#o.scope.live) {
-      this.#scheduleGapBackfill(ok ? GAP_BACKFILL_DELAY_MS : GAP_BACKFILL_RETRY_MS);
+      const delay = this.#o.gapDelayMs ?? GAP_BACKFILL_DELAY_MS;
+      this.#scheduleGapBackfill(ok ? delay : GAP_BACKFILL_RETRY_MS);
     }
   }
 
   /** One read of every channel and the DMs; never throws (failures are marked and noticed). */
   async #read(mode: HistoryMode): Promise<boolean> {
-    const nc = this.#o.nc();
-    if (!nc || nc.isClosed() || !this.#o.scope.live) return false;
-    const js = jetstream(nc, { domain: this.#o.jetstreamDomain });
-    const n = this.#o.historySize;
+    if (!this.#o.scope.live) return false;
     const done = await Promise.all([
-      ...this.#o.store.conversations("channel").map((c) => this.#readChannel(js, c, n, mode)),
-      this.#readDms(js, n, mode),
+      ...this.#o.store.conversations("channel").map((c) => this.#readChannel(c, mode)),
+      this.#readDms(mode),
     ]);
     return done.every(Boolean);
   }
@@ -113,24 +119,36 @@ export class HistoryLoader {
     });
   }
 
-  async #readChannel(
-    js: JetStreamClient,
-    c: Conversation,
-    n: number,
-    mode: HistoryMode,
-  ): Promise<boolean> {
+  /** Reads `q` and verifies each message as a live one on its subject. */
+  async #records(
+    q: HistoryQuery,
+    verifier: EnvelopeVerifier,
+  ): Promise<{ id: string; rec: MessageRecord }[]> {
+    const store = this.#o.store;
+    const stored = await readLastRetrying(this.#o.fetch, q, this.#o.historySize);
+    const out: { id: string; rec: MessageRecord }[] = [];
+    for (const s of stored) {
+      const r = await verifier.verify(s.token, { subject: s.subject });
+      if (!r.ok || r.envelope.type === PRESENCE_TYPE) continue;
+      const id = conversationOf(store.me.key, s.subject);
+      if (id === undefined) {
+        store.countDrop("wrong-subject");
+        continue;
+      }
+      store.user(r.envelope.iss);
+      out.push({ id, rec: recordOf(r.envelope, s.seq) });
+    }
+    return out;
+  }
+
+  async #readChannel(c: Conversation, mode: HistoryMode): Promise<boolean> {
     const store = this.#o.store;
     const verifier = this.#verifier();
     let ok = true;
     try {
-      const stored = await readLastNRetrying(js, POSTS_STREAM, postsSubject(c.target), n);
-      const records: MessageRecord[] = [];
-      for (const s of stored) {
-        const r = await verifier.verify(s.data, { subject: s.subject });
-        if (!r.ok || r.envelope.type !== POST_TYPE || r.envelope.channel !== c.target) continue;
-        store.user(r.envelope.iss);
-        records.push(recordOf(r.envelope, s.seq));
-      }
+      const found = await this.#records({ channel: c.target }, verifier);
+      const records = found.filter((f) => f.id === c.id).map((f) => f.rec);
+      if (records.length < found.length) store.countDrop("wrong-subject");
       store.placeHistory(c, records, mode);
       c.setHistory("loaded");
     } catch (err) {
@@ -142,32 +160,23 @@ export class HistoryLoader {
     return ok;
   }
 
-  async #readDms(js: JetStreamClient, n: number, mode: HistoryMode): Promise<boolean> {
+  async #readDms(mode: HistoryMode): Promise<boolean> {
     const store = this.#o.store;
-    const me = store.me.key;
     const verifier = this.#verifier();
     let ok = true;
     try {
-      const stored = await readLastNRetrying(js, DMS_STREAM, dmSubject(me), n);
       const byPeer = new Map<string, MessageRecord[]>();
-      for (const s of stored) {
-        const r = await verifier.verify(s.data);
-        if (!r.ok || r.envelope.type !== DM_TYPE) {
-          if (r.ok) store.countDrop("wrong-type");
+      for (const { id, rec } of await this.#records({ dms: true }, verifier)) {
+        if (!id.startsWith("@")) {
+          store.countDrop("wrong-type");
           continue;
         }
-        const peer = dmPeer(me, r.envelope, s.subject);
-        if (peer === undefined) {
-          store.countDrop("wrong-subject");
-          continue;
-        }
-        store.user(r.envelope.iss);
-        const list = byPeer.get(peer) ?? [];
-        list.push(recordOf(r.envelope, s.seq));
-        byPeer.set(peer, list);
+        const list = byPeer.get(id) ?? [];
+        list.push(rec);
+        byPeer.set(id, list);
       }
-      for (const [peer, records] of byPeer) {
-        store.placeHistory(store.conversation(dmId(peer)), records, mode);
+      for (const [id, records] of byPeer) {
+        store.placeHistory(store.conversation(id), records, mode);
       }
       for (const c of store.conversations("dm")) c.setHistory("loaded");
     } catch (err) {

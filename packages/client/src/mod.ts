@@ -3,9 +3,19 @@
 
 export type { ConnectFn } from "./connection.ts";
 export type { HistoryState, MessageRecord } from "./conversation.ts";
+export {
+  Directory,
+  type DirectoryEntry,
+  type DirectoryLookup,
+  natsDirectoryLookup,
+} from "./directory.ts";
 export { ChatError, type ChatErrorCode } from "./errors.ts";
-export { type ReadLastOptions, readLastN, type StoredMessage } from "./history.ts";
-export { DMS_STREAM, POSTS_STREAM } from "./history-loader.ts";
+export {
+  type HistoryFetch,
+  type HistoryQuery,
+  natsHistoryFetch,
+  readLast,
+} from "./history.ts";
 export {
   IdentityCache,
   type IdentityCacheOptions,
@@ -15,13 +25,13 @@ export {
 } from "./identity.ts";
 export { ChangeNotifier } from "./notifier.ts";
 export {
-  jetStreamStore,
+  isRefusal,
   Outbox,
   type OutboxEntry,
   type OutboxOptions,
+  requestStore,
   STORE_TIMEOUT_MS,
   type StoreFn,
-  storeMsgId,
 } from "./outbox.ts";
 export {
   type RegisterOptions,
@@ -31,6 +41,7 @@ export {
   renew,
 } from "./register.ts";
 export { RENEW_BEFORE_MS, renewAt, renewalDue } from "./renewal.ts";
+export { conversationOf } from "./routing.ts";
 export { Scope, type ScopedTimer } from "./scope.ts";
 export { type ChatCreds, ChatSession, type ChatSessionOptions } from "./session.ts";
 export {

@@ -1,11 +1,15 @@
-// Presence: our own announcements (a first one on joining and after a reconnect, then one every
-// interval, and a goodbye that expires at once), the roster's online flags from others'
-// announcements, and the sweep that marks the silent offline.
+// Presence: our own announcements on chat.KUBECON.online.<our key> (a first one on joining and
+// after a reconnect, then one every interval, and a goodbye that expires at once), the roster's
+// online flags from others' announcements, and the sweep that marks the silent offline.
+//
+// Only registered, unrevoked users appear online: a key's announcement counts once the
+// directory has said so (the server already lets only a key publish its own presence). Until
+// then the latest announcement of the key waits here, and the directory is asked for it.
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
   encodePresence,
-  ONLINE_SUBJECT,
   type PresenceEnvelope,
+  presenceSubject,
   type Signer,
 } from "@natschat/protocol";
 import type { LearnResult } from "./identity.ts";
@@ -31,12 +35,23 @@ export interface PresenceOptions {
   now: () => number;
   /** Someone came back after a silence that only a cut link explains. */
   onGap: () => void;
+  /** The directory: whether a key resolved, whether it is an active user, and asking for one. */
+  directory: {
+    isResolved(key: string): boolean;
+    isActiveUser(key: string): boolean;
+    want(key: string): void;
+  };
 }
+
+/** Most announcements kept waiting for the directory. */
+const MAX_WAITING = 10_000;
 
 /** Our presence and everyone else's. */
 export class Presence {
   readonly #o: PresenceOptions;
   #answer: ScopedTimer | undefined;
+  /** The latest announcement of each key the directory has not answered for yet. */
+  readonly #waiting = new Map<string, PresenceEnvelope>();
 
   constructor(opts: PresenceOptions) {
     this.#o = opts;
@@ -72,7 +87,7 @@ export class Presence {
         ttlSeconds,
         now: this.#o.now(),
       });
-      if (!nc.isClosed()) nc.publish(ONLINE_SUBJECT, token);
+      if (!nc.isClosed()) nc.publish(presenceSubject(this.#o.store.me.key), token);
     } catch (err) {
       this.#o.store.setNotice(
         `could not announce presence: ${err instanceof Error ? err.message : err}`,
@@ -89,7 +104,32 @@ export class Presence {
       store.countDrop("bad-identity");
       return;
     }
-    if (learned?.changed) store.identityChanged();
+    const dir = this.#o.directory;
+    if (!dir.isResolved(e.iss)) {
+      if (this.#waiting.size < MAX_WAITING || this.#waiting.has(e.iss)) this.#waiting.set(e.iss, e);
+      dir.want(e.iss);
+      return;
+    }
+    if (!dir.isActiveUser(e.iss)) {
+      store.countDrop("not-a-user");
+      return;
+    }
+    this.#apply(e);
+  }
+
+  /** The directory answered for `keys`: announcements that waited for it count now. */
+  resolved(keys: readonly string[]): void {
+    for (const key of keys) {
+      const e = this.#waiting.get(key);
+      if (!e) continue;
+      this.#waiting.delete(key);
+      if (this.#o.directory.isActiveUser(key)) this.#apply(e);
+      else if (this.#o.directory.isResolved(key)) this.#o.store.countDrop("not-a-user");
+    }
+  }
+
+  #apply(e: PresenceEnvelope): void {
+    const store = this.#o.store;
     const u = store.user(e.iss);
     const now = this.#o.now();
     // someone we had lost without a goodbye for more than two presence lifetimes is back, and

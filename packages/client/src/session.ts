@@ -1,11 +1,13 @@
 // ChatSession: the one chat session model that the terminal and web UIs share. It owns the
 // state machine and the connection; its parts each own one concern:
 //   store.ts          conversations, roster, drops, notice, snapshots, change notification
-//   inbound.ts        live subscriptions, verification, routing
+//   inbound.ts        live subscriptions, verification, routing (routing.ts)
 //   presence.ts       our announcements, others' online flags, the sweep
-//   history-loader.ts history reads at start, after a reconnect and after a healed link
+//   directory.ts      issued names of keys, from the directory service (batched, cached)
+//   history-loader.ts history reads at start, after a reconnect and after a healed link,
+//                     from the history service (history.ts)
 //   renewer.ts        renewal of our user JWT before it expires
-//   outbox.ts         store-and-forward of what we send
+//   outbox.ts         store-and-forward of what we send (a request; the writer acks it)
 //   scope.ts          the session's lifetime: `live`, and every timer
 //
 // API (isomorphic: Node and browsers; the NATS connection is injected):
@@ -35,10 +37,12 @@
 //   await session.closed()                 // resolves with { state, reason } once it stops
 //   await session.stop()                   // says goodbye, drains, state "closed"
 //
-// Identity (security property 3): a sender is shown only under the name the access service
-// issued for its key. Presence carries the sender's issued user JWT (`nats.ujwt`), checked with
-// checkIssuedUserJwt against the CHAT signing keys; until a key's identity is known its messages
-// are labelled with the key's short form (`~UABCD…WXYZ`), never with the name they claim.
+// Identity (security property 3): the server proves the sender (protocol v3: the subject's last
+// token is the sender's key, and only that key may publish there), and a sender is shown only
+// under the name the access service issued for its key, looked up in the directory service
+// (which knows registered users only: never the bootstrap identity or a role). Until a key
+// resolves, its messages are labelled with its short form (`~UABCD…WXYZ`), never with the name
+// they claim; only registered, unrevoked users appear online.
 import type { ConnectionOptions, NatsConnection, Status } from "@nats-io/nats-core";
 import {
   DEFAULT_CHANNELS,
@@ -49,18 +53,20 @@ import {
   isPublicKey,
   PRESENCE_INTERVAL_SECONDS,
   PRESENCE_TTL_SECONDS,
-  postsSubject,
+  postSubject,
   type Signer,
   signerFromSeed,
   validateChannel,
 } from "@natschat/protocol";
 import { type ConnectFn, openConnection, statusVerdict } from "./connection.ts";
 import type { MessageRecord } from "./conversation.ts";
+import { Directory, natsDirectoryLookup } from "./directory.ts";
 import { ChatError } from "./errors.ts";
+import { natsHistoryFetch } from "./history.ts";
 import { HistoryLoader } from "./history-loader.ts";
 import { IdentityCache } from "./identity.ts";
 import { Inbound } from "./inbound.ts";
-import { jetStreamStore, Outbox, storeMsgId } from "./outbox.ts";
+import { Outbox, requestStore } from "./outbox.ts";
 import { Presence } from "./presence.ts";
 import { Renewer } from "./renewer.ts";
 import { Scope } from "./scope.ts";
@@ -102,8 +108,8 @@ export interface ChatSessionOptions {
   /** Extra connection options (e.g. tls), merged under the session's own. */
   connectionOptions?: Partial<ConnectionOptions>;
   /**
-   * JetStream domain of the history streams ("hub" in every natschat topology). Required on an
-   * edge (leaf) server, which has no JetStream and forwards only domain-prefixed API requests.
+   * @deprecated ignored since protocol v3: history is a service, reached without JetStream.
+   * Kept so that older configs (web runtime config, CLI flags) still type-check.
    */
   jetstreamDomain?: string;
   /**
@@ -124,6 +130,7 @@ export class ChatSession {
   readonly #store: ChatStore;
   readonly #identities: IdentityCache;
   readonly #inbound: Inbound;
+  readonly #directory: Directory;
   readonly #presence: Presence;
   readonly #history: HistoryLoader;
   readonly #renewer: Renewer;
@@ -162,15 +169,29 @@ export class ChatSession {
       me: { key: userKeyOf(creds.jwt), name: "" },
       channels: channels.map(channelId),
       maxMessages: options.maxMessages ?? 1000,
-      names: (key) => this.#identities.nameOf(key),
+      names: (key) => this.#directory.nameOf(key),
+      onNewUser: (key) => this.#directory.want(key),
     });
     this.#store = store;
+    this.#directory = new Directory({
+      lookup: natsDirectoryLookup(nc),
+      scope,
+      chatAccount: options.chatAccount,
+      chatSigningKeys: options.chatSigningKeys,
+      now,
+      onResolved: (keys) => {
+        store.clearNotice("directory");
+        store.identityChanged();
+        this.#presence.resolved(keys);
+        this.#inbound.resolved(keys);
+      },
+      onError: (err) => store.setNotice(`could not look up names yet: ${text(err)}`, "directory"),
+    });
     this.#history = new HistoryLoader({
       store,
       scope,
-      nc,
+      fetch: natsHistoryFetch(nc),
       historySize: options.historySize ?? 100,
-      ...(options.jetstreamDomain ? { jetstreamDomain: options.jetstreamDomain } : {}),
       now,
     });
     const ttlSeconds = options.presenceTtlSeconds ?? PRESENCE_TTL_SECONDS;
@@ -186,12 +207,14 @@ export class ChatSession {
       answerDelayMs: options.answerDelayMs ?? 200,
       now,
       onGap: () => this.#history.suspectGap(),
+      directory: this.#directory,
     });
     this.#inbound = new Inbound({
       store,
       scope,
       identities: this.#identities,
       now,
+      directory: this.#directory,
       onPresence: (e, learned) => this.#presence.receive(e, learned),
       onResent: () => this.#history.suspectGap(),
     });
@@ -210,8 +233,10 @@ export class ChatSession {
       onRenewed: () => options.onRenewed?.(this.#creds),
     });
     this.#outbox = new Outbox({
-      store: jetStreamStore(nc),
+      store: requestStore(nc),
       onPending: (n) => this.#onUnstored(n),
+      onRefused: (_entry, err) =>
+        store.setNotice(`a sent message was not saved to history: ${err.message}`),
     });
     scope.onClose(() => this.#outbox.stop());
     this.#closed = new Promise((resolve) => {
@@ -257,6 +282,7 @@ export class ChatSession {
         `these creds are not a chat user of this CHAT account: ${mine.detail}`,
       );
     }
+    this.#directory.set(key, mine.identity.name);
     this.#store.setMe({ key, name: mine.identity.name });
 
     const nc = await openConnection({
@@ -338,15 +364,15 @@ export class ChatSession {
       const token = await encodePost(signer, { name: me.name, channel: t.channel, msg: text, now });
       const jti = jtiOf(token);
       this.#store.conversation(channelId(t.channel)).append(this.#ownRecord(jti, text, now));
-      this.#publish(postsSubject(t.channel), token, jti);
+      this.#publish(postSubject(t.channel, me.key), token, jti);
     } else {
       const token = await encodeDm(signer, { name: me.name, to: t.peer, msg: text, now });
       const jti = jtiOf(token);
       const c = this.#store.conversation(dmId(t.peer));
       c.append({ ...this.#ownRecord(jti, text, now), to: t.peer });
-      this.#publish(dmSubject(t.peer), token, jti);
-      // A copy on our own DM subject puts the sent side into our DM history too.
-      if (t.peer !== me.key) this.#publish(dmSubject(me.key), token, jti);
+      // Published once: the recipient, our other devices and the history writer all take it
+      // from this subject, and DM history returns both directions.
+      this.#publish(dmSubject(t.peer, me.key), token, jti);
     }
     this.#store.changed();
   }
@@ -369,9 +395,9 @@ export class ChatSession {
 
   // --- sending (store-and-forward: see outbox.ts) -----------------------------------------
 
-  /** Publishes a signed post or DM: live at once, and into history once the stream confirms. */
+  /** Sends a signed post or DM: live at once, and into history once the writer acks it. */
   #publish(subject: string, token: string, jti: string): void {
-    void this.#outbox.send({ subject, token, msgId: storeMsgId(jti, subject) });
+    void this.#outbox.send({ subject, token, msgId: jti });
   }
 
   #ownRecord(jti: string, text: string, now: number): MessageRecord {
@@ -389,7 +415,7 @@ export class ChatSession {
     const lost = this.#outbox.givenUp;
     if (pending > 0 || lost > 0) {
       this.#store.setNotice(
-        `${pending} sent message${pending === 1 ? "" : "s"} not saved to history yet (the history stream is out of reach); retrying` +
+        `${pending} sent message${pending === 1 ? "" : "s"} not saved to history yet (the history service is out of reach); retrying` +
           (lost > 0 ? `; ${lost} given up` : ""),
         "unstored",
       );

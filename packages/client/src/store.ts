@@ -111,7 +111,7 @@ export interface UserRecord {
  * What a notice is about: a later notice of another kind replaces it, and clearNotice(kind)
  * clears it only while it is still of that kind.
  */
-export type NoticeKind = "unstored" | "renewal" | "other";
+export type NoticeKind = "unstored" | "renewal" | "directory" | "other";
 
 /** Options of ChatStore. */
 export interface ChatStoreOptions {
@@ -122,12 +122,15 @@ export interface ChatStoreOptions {
   maxMessages: number;
   /** The issued name of a key, or undefined while it is unknown. */
   names: (key: string) => string | undefined;
+  /** Called when a key enters the roster (a sender, a DM peer, someone online): resolve it. */
+  onNewUser?: (key: string) => void;
 }
 
 /** State, conversations, roster and snapshot of one chat session. */
 export class ChatStore {
   readonly #notifier = new ChangeNotifier();
   readonly #names: (key: string) => string | undefined;
+  readonly #onNewUser: (key: string) => void;
   readonly #maxMessages: number;
   readonly #conversations = new Map<string, Conversation>();
   readonly #users = new Map<string, UserRecord>();
@@ -146,6 +149,7 @@ export class ChatStore {
 
   constructor(opts: ChatStoreOptions) {
     this.#names = opts.names;
+    this.#onNewUser = opts.onNewUser ?? (() => undefined);
     this.#maxMessages = opts.maxMessages;
     this.#me = opts.me;
     for (const id of opts.channels) this.conversation(id);
@@ -264,6 +268,7 @@ export class ChatStore {
     if (!u) {
       u = { key, exp: 0, lastSeen: undefined, online: key === this.#me.key };
       this.#users.set(key, u);
+      this.#onNewUser(key);
     }
     return u;
   }
