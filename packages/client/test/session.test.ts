@@ -33,8 +33,10 @@ import {
   mintChatUser,
   probePublish,
   probeSubscribe,
+  startTestDirectory,
   startTestHistory,
   startTestStack,
+  type TestDirectory,
   type TestStack,
 } from "@natschat/testing";
 import {
@@ -46,7 +48,6 @@ import {
   revokeInAccountJwt,
 } from "@natschat/trust";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startTestDirectory, type TestDirectory } from "./directory-stub.ts";
 
 let stack: TestStack;
 let history: HistoryService;

@@ -4,8 +4,9 @@
 // `{"keys":[…]}` → `{"users":{"U…":{"name","jwt","revoked"?}}}`, unknown keys absent.
 import type { NatsConnection } from "@nats-io/nats-core";
 import { DIRECTORY_LOOKUP_SUBJECT } from "@natschat/protocol";
-import type { MintedUser, TestStack } from "@natschat/testing";
 import { connectRole } from "@natschat/trust";
+import type { TestStack } from "./stack.ts";
+import type { MintedUser } from "./users.ts";
 
 /** A running stand-in directory. */
 export interface TestDirectory {
@@ -17,11 +18,14 @@ export interface TestDirectory {
 }
 
 /** Starts the stand-in on the stack's ADMIN account (access role creds). */
-export async function startTestDirectory(stack: TestStack): Promise<TestDirectory> {
+export async function startTestDirectory(
+  stack: Pick<TestStack, "urls" | "creds" | "caFile">,
+): Promise<TestDirectory> {
   const nc: NatsConnection = await connectRole({
     servers: stack.urls,
     credsPath: stack.creds("access"),
     inboxOwner: "access",
+    tlsCaFile: stack.caFile,
   });
   const users = new Map<string, { name: string; jwt: string; revoked?: true }>();
   const requests: string[][] = [];
