@@ -46,8 +46,8 @@ export class Renewer {
     const at = renewAt(
       decodeJwtUnverified(this.#o.jwt()).payload as { iat?: number; exp?: number },
     );
-    if (at === undefined) return;
-    const wait = Math.max(0, delayMs ?? at - this.#o.now());
+    if (at === undefined && delayMs === undefined) return;
+    const wait = Math.max(0, delayMs ?? (at as number) - this.#o.now());
     this.#timer = this.#o.scope.timeout(
       () => (wait > MAX_TIMER_MS ? this.schedule() : void this.#renewNow()),
       Math.min(wait, MAX_TIMER_MS),

@@ -64,7 +64,7 @@ import { Directory, natsDirectoryLookup } from "./directory.ts";
 import { ChatError } from "./errors.ts";
 import { natsHistoryFetch } from "./history.ts";
 import { HistoryLoader } from "./history-loader.ts";
-import { IdentityCache } from "./identity.ts";
+import { chatUserKind, IdentityCache } from "./identity.ts";
 import { Inbound } from "./inbound.ts";
 import { Outbox, requestStore } from "./outbox.ts";
 import { Presence } from "./presence.ts";
@@ -282,6 +282,13 @@ export class ChatSession {
         `these creds are not a chat user of this CHAT account: ${mine.detail}`,
       );
     }
+    const kind = chatUserKind(this.#creds.jwt, key);
+    if (kind === undefined) {
+      throw new ChatError(
+        "CHAT_NOT_CHAT_USER",
+        "these creds may not post: they are the bootstrap identity or a role, not a chat user; register to get chat creds",
+      );
+    }
     this.#directory.set(key, mine.identity.name);
     this.#store.setMe({ key, name: mine.identity.name });
 
@@ -319,7 +326,8 @@ export class ChatSession {
     this.#everConnected = true;
     this.#store.setState("connected", undefined);
     await this.#presence.start();
-    this.#renewer.schedule();
+    // a JWT issued before protocol v3 may not post under its own key yet: renew it at once
+    this.#renewer.schedule(kind === "v2" ? 0 : undefined);
     void this.#history.read("initial");
   }
 
