@@ -24,6 +24,7 @@ export {
   shortKey,
 } from "./identity.ts";
 export { ChangeNotifier } from "./notifier.ts";
+export type { ChatCreds, ChatSessionOptions } from "./options.ts";
 export {
   isRefusal,
   Outbox,
@@ -43,7 +44,7 @@ export {
 export { RENEW_BEFORE_MS, renewAt, renewalDue } from "./renewal.ts";
 export { conversationOf } from "./routing.ts";
 export { Scope, type ScopedTimer } from "./scope.ts";
-export { type ChatCreds, ChatSession, type ChatSessionOptions } from "./session.ts";
+export { ChatSession } from "./session.ts";
 export {
   type ChatSnapshot,
   ChatStore,

@@ -43,83 +43,31 @@
 // (which knows registered users only: never the bootstrap identity or a role). Until a key
 // resolves, its messages are labelled with its short form (`~UABCD…WXYZ`), never with the name
 // they claim; only registered, unrevoked users appear online.
-import type { ConnectionOptions, NatsConnection, Status } from "@nats-io/nats-core";
+import type { NatsConnection, Status } from "@nats-io/nats-core";
 import {
   DEFAULT_CHANNELS,
   decodeJwtUnverified,
-  dmSubject,
-  encodeDm,
-  encodePost,
   isPublicKey,
   PRESENCE_INTERVAL_SECONDS,
   PRESENCE_TTL_SECONDS,
-  postSubject,
   type Signer,
   signerFromSeed,
   validateChannel,
 } from "@natschat/protocol";
-import { type ConnectFn, openConnection, statusVerdict } from "./connection.ts";
-import type { MessageRecord } from "./conversation.ts";
+import { openConnection, statusVerdict } from "./connection.ts";
 import { Directory, natsDirectoryLookup } from "./directory.ts";
 import { ChatError } from "./errors.ts";
 import { natsHistoryFetch } from "./history.ts";
 import { HistoryLoader } from "./history-loader.ts";
 import { chatUserKind, IdentityCache } from "./identity.ts";
 import { Inbound } from "./inbound.ts";
-import { Outbox, requestStore } from "./outbox.ts";
+import type { ChatCreds, ChatSessionOptions } from "./options.ts";
 import { Presence } from "./presence.ts";
 import { Renewer } from "./renewer.ts";
 import { Scope } from "./scope.ts";
+import { Sender } from "./sender.ts";
 import { type ChatSnapshot, ChatStore, isFinal, type Me, type SessionState } from "./store.ts";
 import { channelId, dmId, parseTarget } from "./target.ts";
-
-/** The credentials of a chat user: its issued user JWT and its own user seed. */
-export interface ChatCreds {
-  jwt: string;
-  seed: string;
-}
-
-/** Options of ChatSession. */
-export interface ChatSessionOptions {
-  servers: string | string[];
-  connect: ConnectFn;
-  /** The CHAT account public key. */
-  chatAccount: string;
-  /** The CHAT account's signing keys: only user JWTs they signed name anyone. */
-  chatSigningKeys: readonly string[];
-  /** Channels to join (default DEFAULT_CHANNELS). */
-  channels?: readonly string[];
-  /** Posts of history per channel, and DMs of history (default 100). */
-  historySize?: number;
-  /** Most messages kept per conversation (default 1000). */
-  maxMessages?: number;
-  /** Presence interval, ms (default 30 s). */
-  presenceIntervalMs?: number;
-  /** Presence lifetime, s (default 60). */
-  presenceTtlSeconds?: number;
-  /** How often silent users are expired, ms (default 5 s). */
-  sweepIntervalMs?: number;
-  /** Longest random delay before answering a newcomer's first announcement, ms (default 200). */
-  answerDelayMs?: number;
-  /** Connection name shown by the server (default "natschat-chat"). */
-  name?: string;
-  /** First connect timeout, ms (default 5000). */
-  connectTimeoutMs?: number;
-  /** Extra connection options (e.g. tls), merged under the session's own. */
-  connectionOptions?: Partial<ConnectionOptions>;
-  /**
-   * @deprecated ignored since protocol v3: history is a service, reached without JetStream.
-   * Kept so that older configs (web runtime config, CLI flags) still type-check.
-   */
-  jetstreamDomain?: string;
-  /**
-   * Called with the new creds after the session renewed its user JWT (see renewAt): a UI that
-   * keeps the creds (a file, the browser's storage) saves them here. The seed is unchanged.
-   */
-  onRenewed?: (creds: ChatCreds) => void;
-  /** Clock, ms since the epoch (default Date.now). */
-  now?: () => number;
-}
 
 /** The chat session: the state machine and the connection, with its parts (see above). */
 export class ChatSession {
@@ -134,7 +82,7 @@ export class ChatSession {
   readonly #presence: Presence;
   readonly #history: HistoryLoader;
   readonly #renewer: Renewer;
-  readonly #outbox: Outbox;
+  readonly #sender: Sender;
   #signer: Signer | undefined;
   #nc: NatsConnection | undefined;
   #started = false;
@@ -232,13 +180,7 @@ export class ChatSession {
       now,
       onRenewed: () => options.onRenewed?.(this.#creds),
     });
-    this.#outbox = new Outbox({
-      store: requestStore(nc),
-      onPending: (n) => this.#onUnstored(n),
-      onRefused: (_entry, err) =>
-        store.setNotice(`a sent message was not saved to history: ${err.message}`),
-    });
-    scope.onClose(() => this.#outbox.stop());
+    this.#sender = new Sender({ store, scope, nc, now });
     this.#closed = new Promise((resolve) => {
       this.#closedResolve = resolve;
     });
@@ -365,24 +307,7 @@ export class ChatSession {
         `the session is ${isFinal(state) ? state : "stopping"}: ${this.#store.reason ?? "stopped"}`,
       );
     }
-    const t = parseTarget(target);
-    const now = this.#now();
-    const me = this.#store.me;
-    if (t.kind === "channel") {
-      const token = await encodePost(signer, { name: me.name, channel: t.channel, msg: text, now });
-      const jti = jtiOf(token);
-      this.#store.conversation(channelId(t.channel)).append(this.#ownRecord(jti, text, now));
-      this.#publish(postSubject(t.channel, me.key), token, jti);
-    } else {
-      const token = await encodeDm(signer, { name: me.name, to: t.peer, msg: text, now });
-      const jti = jtiOf(token);
-      const c = this.#store.conversation(dmId(t.peer));
-      c.append({ ...this.#ownRecord(jti, text, now), to: t.peer });
-      // Published once: the recipient, our other devices and the history writer all take it
-      // from this subject, and DM history returns both directions.
-      this.#publish(dmSubject(t.peer, me.key), token, jti);
-    }
-    this.#store.changed();
+    await this.#sender.send(signer, parseTarget(target), text);
   }
 
   /** Shows a conversation ("#CHANNEL" or "@<key>", created for a new DM peer); clears unread. */
@@ -399,38 +324,6 @@ export class ChatSession {
   /** The current state, immutable; the same object until the next change. */
   snapshot(): ChatSnapshot {
     return this.#store.snapshot();
-  }
-
-  // --- sending (store-and-forward: see outbox.ts) -----------------------------------------
-
-  /** Sends a signed post or DM: live at once, and into history once the writer acks it. */
-  #publish(subject: string, token: string, jti: string): void {
-    void this.#outbox.send({ subject, token, msgId: jti });
-  }
-
-  #ownRecord(jti: string, text: string, now: number): MessageRecord {
-    const me = this.#store.me;
-    return {
-      id: `${me.key} ${jti}`,
-      from: me.key,
-      claimedName: me.name,
-      text,
-      time: Math.floor(now / 1000) * 1000,
-    };
-  }
-
-  #onUnstored(pending: number): void {
-    const lost = this.#outbox.givenUp;
-    if (pending > 0 || lost > 0) {
-      this.#store.setNotice(
-        `${pending} sent message${pending === 1 ? "" : "s"} not saved to history yet (the history service is out of reach); retrying` +
-          (lost > 0 ? `; ${lost} given up` : ""),
-        "unstored",
-      );
-    } else {
-      this.#store.clearNotice("unstored");
-    }
-    this.#store.changed();
   }
 
   // --- the connection's state machine ----------------------------------------------------
@@ -452,7 +345,7 @@ export class ChatSession {
         void this.#presence.announce(true);
         // Fetch what was posted while we were away (history reads never throw).
         void this.#history.read("backfill");
-        this.#outbox.retryNow();
+        this.#sender.retryNow();
         return;
       case "error": {
         const v = statusVerdict(s.error, this.#everConnected);
@@ -496,9 +389,4 @@ function userKeyOf(jwt: string): string {
 
 function text(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** The jti of a token we signed ourselves. */
-function jtiOf(token: string): string {
-  return String(decodeJwtUnverified(token).payload.jti);
 }
