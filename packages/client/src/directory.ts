@@ -11,6 +11,7 @@
 // it was issued).
 import { errors, type NatsConnection } from "@nats-io/nats-core";
 import {
+  ACCESS_ERROR_HEADER,
   checkIssuedUserJwt,
   DIRECTORY_LOOKUP_SUBJECT,
   decodeJwtUnverified,
@@ -181,11 +182,16 @@ export function natsDirectoryLookup(
     const m = await conn.request(DIRECTORY_LOOKUP_SUBJECT, JSON.stringify({ keys }), {
       timeout: timeoutMs,
     });
-    const err = parseServiceError({ data: m.data, header: (h) => m.headers?.get(h) || undefined });
-    if (err) {
+    const header = (h: string) => m.headers?.get(h) || undefined;
+    // the access service marks its error replies with its own code header, or the
+    // micro-protocol's (Nats-Service-Error-Code)
+    const err = parseServiceError({ data: m.data, header });
+    const code = header(ACCESS_ERROR_HEADER) ?? err?.code;
+    if (err || code) {
       throw new ChatError(
         "CHAT_DIRECTORY_FAILED",
-        `the directory refused a lookup: ${err.message}`,
+        `the directory refused a lookup: ${err?.message ?? code}`,
+        code ? { serviceCode: code } : {},
       );
     }
     return parseLookupUsers(m.string());

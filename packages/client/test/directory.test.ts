@@ -5,6 +5,7 @@
 import { Directory, type DirectoryEntry, Scope } from "@natschat/client";
 import { encodeJwt, newSigner, newUserSigner, type Signer } from "@natschat/protocol";
 import { afterEach, describe, expect, it } from "vitest";
+import { parseLookupUsers } from "../src/directory.ts";
 
 const scopes: Scope[] = [];
 afterEach(() => {
@@ -170,5 +171,20 @@ describe("Directory", () => {
     d.want(other);
     await new Promise((r) => setTimeout(r, 20));
     expect(requests).toHaveLength(0);
+  });
+
+  it("reads a lookup reply at the edge: bad entries are left out, a bad reply is an error", async () => {
+    const [k] = (await keys(1)) as [string];
+    const reply = JSON.stringify({
+      users: {
+        [k]: { name: "ok", jwt: "x", revoked: true },
+        notakey: { name: "x" },
+        [`${k.slice(0, -1)}A`]: "not an object",
+      },
+    });
+    expect(parseLookupUsers(reply)).toEqual({ [k]: { name: "ok", jwt: "x", revoked: true } });
+    expect(parseLookupUsers(JSON.stringify({ users: { [k]: { name: "" } } }))).toEqual({});
+    expect(() => parseLookupUsers("nope")).toThrow(/not JSON/);
+    expect(() => parseLookupUsers("[]")).toThrow(/no users/);
   });
 });
