@@ -81,6 +81,9 @@ export function connectUser(stack: TestStack, user: MintedUser): Promise<NatsCon
 /** What happened to one publish. */
 export type Outcome = "stored" | "duplicate" | "refused" | "denied" | "timeout";
 
+/** The writer's refusal codes seen by attackSend in this process (v3), e.g. QUOTA, STORE_FULL. */
+export const refusals: Record<string, number> = {};
+
 /** Stores a genuine message the way the running version does; returns the stream sequence. */
 export async function storeGenuine(
   nc: NatsConnection,
@@ -115,7 +118,9 @@ export async function attackSend(
         data: r.data,
         header: (k) => r.headers?.get(k) || undefined,
       });
-      return ack.ok ? (ack.value.duplicate ? "duplicate" : "stored") : "refused";
+      if (ack.ok) return ack.value.duplicate ? "duplicate" : "stored";
+      refusals[ack.code] = (refusals[ack.code] ?? 0) + 1;
+      return "refused";
     }
     const pa = await jetstream(nc).publish(subject, payload, { timeout: 5000 });
     return pa.duplicate ? "duplicate" : "stored";

@@ -10,6 +10,7 @@ export {
   copiesOf,
   flood,
   type Outcome,
+  refusals,
   startAttackStack,
   stillStored,
   storeGenuine,
