@@ -165,7 +165,8 @@ export function chatUserPermissions(userKey: string): Permissions {
         HISTORY_SUBJECTS,
         DIRECTORY_SUBJECTS,
       ],
-      deny: [],
+      // defence in depth: nothing JetStream, whatever the allow list grows into later
+      deny: ["$JS.>", "$KV.>", "$O.>"],
     },
     sub: {
       allow: [
