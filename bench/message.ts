@@ -20,7 +20,7 @@ import {
   postSubject,
   signerFromSeed,
 } from "@natschat/protocol";
-import { type MintedUser, mintChatUser, startTestStack, withChatStreams } from "@natschat/testing";
+import { type MintedUser, mintChatUser, startTestHistory, startTestStack } from "@natschat/testing";
 import { installNodeEd25519, nativeKeyPair } from "@natschat/trust";
 
 // Node signs and verifies with node:crypto, as every natschat Node entry point does.
@@ -260,7 +260,8 @@ function printFanout(title: string, f: Awaited<ReturnType<typeof fanout>>, goal:
 }
 
 const stack = await startTestStack();
-const streams = await withChatStreams(stack);
+// the history writer acks what the app sends (and is one more subscriber of every post)
+const history = await startTestHistory(stack);
 try {
   const url = stack.urls[0] as string;
   const sender = await mintChatUser(stack.dir, "bench-sender");
@@ -297,11 +298,9 @@ try {
     " (no goal: all are signed at once, so the last post waits for every earlier delivery)",
   );
   await Promise.all(clients.conns.map((nc) => nc.close()));
-  console.log(
-    `\nhistory stream confirmations missing (the app would repeat these): ${unconfirmed}`,
-  );
+  console.log(`\nhistory writer acks missing (the app would repeat these): ${unconfirmed}`);
   console.log(`load average at the end ${loadAverage()}`);
 } finally {
-  await streams.close();
+  await history.stop();
   await stack.stop();
 }
