@@ -6,7 +6,14 @@
 // (store-and-forward) and is delivered and stored once, when it is back.
 import type { NatsConnection } from "@nats-io/nats-core";
 import { waitForSnapshot } from "@natschat/client";
-import { mintChatUser, startTestStack, type TestStack, withChatStreams } from "@natschat/testing";
+import type { HistoryService } from "@natschat/history";
+import {
+  mintChatUser,
+  startTestHistory,
+  startTestStack,
+  type TestStack,
+  withChatStreams,
+} from "@natschat/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SessionPool, TcpProxy, texts, waitForPost, waitOnline } from "../src/mod.ts";
 
@@ -14,10 +21,12 @@ let stack: TestStack;
 let leaf: NatsConnection;
 let proxy: TcpProxy;
 let pool: SessionPool;
+let history: HistoryService;
 
 beforeAll(async () => {
   stack = await startTestStack();
   leaf = await withChatStreams(stack);
+  history = await startTestHistory(stack);
   const port = Number(new URL((stack.urls[0] as string).replace("nats:", "http:")).port);
   proxy = await TcpProxy.start({ port });
   pool = new SessionPool(stack.trust.summary);
@@ -25,6 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool?.stopAll();
+  await history?.stop();
   await leaf?.close();
   await proxy?.close();
   await stack?.stop();
