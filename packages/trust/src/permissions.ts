@@ -127,11 +127,7 @@ export function historyPermissions(): Permissions {
       ],
       // it never removes anything: the streams deny it too, this keeps a leaked creds file
       // from trying on streams created without those flags
-      deny: [
-        "$JS.API.STREAM.DELETE.>",
-        "$JS.API.STREAM.PURGE.>",
-        "$JS.API.STREAM.MSG.DELETE.>",
-      ],
+      deny: ["$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.MSG.DELETE.>"],
     },
     sub: {
       allow: [`${POSTS_PREFIX}.*.*`, `${DMS_PREFIX}.*.*`, inbox("history")],
