@@ -85,4 +85,35 @@ describe("requesterOf: the server's Nats-Request-Info, or nothing", () => {
     });
     expect(ix.size).toBe(0);
   });
+
+  it("bounds the reads one requester has in flight, and frees them after", async () => {
+    const ix = new ConversationIndex();
+    ix.add("p slow", 1);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const readers = new HistoryReaders({
+      chatAccount: chat,
+      direct: { getMessage: async () => gate.then(() => null) } as never,
+      posts: { stream: "CHAT_POSTS", index: ix },
+      dms: { stream: "CHAT_DMS", index: new ConversationIndex() },
+      maxReplyBytes: 1 << 20,
+      maxInFlightPerUser: 2,
+      log: silentLoggerForTests,
+    });
+    const info = JSON.stringify({ acc: chat, user: u });
+    const req = new TextEncoder().encode('{"channel":"slow"}');
+    const pending = [readers.read("posts", req, info), readers.read("posts", req, info)];
+    expect(await readers.read("posts", req, info)).toMatchObject({
+      ok: false,
+      code: "UNAVAILABLE",
+    });
+    // another requester is not held up by this one
+    const other = JSON.stringify({ acc: chat, user: createUser().getPublicKey() });
+    const third = readers.read("posts", req, other);
+    release();
+    for (const r of [...(await Promise.all(pending)), await third]) expect(r.ok).toBe(true);
+    expect((await readers.read("posts", req, info)).ok).toBe(true);
+  });
 });
