@@ -30,7 +30,6 @@ import {
 
 let ls: LinkedStack;
 let access: AccessService;
-// protocol v3: the history service stores what users send and serves the history reads
 let history: HistoryService;
 let pool: SessionPool;
 const conns: NatsConnection[] = [];
@@ -52,12 +51,13 @@ beforeAll(async () => {
     replicaId: "hub",
     log: silentLogger,
   });
+  // the history service stores posts and DMs (the access service no longer creates the streams)
   history = await startTestHistory(
     {
       dir: ls.dir,
       urls: ls.servers.filter((s) => s.spec.jetstream === "server").map((s) => s.url),
     },
-    { replicas: ls.plan.storage.replicas, replicaId: "hub" },
+    { replicas: 3, replicaId: "hub" },
   );
   pool = new SessionPool(ls.trust.summary, ls.plan.storage.domain);
 }, 180_000);
@@ -65,8 +65,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool?.stopAll();
   for (const c of conns) await c.close().catch(() => undefined);
-  await history?.stop().catch(() => undefined);
   await access?.stop().catch(() => undefined);
+  await history?.stop().catch(() => undefined);
   // also stops a stack whose start did not finish in time
   for (const stop of stops) await stop();
 });

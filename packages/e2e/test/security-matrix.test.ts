@@ -183,6 +183,10 @@ const EXPECTED: Record<Role, Record<string, string>> = {
     "stored DMs": "ad",
     "own inbox": "aa",
     ...Object.fromEntries(JETSTREAM.map((n) => [n, "ad"])),
+    // it never removes anything
+    "stream delete": "dd",
+    "stream purge": "dd",
+    "message delete": "dd",
     "quota bucket write": "ad",
   }),
   // the readers (ADMIN): serve chat.svc.history.*, read the stores through the writer's account

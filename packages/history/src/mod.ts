@@ -1,6 +1,13 @@
 // Public surface of @natschat/history: the history service (writer, readers, stores) and its
 // configuration from a data dir.
-export { type HistoryFlags, resolveHistoryConfig } from "./config.ts";
+export {
+  HISTORY_ENV,
+  type HistoryCliFlags,
+  type HistoryFlags,
+  parseBytes,
+  resolveHistoryCli,
+  resolveHistoryConfig,
+} from "./config.ts";
 export { HistoryServiceError, type HistoryServiceErrorCode } from "./errors.ts";
 export { ConversationIndex } from "./index.ts";
 export { silentLogger as silentLoggerForTests } from "./log.ts";

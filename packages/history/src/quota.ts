@@ -38,6 +38,8 @@ export class QuotaLedger {
   readonly #now: () => number;
   /** "<key>.<day>" → last known [revision, used]; cleared when the day changes. */
   #known = new Map<string, [number, number]>();
+  /** Charges in progress per sender: one at a time here, so only other replicas race the CAS. */
+  readonly #chains = new Map<string, Promise<Charge>>();
   #day = "";
 
   private constructor(kv: KV, limit: number, now: () => number) {
@@ -64,7 +66,23 @@ export class QuotaLedger {
    * Adds `bytes` to `sender`'s count for today if it stays within the limit. Fails closed: a
    * bucket error propagates, and the caller refuses the message.
    */
-  async charge(sender: string, bytes: number): Promise<Charge> {
+  charge(sender: string, bytes: number): Promise<Charge> {
+    const prev = this.#chains.get(sender);
+    const run = prev
+      ? prev.then(
+          () => this.#charge(sender, bytes),
+          () => this.#charge(sender, bytes),
+        )
+      : this.#charge(sender, bytes);
+    this.#chains.set(sender, run);
+    const forget = () => {
+      if (this.#chains.get(sender) === run) this.#chains.delete(sender);
+    };
+    run.then(forget, forget);
+    return run;
+  }
+
+  async #charge(sender: string, bytes: number): Promise<Charge> {
     const day = utcDay(this.#now());
     if (day !== this.#day) {
       this.#day = day;

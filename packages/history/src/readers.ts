@@ -76,6 +76,10 @@ export interface ReaderOptions {
   dms: { stream: string; index: ConversationIndex };
   /** Largest reply, bytes (the server's max_payload less room for headers). */
   maxReplyBytes: number;
+  /** Reads served at once (default 64); beyond, UNAVAILABLE. */
+  maxInFlight?: number;
+  /** Reads of one requester served at once (default 4). */
+  maxInFlightPerUser?: number;
   log: Logger;
 }
 
@@ -91,6 +95,10 @@ export class HistoryReaders {
     posts: { ok: 0, errors: {} },
     dms: { ok: 0, errors: {} },
   };
+
+  #inFlight = 0;
+  /** Reads in flight per requester; an entry lives only while it has some. */
+  readonly #perUser = new Map<string, number>();
 
   constructor(readonly opts: ReaderOptions) {}
 
@@ -135,13 +143,29 @@ export class HistoryReaders {
           "the request did not come from a chat user through the CHAT account's import",
         );
       }
-      if (endpoint === "posts") {
-        const req = parseHistoryPostsRequest(data);
-        return await this.#page(this.opts.posts, channelKey(req.channel), req);
+      const mine = this.#perUser.get(who.user) ?? 0;
+      if (
+        this.#inFlight >= (this.opts.maxInFlight ?? 64) ||
+        mine >= (this.opts.maxInFlightPerUser ?? 4)
+      ) {
+        throw new ReadRefusal("UNAVAILABLE", "too many history reads at once; retry shortly");
       }
-      const req = parseHistoryDmsRequest(data);
-      const key = req.peer ? pairDmsKey(who.user, req.peer) : userDmsKey(who.user);
-      return await this.#page(this.opts.dms, key, req, who.user);
+      this.#inFlight++;
+      this.#perUser.set(who.user, mine + 1);
+      try {
+        if (endpoint === "posts") {
+          const req = parseHistoryPostsRequest(data);
+          return await this.#page(this.opts.posts, channelKey(req.channel), req);
+        }
+        const req = parseHistoryDmsRequest(data);
+        const key = req.peer ? pairDmsKey(who.user, req.peer) : userDmsKey(who.user);
+        return await this.#page(this.opts.dms, key, req, who.user);
+      } finally {
+        this.#inFlight--;
+        const left = (this.#perUser.get(who.user) ?? 1) - 1;
+        if (left > 0) this.#perUser.set(who.user, left);
+        else this.#perUser.delete(who.user);
+      }
     } catch (err) {
       if (err instanceof HistoryWireError)
         return { ok: false, code: "BAD_REQUEST", message: err.message };

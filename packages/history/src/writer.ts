@@ -33,6 +33,8 @@ export interface WriterOptions {
   staleSeconds?: number;
   /** Messages handled at once; above it a message is answered UNAVAILABLE (default 256). */
   maxInFlight?: number;
+  /** Messages of one sender handled at once, so one sender cannot take every slot (default 32). */
+  maxInFlightPerSender?: number;
   /** Recent acks remembered per replica, so a resend is not charged twice (default 10,000). */
   rememberAcks?: number;
   now?: () => number;
@@ -66,6 +68,9 @@ export class HistoryWriter {
   readonly #log: Logger;
   readonly #stale: number;
   readonly #maxInFlight: number;
+  readonly #maxPerSender: number;
+  /** Messages in flight per sender; an entry lives only while its sender has some. */
+  readonly #perSender = new Map<string, number>();
   readonly #remember: number;
   readonly #now: () => number;
   // The streams de-duplicate by Nats-Msg-Id; the verifier must not drop a resend as a replay
@@ -89,6 +94,7 @@ export class HistoryWriter {
     this.#log = opts.log;
     this.#stale = opts.staleSeconds ?? DEDUPE_WINDOW_SECONDS;
     this.#maxInFlight = opts.maxInFlight ?? 256;
+    this.#maxPerSender = opts.maxInFlightPerSender ?? 32;
     this.#remember = opts.rememberAcks ?? 10_000;
     this.#now = opts.now ?? Date.now;
   }
@@ -112,7 +118,10 @@ export class HistoryWriter {
   }
 
   #take(msg: Msg): void {
-    if (this.#inflight.size >= this.#maxInFlight) {
+    // the sender is the subject's last token (the server let only that key publish there)
+    const sender = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
+    const mine = this.#perSender.get(sender) ?? 0;
+    if (this.#inflight.size >= this.#maxInFlight || mine >= this.#maxPerSender) {
       this.#answer(msg, {
         ok: false,
         code: "UNAVAILABLE",
@@ -120,12 +129,18 @@ export class HistoryWriter {
       });
       return;
     }
+    this.#perSender.set(sender, mine + 1);
     const task = this.handle(msg).catch((err: unknown) => {
       // handle() answers every outcome itself; reaching here is a bug, never the sender's input
       this.#log.error("writer failed", { err });
     });
     this.#inflight.add(task);
-    void task.finally(() => this.#inflight.delete(task));
+    void task.finally(() => {
+      this.#inflight.delete(task);
+      const left = (this.#perSender.get(sender) ?? 1) - 1;
+      if (left > 0) this.#perSender.set(sender, left);
+      else this.#perSender.delete(sender);
+    });
   }
 
   /** Checks, charges, stores and answers one live message. */

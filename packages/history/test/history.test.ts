@@ -184,4 +184,26 @@ describe("history service", () => {
     expect(history.readers.stats.posts.errors.BAD_REQUEST).toBeGreaterThanOrEqual(bad.length);
     expect((await posts(bobNc, { channel: "hist" })).ok).toBe(true);
   });
+
+  it("a flooding sender cannot take every writer slot: another sender's posts are all stored", async () => {
+    const flood = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        encodePost(bobSigner, { name: "bob", channel: "busy", msg: `flood ${i}` }),
+      ),
+    );
+    const floodReplies = Promise.all(
+      flood.map((t) =>
+        send(bobNc, postSubject("busy", bob.publicKey), t).catch(() => ({ ok: false as const })),
+      ),
+    );
+    const mine = [];
+    for (let i = 0; i < 10; i++) {
+      const t = await encodePost(aliceSigner, { name: "alice", channel: "busy", msg: `a${i}` });
+      mine.push(await send(aliceNc, postSubject("busy", alice.publicKey), t));
+    }
+    expect(mine.every((r) => r.ok)).toBe(true);
+    const replies = await floodReplies;
+    expect(replies.filter((r) => !r.ok).length).toBeGreaterThan(0); // answered UNAVAILABLE
+    expect(replies.some((r) => r.ok)).toBe(true);
+  });
 });

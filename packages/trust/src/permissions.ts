@@ -125,7 +125,9 @@ export function historyPermissions(): Permissions {
         `$KV.${QUOTA_BUCKET}.>`,
         inbox("history"),
       ],
-      deny: [],
+      // it never removes anything: the streams deny it too, this keeps a leaked creds file
+      // from trying on streams created without those flags
+      deny: ["$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.MSG.DELETE.>"],
     },
     sub: {
       allow: [`${POSTS_PREFIX}.*.*`, `${DMS_PREFIX}.*.*`, inbox("history")],
