@@ -41,7 +41,7 @@ import {
   startTestStack,
   type TestStack,
 } from "@natschat/testing";
-import { CHAT_USER_MAX_PAYLOAD } from "@natschat/trust";
+import { CHAT_USER_MAX_PAYLOAD, chatUserPermissions } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   chatOptions,
@@ -251,7 +251,10 @@ describe("the access service", () => {
     expect(days).toBe(30);
     const nc = await connectUser(stack, dave);
     closers.push(() => nc.close());
-    expect(await probePublish(nc, "chat.KUBECON.posts.General")).toBe("allowed");
+    // protocol v3: the permissions are bound to dave's own key (chatUserPermissions(key))
+    expect(claims.nats).toMatchObject(chatUserPermissions(dave.publicKey));
+    expect(await probePublish(nc, `chat.KUBECON.posts.General.${dave.publicKey}`)).toBe("allowed");
+    expect(await probePublish(nc, "chat.KUBECON.posts.General")).toBe("denied");
     expect(await probePublish(nc, PROVISIONED_SUBJECT)).toBe("denied");
   });
 

@@ -42,15 +42,20 @@ async function sendAll(n: number, size: number) {
       encodePost(signer, { name: user.name, channel: "q", msg: `${i} ${"x".repeat(size)}` }),
     ),
   );
-  const replies = await Promise.all(
-    tokens.map(async (t) => {
+  // 16 in flight at a time: below the writer's per-sender cap, so every refusal is the quota's
+  const replies: { bytes: number; ack: ReturnType<typeof parseStoreReply> }[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < tokens.length; i = next++) {
+      const t = tokens[i] as string;
       const r = await nc.request(postSubject("q", user.publicKey), t, { timeout: 10_000 });
-      return {
+      replies.push({
         bytes: t.length,
         ack: parseStoreReply({ data: r.data, header: (k) => r.headers?.get(k) || undefined }),
-      };
-    }),
-  );
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
   return replies;
 }
 
