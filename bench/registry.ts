@@ -60,7 +60,6 @@ async function replica(stack: TestStack, id: string): Promise<AccessService> {
     operatorSigningSeed: await loadSeed(stack.dir, "operator-signing", "O"),
     chatJwtPath: layout(stack.dir).jwt("CHAT"),
     replicaId: id,
-    ensureStreams: id === "a",
     rateLimits: {
       ...DEFAULT_RATE_LIMITS,
       global: { rate: 1e6, perSeconds: 1, burst: 1e6 },

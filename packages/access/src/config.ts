@@ -15,7 +15,6 @@ import {
 } from "./rate-limit.ts";
 import { DEFAULT_RESERVED_NAMES, parseReservedNames } from "./reserved.ts";
 import type { AccessServiceOptions } from "./service.ts";
-import { DEFAULT_HISTORY_LIMITS } from "./streams.ts";
 
 /** The flags of `natschat access` (names as on the command line). */
 export interface AccessFlags {
@@ -38,7 +37,6 @@ export interface AccessFlags {
   "expiry-grace"?: string;
   "max-names"?: string;
   replicas?: string;
-  "no-streams"?: boolean;
   "log-level"?: string;
   "tls-ca"?: string;
 }
@@ -64,7 +62,6 @@ export const ACCESS_ENV: Record<keyof AccessFlags, string> = {
   "expiry-grace": "NATSCHAT_EXPIRY_GRACE",
   "max-names": "NATSCHAT_MAX_NAMES",
   replicas: "NATSCHAT_REPLICAS",
-  "no-streams": "NATSCHAT_NO_STREAMS",
   "log-level": "NATSCHAT_LOG_LEVEL",
   "tls-ca": "NATSCHAT_TLS_CA",
 };
@@ -222,10 +219,8 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
       ? parseDuration(expiry, "--user-expiry")
       : DEFAULT_USER_EXPIRY_SECONDS,
     legacyPlaintext: parseBool(pick("legacy-plaintext") ?? "false", "--legacy-plaintext"),
-    ensureStreams: !parseBool(pick("no-streams") ?? "false", "--no-streams"),
     rateLimits,
     registryReplicas: replicas,
-    historyLimits: { ...DEFAULT_HISTORY_LIMITS, replicas },
     log: createLogger({ level }),
   };
   if (replicaId) opts.replicaId = replicaId;

@@ -2,14 +2,7 @@
 // the claims and trust's nativeKeyPair signs them with Node's Ed25519 (tweetnacl manages ~9/s).
 import { encodeUser, type User } from "@nats-io/jwt";
 import type { KeyPair } from "@nats-io/nkeys";
-import { inboxPrefixFor, newUserSigner } from "@natschat/protocol";
-import {
-  CHAT_USER_MAX_PAYLOAD,
-  chatUserPermissions,
-  DMS_STREAM,
-  nativeKeyPair,
-  POSTS_STREAM,
-} from "@natschat/trust";
+import { CHAT_USER_MAX_PAYLOAD, chatUserPermissions, nativeKeyPair } from "@natschat/trust";
 
 /** Tag of every user JWT the access service issues to a chat user (role users have none). */
 export const CHAT_USER_TAG = "natschat-chat-user";
@@ -56,29 +49,5 @@ export class UserIssuer {
       exp,
     });
     return { jwt, issued: new Date(iat * 1000), expires: new Date(exp * 1000) };
-  }
-
-  /**
-   * A short-lived CHAT identity for the service itself: JetStream admin on the two history
-   * streams only (create, update, info), so it can ensure them at start.
-   */
-  async mintStreamsAdmin(ttlSeconds = 300): Promise<{ jwt: string; seed: string; key: string }> {
-    const { signer, seed } = await newUserSigner();
-    const key = signer.publicKey;
-    const api = (verb: string) =>
-      [POSTS_STREAM, DMS_STREAM].map((s) => `$JS.API.STREAM.${verb}.${s}`);
-    const user: Partial<User> = {
-      pub: {
-        allow: ["$JS.API.INFO", ...api("CREATE"), ...api("UPDATE"), ...api("INFO")],
-        deny: [],
-      },
-      sub: { allow: [`${inboxPrefixFor(key)}.>`], deny: [] },
-    };
-    const exp = Math.floor(Date.now() / 1000) + ttlSeconds;
-    const jwt = await encodeUser("natschat-access-streams", key, this.chatAccount, user, {
-      signer: this.#signer,
-      exp,
-    });
-    return { jwt, seed, key };
   }
 }

@@ -87,4 +87,3 @@ export {
   startAccessService,
 } from "./service.ts";
 export { type Endpoint, REFUSALS, type Refusal, refusalOf, ServiceFigures } from "./stats.ts";
-export { DEFAULT_HISTORY_LIMITS, ensureChatStreams, type HistoryLimits } from "./streams.ts";

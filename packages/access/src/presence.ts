@@ -1,10 +1,10 @@
-// Presence tracking: every replica follows chat.KUBECON.online (imported from CHAT), verifies each
+// Presence tracking: every replica follows chat.KUBECON.online.* (imported from CHAT), verifies each
 // announcement (signature, freshness, replay) and accepts it only when the registry issued that
 // key under that name and did not revoke it. Last-seen lives in memory, per replica (every
 // replica sees every announcement); it is written to the registry at most once per
 // `persistEveryMs` per name, with a revision check so replicas do not fight (the loser skips).
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { EnvelopeVerifier, ONLINE_SUBJECT, PRESENCE_TTL_SECONDS } from "@natschat/protocol";
+import { EnvelopeVerifier, ONLINE_WILDCARD, PRESENCE_TTL_SECONDS } from "@natschat/protocol";
 import type { Logger } from "./log.ts";
 import type { Registry } from "./registry.ts";
 
@@ -44,13 +44,13 @@ export class PresenceTracker {
 
   /** Subscribes to presence and starts the periodic last-seen write. */
   start(nc: NatsConnection): void {
-    this.#sub = nc.subscribe(ONLINE_SUBJECT, {
+    this.#sub = nc.subscribe(ONLINE_WILDCARD, {
       callback: (err, msg) => {
         if (err) {
           this.log.error("presence subscription failed", { err });
           return;
         }
-        void this.observe(msg.data).catch((e) =>
+        void this.observe(msg.data, msg.subject).catch((e) =>
           this.log.error("presence handling failed", { err: e }),
         );
       },
@@ -71,9 +71,16 @@ export class PresenceTracker {
     }
   }
 
-  /** Checks one announcement; returns the accepted name, or undefined. */
-  async observe(data: Uint8Array | string, now = Date.now()): Promise<string | undefined> {
-    const result = await this.#verifier.verify(data, { subject: ONLINE_SUBJECT });
+  /**
+   * Checks one announcement that arrived on `subject` (chat.KUBECON.online.<key>: the server let
+   * only that key publish there); returns the accepted name, or undefined.
+   */
+  async observe(
+    data: Uint8Array | string,
+    subject: string,
+    now = Date.now(),
+  ): Promise<string | undefined> {
+    const result = await this.#verifier.verify(data, { subject });
     if (!result.ok) {
       this.log.debug("presence dropped", { reason: result.reason });
       return undefined;

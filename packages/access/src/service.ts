@@ -13,7 +13,6 @@ import {
   ACCESS_SUBJECT,
   DIRECTORY_LOOKUP_SUBJECT,
   DIRECTORY_ONLINE_SUBJECT,
-  formatCreds,
   PROVISIONED_SUBJECT,
   REVOKE_SUBJECT,
 } from "@natschat/protocol";
@@ -39,7 +38,6 @@ import { DEFAULT_RESERVED_NAMES, ReservedNames } from "./reserved.ts";
 import { Revoker } from "./revoke.ts";
 import { maySubscribe } from "./role-check.ts";
 import { type Endpoint, REFUSALS, ServiceFigures } from "./stats.ts";
-import { DEFAULT_HISTORY_LIMITS, ensureChatStreams, type HistoryLimits } from "./streams.ts";
 
 /** The micro service's name, as $SRV.PING lists it. */
 export const SERVICE_NAME = "natschat-access";
@@ -71,9 +69,6 @@ export interface AccessServiceOptions {
   requestMaxAgeSeconds?: number;
   legacyPlaintext?: boolean;
   rateLimits?: RateLimits;
-  /** Ensure the CHAT history streams at start (default true). */
-  ensureStreams?: boolean;
-  historyLimits?: HistoryLimits;
   /** JetStream replicas of the registry bucket (1, or 3 in a cluster). */
   registryReplicas?: number;
   presencePersistMs?: number;
@@ -130,32 +125,6 @@ async function withRetries<T>(what: string, log: Logger, step: () => Promise<T>)
   );
 }
 
-/** Creates or updates the CHAT history streams as a short-lived CHAT identity of its own. */
-async function ensureStreams(
-  opts: AccessServiceOptions,
-  issuer: UserIssuer,
-  log: Logger,
-): Promise<void> {
-  const limits = opts.historyLimits ?? DEFAULT_HISTORY_LIMITS;
-  await withRetries("create the CHAT history streams", log, async () => {
-    const me = await issuer.mintStreamsAdmin();
-    const nc = await connectService({
-      servers: opts.servers,
-      creds: { text: formatCreds(me.jwt, me.seed) },
-      inboxOwner: me.key,
-      name: "natschat-access-streams",
-      log: log.child({ part: "streams" }),
-      ...(opts.tlsCaFile ? { tlsCaFile: opts.tlsCaFile } : {}),
-    });
-    try {
-      await ensureChatStreams(nc, limits);
-    } finally {
-      await nc.close();
-    }
-  });
-  log.info("history streams ready", { replicas: limits.replicas });
-}
-
 /** Starts one replica of the access service. */
 export async function startAccessService(opts: AccessServiceOptions): Promise<AccessService> {
   // Requests are verified and user JWTs signed with node:crypto's Ed25519, not WebCrypto's.
@@ -172,7 +141,6 @@ export async function startAccessService(opts: AccessServiceOptions): Promise<Ac
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
   try {
-    if (opts.ensureStreams !== false) await ensureStreams(opts, issuer, log);
     const nc = await connectService({
       servers: opts.servers,
       creds: opts.accessCreds,

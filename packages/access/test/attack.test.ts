@@ -161,7 +161,7 @@ describe("(3) one key, one name", () => {
   });
 
   it("and on two replicas: at most one name per key", async () => {
-    const b = await startService(stack, { replicaId: "b", ensureStreams: false });
+    const b = await startService(stack, { replicaId: "b" });
     try {
       // the squatted names were written without key claims, as a registry older than claims
       // holds them: a replica gives them their claims at start

@@ -186,12 +186,11 @@ describe("expiry and directory", () => {
 
 describe("quota guard", () => {
   it("near the limit refuses new names; renewals and revocations keep working; stats show it", async () => {
-    const svc = await startService(stack, { replicaId: "quota", ensureStreams: false });
+    const svc = await startService(stack, { replicaId: "quota" });
     const size = svc.registry.size;
     await svc.stop();
     const tight = await startService(stack, {
       replicaId: "quota",
-      ensureStreams: false,
       quota: { maxNames: size + 1 },
     });
     closers.push(() => tight.stop());
@@ -239,7 +238,6 @@ describe("a data dir older than the directory", () => {
     const jwt = await encodeUser("access", ukp, adminAccount, perms, { signer });
     const old = await startService(stack, {
       replicaId: "old-creds",
-      ensureStreams: false,
       accessCreds: { text: new TextDecoder().decode(fmtCreds(jwt, ukp)) },
     });
     closers.push(() => old.stop());

@@ -99,7 +99,6 @@ describe("one replica", () => {
   it("bounds the new names of one address (its quota); renewals from it still work", async () => {
     const q = await startService(stack, {
       replicaId: "quota-address",
-      ensureStreams: false,
       rateLimits: {
         ...DEFAULT_RATE_LIMITS,
         perAddress: { rate: 100, perSeconds: 60, burst: 100 },
@@ -187,7 +186,6 @@ describe("two replicas share one limit", () => {
       replicas.push(
         await startService(stack, {
           replicaId: id,
-          ensureStreams: false,
           replicaCountEveryMs: 200,
           rateLimits: {
             ...DEFAULT_RATE_LIMITS,

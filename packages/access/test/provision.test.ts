@@ -24,12 +24,12 @@ import {
   IdentityError,
   newSigner,
   newUserSigner,
-  ONLINE_SUBJECT,
   PROVISIONED_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
   parseCreds,
   parseRegistryChange,
   parseRegistryPage,
+  presenceSubject,
   randomJti,
   type Signer,
   signerFromSeed,
@@ -43,7 +43,7 @@ import {
   startTestStack,
   type TestStack,
 } from "@natschat/testing";
-import { CHAT_USER_MAX_PAYLOAD } from "@natschat/trust";
+import { CHAT_USER_MAX_PAYLOAD, chatUserPermissions } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   chatOptions,
@@ -254,7 +254,10 @@ describe("the access service", () => {
     expect(days).toBe(30);
     const nc = await connectUser(stack, dave);
     closers.push(() => nc.close());
-    expect(await probePublish(nc, "chat.KUBECON.posts.General")).toBe("allowed");
+    // protocol v3: the permissions are bound to dave's own key (chatUserPermissions(key))
+    expect(claims.nats).toMatchObject(chatUserPermissions(dave.publicKey));
+    expect(await probePublish(nc, `chat.KUBECON.posts.General.${dave.publicKey}`)).toBe("allowed");
+    expect(await probePublish(nc, "chat.KUBECON.posts.General")).toBe("denied");
     expect(await probePublish(nc, PROVISIONED_SUBJECT)).toBe("denied");
   });
 
@@ -337,9 +340,11 @@ describe("the access service", () => {
     const conns = await Promise.all([gina, hank, stranger].map((u) => connectUser(stack, u)));
     closers.push(...conns.map((c) => () => c.close()));
     const [gNc, hNc, sNc] = conns as [NatsConnection, NatsConnection, NatsConnection];
-    hNc.publish(ONLINE_SUBJECT, await encodePresence(hankSigner, { name: "gina" })); // lies
-    sNc.publish(ONLINE_SUBJECT, await encodePresence(strangerSigner, { name: "stranger" }));
-    gNc.publish(ONLINE_SUBJECT, await encodePresence(ginaSigner, { name: "gina", first: true }));
+    // protocol v3: each on its own presence subject (the server lets only that key publish there)
+    const on = (s: { publicKey: string }) => presenceSubject(s.publicKey);
+    hNc.publish(on(hankSigner), await encodePresence(hankSigner, { name: "gina" })); // lies
+    sNc.publish(on(strangerSigner), await encodePresence(strangerSigner, { name: "stranger" }));
+    gNc.publish(on(ginaSigner), await encodePresence(ginaSigner, { name: "gina", first: true }));
     await Promise.all(conns.map((c) => c.flush()));
     // Presence arrives through ADMIN's import and is verified asynchronously: each round trip on
     // the service's connection lets it take the next messages.
@@ -531,7 +536,7 @@ describe("the access service", () => {
 
   it("serves the talk's plain-text request only when legacy mode is switched on", async () => {
     await svc.stop();
-    const legacy = await startService(stack, { legacyPlaintext: true, ensureStreams: false });
+    const legacy = await startService(stack, { legacyPlaintext: true });
     closers.push(() => legacy.stop());
     // the queue group must hold the legacy replica alone before the first plain-text request
     const client = new Svcm(admin).client({ strategy: "stall", stall: 300, maxWait: 2000 });

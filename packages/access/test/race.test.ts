@@ -20,7 +20,7 @@ const conns: NatsConnection[] = [];
 beforeAll(async () => {
   stack = await startTestStack();
   const a = await startService(stack, { replicaId: "a" });
-  const b = await startService(stack, { replicaId: "b", ensureStreams: false });
+  const b = await startService(stack, { replicaId: "b" });
   replicas = [a, b];
   for (let i = 0; i < 4; i++) conns.push(await connectAs(stack, "bootstrap"));
   conns.push(await connectAs(stack, "admin"));

@@ -12,7 +12,7 @@ const USAGE = [
   "  [--chat-account KEY] [--legacy-plaintext] [--user-expiry 30d] [--rate-global 2000/1]",
   "  [--rate-name 10/60:5] [--rate-key 10/60:5] [--rate-address 60/60:60]",
   "  [--quota-address 1000/86400] [--replicas 1|3|5]",
-  "  [--no-streams] [--reserved-names a,b] [--unused-expiry 7d] [--expiry-grace 7d] [--max-names N]",
+  "  [--reserved-names a,b] [--unused-expiry 7d] [--expiry-grace 7d] [--max-names N]",
   "  [--log-level debug|info|warn|error] [--tls-ca FILE]",
   `  env: ${Object.values(ACCESS_ENV).join(", ")}`,
 ].join("\n");
@@ -40,7 +40,6 @@ export async function accessVerb(argv: string[]): Promise<number> {
       "expiry-grace": { type: "string" },
       "max-names": { type: "string" },
       replicas: { type: "string" },
-      "no-streams": { type: "boolean" },
       "log-level": { type: "string" },
       "tls-ca": { type: "string" },
     },

@@ -15,6 +15,10 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; about: s
     run: async (a) => (await import("./access.ts")).accessVerb(a),
     about: "run an access-service replica (what a Kubernetes Deployment runs)",
   },
+  history: {
+    run: async (a) => (await import("./history.ts")).historyVerb(a),
+    about: "run a history-service replica: stores posts and DMs, serves history",
+  },
   join: {
     run: async (a) => (await import("./join.ts")).joinVerb(a),
     about: "`join NAME`: register a chat user; the key never leaves this machine",

@@ -26,13 +26,15 @@ export interface UpState {
   web?: string;
   /** The in-process access-service replica (natschat-access on $SRV). */
   access?: { service: string; id: string; replica: string; log: string };
+  /** The in-process history-service replica (natschat-history on $SRV). */
+  history?: { service: string; id: string; replica: string; log: string };
   /** where JetStream state lives: clients use this domain (required at the edge). */
   storage?: { domain: string; replicas: number; cluster?: string };
   /** the development CA, when the servers run TLS. */
   tlsCa?: string;
   servers: UpServer[];
   creds: Record<string, string>;
-  pids: { up: number; servers: number[]; access?: number; web?: number };
+  pids: { up: number; servers: number[]; access?: number; history?: number; web?: number };
   notes: string[];
 }
 

@@ -27,6 +27,7 @@ import { parsePort, parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import { startAccessPart } from "./up-access.ts";
 import { guardProcess } from "./up-guard.ts";
+import { startHistoryPart } from "./up-history.ts";
 import { isAlive, type UpState, upJsonPath, writeUpState } from "./up-state.ts";
 import { DEFAULT_WEB_PORT, startWebPart } from "./up-web.ts";
 
@@ -120,6 +121,8 @@ export async function upVerb(argv: string[]): Promise<number> {
     console.log(
       report.created.length ? `trust tree created in ${dir}` : `trust tree in ${dir} reused`,
     );
+    if (report.updated.length)
+      console.log(`upgraded in place (same keys): ${report.updated.join(", ")}`);
     const trust = await loadTrust(dir);
     const binary = await ensureNatsServer(undefined, (line) => console.log(line));
     console.log(`nats-server ${binary.version} (${binary.path})`);
@@ -179,19 +182,21 @@ export async function upVerb(argv: string[]): Promise<number> {
       `pushed ${Object.keys(trust.accountJwts).length} account JWTs to ${pushed.servers.length} server(s)`,
     );
 
-    const access = await startAccessPart(
-      dir,
-      // the hub region's servers: the streams and the registry it creates are placed where the
-      // request comes in, so they live in the hub; the edge has no JetStream and no ADMIN remote
-      running.servers.filter((s) => s.spec.region === plan.regions[0]).map((s) => s.url),
-      topology === "single" ? 1 : 3,
-      tls?.ca,
-    );
+    // the hub region's servers: the streams and buckets the services create are placed where the
+    // request comes in, so they live in the hub; the edge has no JetStream and no ADMIN remote
+    const hub = running.servers.filter((s) => s.spec.region === plan.regions[0]).map((s) => s.url);
+    const access = await startAccessPart(dir, hub, topology === "single" ? 1 : 3, tls?.ca);
     parts.push({ name: "access service", stop: access.stop });
     void access.service.stopped.then(() => {
       if (!signalled && !stoppingAll) return guard.fatal("the access service stopped");
     });
     console.log(`access service started (id ${access.service.id}, log ${access.logPath})`);
+    const history = await startHistoryPart(dir, hub, topology === "single" ? 1 : 3, tls?.ca);
+    parts.push({ name: "history service", stop: history.stop });
+    void history.service.stopped.then(() => {
+      if (!signalled && !stoppingAll) return guard.fatal("the history service stopped");
+    });
+    console.log(`history service started (id ${history.service.id}, log ${history.logPath})`);
 
     const web = await startWebPart({
       port: webPort,
@@ -231,6 +236,12 @@ export async function upVerb(argv: string[]): Promise<number> {
         replica: access.service.replicaId,
         log: access.logPath,
       },
+      history: {
+        service: "natschat-history",
+        id: history.service.id,
+        replica: history.service.replicaId,
+        log: history.logPath,
+      },
       storage: plan.storage,
       ...(tls ? { tlsCa: tls.ca } : {}),
       servers: running.servers.map((s) => ({
@@ -246,8 +257,9 @@ export async function upVerb(argv: string[]): Promise<number> {
       pids: {
         up: process.pid,
         servers: running.servers.map((s) => s.pid),
-        // The access service and the web server run inside this process.
+        // The services and the web server run inside this process.
         access: process.pid,
+        history: process.pid,
         ...("server" in web ? { web: process.pid } : {}),
       },
       notes: plan.notes,
@@ -312,7 +324,7 @@ function printNextSteps(s: UpState): void {
     "  npx natschat users --watch                           # the registry, live",
     "  npx natschat status                                  # servers and services",
     "  npx natschat describe .natschat/creds/admin.creds   # see a role's permissions",
-    "  npx natschat sub 'chat.KUBECON.online' --role admin  # watch presence",
+    "  npx natschat sub 'chat.KUBECON.online.*' --role admin  # watch presence",
     "",
     "Ctrl-C stops everything.",
   ];

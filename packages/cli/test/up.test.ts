@@ -14,6 +14,7 @@ interface UpJson {
   monitoring: string;
   servers: { name: string; pid: number }[];
   creds: Record<string, string>;
+  history?: { service: string };
   pids: { up: number; servers: number[] };
   notes: string[];
 }
@@ -49,8 +50,12 @@ describe("natschat up", () => {
       expect(up.websocket).toBe(`ws://127.0.0.1:${ws}`);
       expect(up.monitoring).toBe(`http://127.0.0.1:${http}`);
       expect(Object.keys(up.creds)).toEqual(
-        expect.arrayContaining(["bootstrap", "access", "admin", "sys"]),
+        expect.arrayContaining(["bootstrap", "access", "admin", "sys", "history", "history-api"]),
       );
+      // both services run, and $SRV lists them
+      expect(up.history?.service).toBe("natschat-history");
+      const ping = await runCli(["status", "--dir", dir, "--json"]);
+      expect(ping.stdout).toContain("natschat-history");
       expect(up.pids.servers.every(alive)).toBe(true);
 
       const second = await runCli(["up", "--dir", dir]);

@@ -1,5 +1,5 @@
-// Kubernetes manifests of the Node parts: the access service (a Deployment of 2 replicas) and the
-// web app (a Deployment and a Service), and the Secrets they and the NATS releases mount. Secrets
+// Kubernetes manifests of the Node parts: the access and history services (Deployments of 2
+// replicas each) and the web app (a Deployment and a Service), and the Secrets they and the NATS releases mount. Secrets
 // are made by kustomize's secretGenerator from files the render writes (0600) under k8s/secrets:
 // no seed, creds or private key is ever written into a manifest, a ConfigMap or Helm values.
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
@@ -18,6 +18,7 @@ export interface SecretSpec {
 /** Where the access and web containers find their mounted secrets. */
 export const APP_PATHS = {
   access: "/etc/natschat/access",
+  history: "/etc/natschat/history",
   web: "/etc/natschat/web",
   ca: "/etc/natschat/ca",
 } as const;
@@ -41,6 +42,12 @@ export function secretSpecs(o: DeployOptions): SecretSpec[] {
         "chat-signing.nk": "chat-signing.nk",
         "operator-signing.nk": "operator-signing.nk",
       },
+    },
+    // the history service's two role users (CHAT writer, ADMIN readers); no signing key
+    {
+      name: n.historySecret,
+      type: "Opaque",
+      files: { "history.creds": "history.creds", "history-api.creds": "history-api.creds" },
     },
     // the bootstrap creds are public by design (they may only request access), but they hold a
     // seed, and seeds live in Secrets
@@ -140,6 +147,63 @@ export function accessDeployment(o: DeployOptions, pub: PublicTrust): IDeploymen
   };
 }
 
+/** The history service: a queue group of replicas connected to the hub region (R3 stores). */
+export function historyDeployment(o: DeployOptions, pub: PublicTrust): IDeployment {
+  const n = names(o);
+  const [hub] = o.regions;
+  const scheme = o.tls ? "tls" : "nats";
+  const env = [
+    { name: "NATSCHAT_SERVER", value: `${scheme}://${n.serviceFqdn(hub)}:4222` },
+    { name: "NATSCHAT_REPLICA_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    { name: "NATSCHAT_HISTORY_CREDS", value: `${APP_PATHS.history}/history.creds` },
+    { name: "NATSCHAT_HISTORY_API_CREDS", value: `${APP_PATHS.history}/history-api.creds` },
+    { name: "NATSCHAT_CHAT_ACCOUNT", value: pub.chatAccount },
+    // R3: the history streams and the quota bucket, created through the hub, stay in the hub
+    { name: "NATSCHAT_REPLICAS", value: "3" },
+    ...(o.tls ? [{ name: "NATSCHAT_TLS_CA", value: `${APP_PATHS.ca}/ca.crt` }] : []),
+  ];
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: n.history, namespace: o.namespace, labels: labels(n.history) },
+    spec: {
+      replicas: o.historyReplicas,
+      selector: { matchLabels: labels(n.history) },
+      template: {
+        metadata: { labels: labels(n.history) },
+        spec: {
+          containers: [
+            {
+              name: "history",
+              image: o.image,
+              args: ["history"],
+              env,
+              volumeMounts: [
+                { name: "history-secrets", mountPath: APP_PATHS.history, readOnly: true },
+                ...(o.tls ? [{ name: "ca", mountPath: APP_PATHS.ca, readOnly: true }] : []),
+              ],
+              resources: {
+                // the index holds a few numbers per stored message
+                requests: { cpu: "50m", memory: "128Mi" },
+                limits: { memory: "512Mi" },
+              },
+              securityContext,
+            },
+          ],
+          volumes: [
+            {
+              name: "history-secrets",
+              secret: { secretName: n.historySecret, defaultMode: 0o440 },
+            },
+            ...(o.tls ? [{ name: "ca", secret: { secretName: n.caSecret } }] : []),
+          ],
+          securityContext: { fsGroup: 1000 },
+        },
+      },
+    },
+  };
+}
+
 /** The web app: static files and /config.json, served by `natschat web`. */
 export function webDeployment(o: DeployOptions, pub: PublicTrust): IDeployment {
   const n = names(o);
@@ -204,7 +268,7 @@ export function kustomization(o: DeployOptions): Record<string, unknown> {
     apiVersion: "kustomize.config.k8s.io/v1beta1",
     kind: "Kustomization",
     namespace: o.namespace,
-    resources: ["namespace.yaml", "access.yaml", "web.yaml"],
+    resources: ["namespace.yaml", "access.yaml", "history.yaml", "web.yaml"],
     // fixed names: the Helm values and the Deployments refer to them
     generatorOptions: { disableNameSuffixHash: true },
     secretGenerator: secretSpecs(o).map((s) => ({

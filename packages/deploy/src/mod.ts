@@ -8,6 +8,7 @@ export {
   APP_PATHS,
   accessDeployment,
   generatedSecrets,
+  historyDeployment,
   kustomization,
   namespaceManifest,
   type PublicTrust,

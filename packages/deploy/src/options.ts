@@ -19,6 +19,8 @@ export interface DeployOptions {
   publicWebsocketUrls: string[];
   clusterDomain: string;
   accessReplicas: number;
+  /** history-service replicas (one queue group; each keeps its own index). */
+  historyReplicas: number;
   webReplicas: number;
 }
 
@@ -32,6 +34,7 @@ export const DEFAULT_DEPLOY_OPTIONS: DeployOptions = {
   publicWebsocketUrls: ["wss://localhost:8443"],
   clusterDomain: "cluster.local",
   accessReplicas: 2,
+  historyReplicas: 2,
   webReplicas: 1,
 };
 
@@ -57,6 +60,7 @@ export function resolveDeployOptions(partial: Partial<DeployOptions> = {}): Depl
     throw new DeployError("BAD_NAME", `the edge "${o.edge}" must differ from the regions`);
   for (const [what, n] of [
     ["access replicas", o.accessReplicas],
+    ["history replicas", o.historyReplicas],
     ["web replicas", o.webReplicas],
   ] as const) {
     if (!Number.isInteger(n) || n < 1 || n > 20)
@@ -89,9 +93,11 @@ export function names(o: DeployOptions) {
     tlsSecret: (r: string) => `nats-${r}-tls`,
     caSecret: "natschat-ca",
     accessSecret: "natschat-access",
+    historySecret: "natschat-history",
     webSecret: "natschat-web",
     leafSecret: "natschat-leaf",
     access: "natschat-access",
+    history: "natschat-history",
     web: "natschat-web",
   };
 }

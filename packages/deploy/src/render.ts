@@ -13,6 +13,7 @@ import { DeployError } from "./errors.ts";
 import { edgeValues, NATS_CHART_VERSION, regionValues, type Values } from "./helm-values.ts";
 import {
   accessDeployment,
+  historyDeployment,
   kustomization,
   namespaceManifest,
   type PublicTrust,
@@ -78,6 +79,8 @@ export async function readRenderInputs(dir: string, o: DeployOptions): Promise<R
   const secrets: Record<string, string> = {
     "access.creds": await read(paths.creds("access")),
     "push.creds": await read(paths.creds("push")),
+    "history.creds": await read(paths.creds("history")),
+    "history-api.creds": await read(paths.creds("history-api")),
     "chat-signing.nk": await read(paths.key("CHAT-signing")),
     "operator-signing.nk": await read(paths.key("operator-signing")),
     "bootstrap.creds": await read(paths.creds("bootstrap")),
@@ -145,6 +148,13 @@ export function renderDeployment(o: DeployOptions, inputs: RenderInputs): Render
     yamlDoc(
       header(`the access service (${o.accessReplicas} replicas)`),
       accessDeployment(o, inputs.pub),
+    ),
+  );
+  add(
+    "k8s/history.yaml",
+    yamlDoc(
+      header(`the history service (${o.historyReplicas} replicas)`),
+      historyDeployment(o, inputs.pub),
     ),
   );
   add(

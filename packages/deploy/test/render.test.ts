@@ -100,7 +100,13 @@ describe("deploy render: nats configs", () => {
       expect(paths).toContain(`helm/effective/${r}.conf`);
     }
     expect(paths).toEqual(
-      expect.arrayContaining(["k8s/access.yaml", "k8s/web.yaml", "Dockerfile", "README.md"]),
+      expect.arrayContaining([
+        "k8s/access.yaml",
+        "k8s/history.yaml",
+        "k8s/web.yaml",
+        "Dockerfile",
+        "README.md",
+      ]),
     );
   });
 
@@ -195,7 +201,12 @@ describe("deploy render: Kubernetes manifests", () => {
       Namespace,
     };
     let count = 0;
-    for (const path of ["k8s/namespace.yaml", "k8s/access.yaml", "k8s/web.yaml"]) {
+    for (const path of [
+      "k8s/namespace.yaml",
+      "k8s/access.yaml",
+      "k8s/history.yaml",
+      "k8s/web.yaml",
+    ]) {
       for (const doc of parseAllDocuments(await file(path))) {
         expect(doc.errors, path).toEqual([]);
         const obj = doc.toJS() as { kind: string; metadata: { namespace?: string } };
@@ -208,7 +219,7 @@ describe("deploy render: Kubernetes manifests", () => {
         count++;
       }
     }
-    expect(count).toBe(4);
+    expect(count).toBe(5);
   });
 
   it("a broken manifest fails the schema validation (the check is real)", () => {
@@ -221,17 +232,19 @@ describe("deploy render: Kubernetes manifests", () => {
     expect(() => new Deployment(bad as never).validate()).toThrow(/replicas/);
   });
 
-  it("the access service runs 2 replicas; both Deployments mount Secrets that exist", async () => {
+  it("the access and history services run 2 replicas; every Deployment mounts Secrets that exist", async () => {
     const secrets = generatedSecrets(o, () => Buffer.from("x"));
     const secretNames = new Set(secrets.map((s) => s.metadata?.name));
     const deployments = [
       ...parseAllDocuments(await file("k8s/access.yaml")),
+      ...parseAllDocuments(await file("k8s/history.yaml")),
       ...parseAllDocuments(await file("k8s/web.yaml")),
     ]
       .map((d) => d.toJS())
       .filter((d) => d.kind === "Deployment");
     expect(deployments.map((d) => [d.metadata.name, d.spec.replicas])).toEqual([
       ["natschat-access", 2],
+      ["natschat-history", 2],
       ["natschat-web", 1],
     ]);
     for (const d of deployments)

@@ -4,6 +4,20 @@
 
 export { eventually, within } from "@natschat/testing";
 export {
+  type AttackStack,
+  attackSend,
+  connectUser,
+  copiesOf,
+  flood,
+  type Outcome,
+  refusals,
+  startAttackStack,
+  stillStored,
+  storeGenuine,
+  subjects,
+  V3,
+} from "./attack.ts";
+export {
   type Accounting,
   type AttemptResult,
   account,

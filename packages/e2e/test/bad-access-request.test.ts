@@ -49,7 +49,6 @@ async function startReplica(replicaId: string, rateLimits = RELAXED): Promise<Ac
     ...base,
     servers: stack.urls,
     replicaId,
-    ensureStreams: false,
     rateLimits,
     log: silentLogger,
   });

@@ -13,8 +13,10 @@ import {
   startAccessService,
 } from "@natschat/access";
 import { type Registration, register, waitForSnapshot } from "@natschat/client";
+import type { HistoryService } from "@natschat/history";
 import { ACCESS_ERROR_HEADER, REVOKE_SUBJECT } from "@natschat/protocol";
 import type { RunningServer } from "@natschat/server";
+import { startTestHistory } from "@natschat/testing";
 import { connectRole } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -28,6 +30,7 @@ import {
 
 let ls: LinkedStack;
 let access: AccessService;
+let history: HistoryService;
 let pool: SessionPool;
 const conns: NatsConnection[] = [];
 const stops: (() => Promise<void>)[] = [];
@@ -48,6 +51,14 @@ beforeAll(async () => {
     replicaId: "hub",
     log: silentLogger,
   });
+  // the history service stores posts and DMs (the access service no longer creates the streams)
+  history = await startTestHistory(
+    {
+      dir: ls.dir,
+      urls: ls.servers.filter((s) => s.spec.jetstream === "server").map((s) => s.url),
+    },
+    { replicas: 3, replicaId: "hub" },
+  );
   pool = new SessionPool(ls.trust.summary, ls.plan.storage.domain);
 }, 180_000);
 
@@ -55,6 +66,7 @@ afterAll(async () => {
   await pool?.stopAll();
   for (const c of conns) await c.close().catch(() => undefined);
   await access?.stop().catch(() => undefined);
+  await history?.stop().catch(() => undefined);
   // also stops a stack whose start did not finish in time
   for (const stop of stops) await stop();
 });

@@ -42,10 +42,7 @@ beforeAll(async () => {
   [admin] = (await roleConnections(stack, "admin", 1)) as [NatsConnection];
   const [a, b] = await Promise.all([
     startReplica({ dir: stack.dir, servers: stack.urls, replicaId: "a", args: LIMITS }, admin),
-    startReplica(
-      { dir: stack.dir, servers: stack.urls, replicaId: "b", args: [...LIMITS, "--no-streams"] },
-      admin,
-    ),
+    startReplica({ dir: stack.dir, servers: stack.urls, replicaId: "b", args: LIMITS }, admin),
   ]);
   replicas.push(a, b);
   conns.push(...(await roleConnections(stack, "bootstrap", 4)));

@@ -37,7 +37,6 @@ beforeAll(async () => {
         ...base,
         servers: stack.urls,
         replicaId: id,
-        ensureStreams: id === "r1",
         rateLimits: {
           global: { rate: 100_000, perSeconds: 1, burst: 100_000 },
           perName: { ...DEFAULT_RATE_LIMITS.perName, rate: 1000, perSeconds: 1, burst: 1000 },

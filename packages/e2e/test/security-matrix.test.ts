@@ -1,10 +1,14 @@
 // The permission matrix: every role against every subject class, publish and subscribe, with
 // the verdict taken from nats-server itself (a publish violation it reports, a subscription it
 // closes), not from what our clients choose to do. Roles: the public bootstrap user, a chat user,
-// the access service, the admin, the pusher (SYS), sys, and the leaf binding. Each role is
-// probed in its own account; "another's" inbox or DMs belong to another identity. Security
-// properties 2 and 4 of DESIGN.md; a permission widened in packages/trust makes a row fail.
-import type { NatsConnection } from "@nats-io/nats-core";
+// the access service, the admin, the history writer (CHAT) and readers (ADMIN), the pusher (SYS),
+// sys, and the leaf binding. Each role is probed in its own account; "self" is the chat user
+// alice, "another" is bob. Security properties 2, 3 and 4 of DESIGN.md, protocol v3 (issue 10):
+// a chat user publishes only under its own key and holds no $JS.API subject at all; history and
+// the directory are services it reaches through CHAT's share:true imports. A permission widened
+// in packages/trust makes a row fail.
+import { headers, type NatsConnection } from "@nats-io/nats-core";
+import { createUser } from "@nats-io/nkeys";
 import { inboxPrefixFor } from "@natschat/protocol";
 import {
   type MintedUser,
@@ -17,18 +21,31 @@ import {
 import { connectRole } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-type Role = "bootstrap" | "chat user" | "access" | "admin" | "push" | "sys" | "leaf";
+type Role =
+  | "bootstrap"
+  | "chat user"
+  | "access"
+  | "admin"
+  | "history"
+  | "history-api"
+  | "push"
+  | "sys"
+  | "leaf";
 type Verdict = "allowed" | "denied";
 
 let stack: TestStack;
 let alice: MintedUser;
 let bob: MintedUser;
+/** A third key, for DMs between two others. */
+const carol = createUser().getPublicKey();
 const conns = new Map<Role, NatsConnection>();
 
-/** The identity whose inbox/DMs count as "own" for a role (a chat user: alice). */
+/** The identity whose inbox counts as "own" for a role (a chat user: alice). */
 const self = (role: Role) => (role === "chat user" ? alice.publicKey : role);
 /** Someone else: bob for the chat user, alice for every role. */
 const other = (role: Role) => (role === "chat user" ? bob.publicKey : alice.publicKey);
+const A = () => alice.publicKey;
+const B = () => bob.publicKey;
 
 /** A subject class: a name, and the concrete subject for a role. */
 type SubjectClass = [name: string, subject: (role: Role) => string];
@@ -38,32 +55,38 @@ const CLASSES: SubjectClass[] = [
   ["registry list", () => "chat.req.provisioned"],
   ["registry updates", () => "chat.req.provisioned.updates"],
   ["revoke", () => "chat.req.revoke"],
-  ["presence", () => "chat.KUBECON.online"],
-  ["channel posts", () => "chat.KUBECON.posts.General"],
-  ["own DMs", (r) => `chat.KUBECON.dms.${r === "chat user" ? alice.publicKey : bob.publicKey}`],
-  ["another's DMs", (r) => `chat.KUBECON.dms.${other(r)}`],
+  ["presence as self", () => `chat.KUBECON.online.${A()}`],
+  ["presence as another", () => `chat.KUBECON.online.${B()}`],
+  ["presence, everyone", () => "chat.KUBECON.online.*"],
+  ["post as self", () => `chat.KUBECON.posts.General.${A()}`],
+  ["post as another", () => `chat.KUBECON.posts.General.${B()}`],
+  ["posts, everyone", () => "chat.KUBECON.posts.*.*"],
+  ["DM as self", () => `chat.KUBECON.dms.${B()}.${A()}`],
+  ["DM as another, to self", () => `chat.KUBECON.dms.${A()}.${B()}`],
+  ["DMs to self", () => `chat.KUBECON.dms.${A()}.*`],
+  ["DMs sent by self", () => `chat.KUBECON.dms.*.${A()}`],
+  ["DM between others", () => `chat.KUBECON.dms.${B()}.${carol}`],
+  ["another's DMs", () => `chat.KUBECON.dms.${B()}.*`],
+  ["v2 presence", () => "chat.KUBECON.online"],
+  ["v2 posts", () => "chat.KUBECON.posts.General"],
+  ["v2 DMs", () => `chat.KUBECON.dms.${A()}`],
+  ["stored posts", () => `chat.store.posts.General.${A()}`],
+  ["stored DMs", () => `chat.store.dms.${B()}.${A()}`],
+  ["history service", () => "chat.svc.history.dms"],
+  ["directory service", () => "chat.svc.directory.lookup"],
   ["own inbox", (r) => `${inboxPrefixFor(self(r))}.x`],
   ["another's inbox", (r) => `${inboxPrefixFor(other(r))}.x`],
   ["plain _INBOX", () => "_INBOX.x"],
-  [
-    "history: read a channel",
-    () => "$JS.API.CONSUMER.CREATE.CHAT_POSTS.c.chat.KUBECON.posts.General",
-  ],
-  [
-    "history: read own DMs",
-    (r) =>
-      `$JS.API.CONSUMER.CREATE.CHAT_DMS.c.chat.KUBECON.dms.${r === "chat user" ? alice.publicKey : bob.publicKey}`,
-  ],
-  [
-    "history: read another's DMs",
-    (r) => `$JS.API.CONSUMER.CREATE.CHAT_DMS.c.chat.KUBECON.dms.${other(r)}`,
-  ],
-  ["history: stream info", () => "$JS.API.STREAM.INFO.CHAT_POSTS"],
+  ["JetStream API", () => "$JS.API.INFO"],
+  ["consumer create", () => "$JS.API.CONSUMER.CREATE.CHAT_POSTS.c.chat.store.posts.General.*"],
+  ["direct get", () => "$JS.API.DIRECT.GET.CHAT_DMS"],
+  ["stream info", () => "$JS.API.STREAM.INFO.CHAT_DMS"],
   ["stream create", () => "$JS.API.STREAM.CREATE.CHAT_POSTS"],
   ["stream update", () => "$JS.API.STREAM.UPDATE.CHAT_POSTS"],
   ["stream delete", () => "$JS.API.STREAM.DELETE.CHAT_POSTS"],
   ["stream purge", () => "$JS.API.STREAM.PURGE.CHAT_POSTS"],
   ["message delete", () => "$JS.API.STREAM.MSG.DELETE.CHAT_POSTS"],
+  ["quota bucket write", () => "$KV.natschat-quota.matrix-probe"],
   ["registry bucket write", () => "$KV.natschat-users.matrix-probe"],
   ["service discovery", () => "$SRV.PING"],
   ["account JWT update", () => "$SYS.REQ.CLAIMS.UPDATE"],
@@ -71,155 +94,120 @@ const CLASSES: SubjectClass[] = [
   ["everything", () => ">"],
 ];
 
-// The expected verdicts: pub then sub, one letter each (a: allowed, d: denied, -: not probed,
-// for a publish to ">" which is not a subject).
+/** Classes that are wildcards: a publish to them is not a subject, so only sub is probed. */
+const SUB_ONLY = new Set([
+  "presence, everyone",
+  "posts, everyone",
+  "DMs to self",
+  "DMs sent by self",
+  "another's DMs",
+  "everything",
+]);
+
+/** Every class denied both ways, then the exceptions (pub then sub: a allowed, d denied, - not probed). */
+function row(except: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    CLASSES.map(([n]) => [n, except[n] ?? (SUB_ONLY.has(n) ? "-d" : "dd")]),
+  );
+}
+
+const JETSTREAM = [
+  "JetStream API",
+  "consumer create",
+  "direct get",
+  "stream info",
+  "stream create",
+  "stream update",
+  "stream delete",
+  "stream purge",
+  "message delete",
+];
+
 const EXPECTED: Record<Role, Record<string, string>> = {
-  bootstrap: {
+  bootstrap: row({ "access request": "ad", "own inbox": "da" }),
+  // bound to its own key; no JetStream; history and the directory only as services
+  "chat user": row({
     "access request": "ad",
-    "registry list": "dd",
-    "registry updates": "dd",
-    revoke: "dd",
-    presence: "dd",
-    "channel posts": "dd",
-    "own DMs": "dd",
-    "another's DMs": "dd",
+    "presence as self": "aa",
+    "presence as another": "da",
+    "presence, everyone": "-a",
+    "post as self": "aa",
+    "post as another": "da",
+    "posts, everyone": "-a",
+    "DM as self": "aa",
+    "DM as another, to self": "da",
+    "DMs to self": "-a",
+    "DMs sent by self": "-a",
+    "history service": "ad",
+    "directory service": "ad",
     "own inbox": "da",
-    "another's inbox": "dd",
-    "plain _INBOX": "dd",
-    "history: read a channel": "dd",
-    "history: read own DMs": "dd",
-    "history: read another's DMs": "dd",
-    "history: stream info": "dd",
-    "stream create": "dd",
-    "stream update": "dd",
-    "stream delete": "dd",
-    "stream purge": "dd",
-    "message delete": "dd",
-    "registry bucket write": "dd",
-    "service discovery": "dd",
-    "account JWT update": "dd",
-    "system events": "dd",
-    everything: "-d",
-  },
-  "chat user": {
-    "access request": "ad",
-    "registry list": "dd",
-    "registry updates": "dd",
-    revoke: "dd",
-    presence: "aa",
-    "channel posts": "aa",
-    "own DMs": "aa",
-    "another's DMs": "ad",
-    "own inbox": "da",
-    "another's inbox": "dd",
-    "plain _INBOX": "dd",
-    "history: read a channel": "ad",
-    "history: read own DMs": "ad",
-    "history: read another's DMs": "dd",
-    "history: stream info": "ad",
-    "stream create": "dd",
-    "stream update": "dd",
-    "stream delete": "dd",
-    "stream purge": "dd",
-    "message delete": "dd",
-    "registry bucket write": "dd",
-    "service discovery": "dd",
-    "account JWT update": "dd",
-    "system events": "dd",
-    everything: "-d",
-  },
-  access: {
+  }),
+  access: row({
     "access request": "da",
     "registry list": "da",
     "registry updates": "ad",
     revoke: "da",
-    presence: "da",
-    "channel posts": "dd",
-    "own DMs": "dd",
-    "another's DMs": "dd",
+    "presence as self": "da",
+    "presence as another": "da",
+    "presence, everyone": "-a",
+    "directory service": "da",
     "own inbox": "aa",
-    "another's inbox": "dd",
-    "plain _INBOX": "dd",
     // JetStream in its own account (ADMIN), where the registry bucket lives
-    "history: read a channel": "ad",
-    "history: read own DMs": "ad",
-    "history: read another's DMs": "ad",
-    "history: stream info": "ad",
-    "stream create": "ad",
-    "stream update": "ad",
-    "stream delete": "ad",
-    "stream purge": "ad",
-    "message delete": "ad",
+    ...Object.fromEntries(JETSTREAM.map((n) => [n, "ad"])),
     "registry bucket write": "ad",
     "service discovery": "aa",
-    "account JWT update": "dd",
-    "system events": "dd",
-    everything: "-d",
-  },
-  admin: {
-    "access request": "dd",
+  }),
+  // may not publish on chat.svc.>: inside ADMIN no import rewrites Nats-Request-Info
+  admin: row({
     "registry list": "ad",
     "registry updates": "da",
     revoke: "ad",
-    presence: "da",
-    "channel posts": "dd",
-    "own DMs": "dd",
-    "another's DMs": "dd",
+    "presence as self": "da",
+    "presence as another": "da",
+    "presence, everyone": "-a",
     "own inbox": "da",
-    "another's inbox": "dd",
-    "plain _INBOX": "dd",
-    "history: read a channel": "dd",
-    "history: read own DMs": "dd",
-    "history: read another's DMs": "dd",
-    "history: stream info": "dd",
-    "stream create": "dd",
-    "stream update": "dd",
-    "stream delete": "dd",
-    "stream purge": "dd",
-    "message delete": "dd",
-    "registry bucket write": "dd",
     "service discovery": "ad",
-    "account JWT update": "dd",
-    "system events": "dd",
-    everything: "-d",
-  },
-  push: {
-    "access request": "dd",
-    "registry list": "dd",
-    "registry updates": "dd",
-    revoke: "dd",
-    presence: "dd",
-    "channel posts": "dd",
-    "own DMs": "dd",
-    "another's DMs": "dd",
-    "own inbox": "da",
-    "another's inbox": "dd",
-    "plain _INBOX": "dd",
-    "history: read a channel": "dd",
-    "history: read own DMs": "dd",
-    "history: read another's DMs": "dd",
-    "history: stream info": "dd",
-    "stream create": "dd",
-    "stream update": "dd",
+  }),
+  // the writer (CHAT): takes live posts and DMs, alone writes the stores
+  history: row({
+    "post as self": "da",
+    "post as another": "da",
+    "posts, everyone": "-a",
+    "DM as self": "da",
+    "DM as another, to self": "da",
+    "DMs to self": "-a",
+    "DMs sent by self": "-a",
+    "DM between others": "da",
+    "another's DMs": "-a",
+    "stored posts": "ad",
+    "stored DMs": "ad",
+    "own inbox": "aa",
+    ...Object.fromEntries(JETSTREAM.map((n) => [n, "ad"])),
+    // it never removes anything
     "stream delete": "dd",
     "stream purge": "dd",
     "message delete": "dd",
-    "registry bucket write": "dd",
-    "service discovery": "dd",
-    "account JWT update": "ad",
-    "system events": "dd",
-    everything: "-d",
-  },
+    "quota bucket write": "ad",
+  }),
+  // the readers (ADMIN): serve chat.svc.history.*, read the stores through the writer's account
+  "history-api": row({
+    "history service": "da",
+    "own inbox": "aa",
+    "service discovery": "aa",
+  }),
+  push: row({ "own inbox": "da", "account JWT update": "ad" }),
   // unrestricted inside their own account: SYS has no chat subjects; the leaf binding is the
   // whole CHAT account (its creds belong in an edge server's Secret, nowhere else)
-  sys: Object.fromEntries(CLASSES.map(([n]) => [n, n === "everything" ? "-a" : "aa"])),
-  leaf: Object.fromEntries(CLASSES.map(([n]) => [n, n === "everything" ? "-a" : "aa"])),
+  sys: Object.fromEntries(CLASSES.map(([n]) => [n, SUB_ONLY.has(n) ? "-a" : "aa"])),
+  leaf: Object.fromEntries(CLASSES.map(([n]) => [n, SUB_ONLY.has(n) ? "-a" : "aa"])),
 };
 
 const ROLE_CREDS: Record<Exclude<Role, "chat user">, string> = {
   bootstrap: "bootstrap",
   access: "access",
   admin: "admin",
+  history: "history",
+  "history-api": "history-api",
   push: "push",
   sys: "sys",
   leaf: "leaf",
@@ -267,7 +255,9 @@ for (const role of Object.keys(EXPECTED) as Role[]) {
 
 describe("permission matrix: every role × every subject class (verdicts by nats-server)", () => {
   it("has a row for every role, subject class and operation", () => {
-    expect(ROWS.length).toBe(7 * CLASSES.length * 2 - 7);
+    const roles = Object.keys(EXPECTED).length;
+    expect(roles).toBe(9);
+    expect(ROWS.length).toBe(roles * (CLASSES.length * 2 - SUB_ONLY.size));
   });
 
   it.each(ROWS)("%s × %s: %s is %s", async (role, name, op, expected) => {
@@ -276,5 +266,34 @@ describe("permission matrix: every role × every subject class (verdicts by nats
     const verdict =
       op === "pub" ? await probePublish(nc, subject) : await probeSubscribe(nc, subject);
     expect(verdict, `${role} ${op} ${subject}`).toBe(expected);
+  });
+});
+
+describe("Nats-Request-Info through CHAT's share:true service imports", () => {
+  it("the responder in ADMIN sees the requester the server authenticated, not a forged header", async () => {
+    // the history-api role answers on chat.svc.history.>; here it echoes the header it got
+    const api = conns.get("history-api") as NatsConnection;
+    const sub = api.subscribe("chat.svc.history.echo", {
+      callback: (_e, m) => {
+        m.respond(m.headers?.get("Nats-Request-Info") ?? "none");
+      },
+    });
+    await api.flush();
+    try {
+      const user = conns.get("chat user") as NatsConnection;
+      const forged = headers();
+      forged.set(
+        "Nats-Request-Info",
+        JSON.stringify({ acc: stack.trust.summary.accounts.CHAT.publicKey, user: bob.publicKey }),
+      );
+      for (const opts of [{}, { headers: forged }]) {
+        const r = await user.request("chat.svc.history.echo", "", { timeout: 5000, ...opts });
+        const info = JSON.parse(r.string()) as { acc?: string; user?: string };
+        expect(info.acc).toBe(stack.trust.summary.accounts.CHAT.publicKey);
+        expect(info.user).toBe(alice.publicKey); // the server's value, never bob's
+      }
+    } finally {
+      sub.unsubscribe();
+    }
   });
 });

@@ -10,10 +10,6 @@ import { AccessError, WireFormatError } from "./errors.ts";
 import { isValidName } from "./names.ts";
 import { isPublicKey } from "./nkey.ts";
 
-/** Batch lookup of keys. (Also named in subjects.ts by the protocol v3 work; same value.) */
-export const DIRECTORY_LOOKUP_SUBJECT = "chat.svc.directory.lookup";
-/** Paged list of the keys online now. */
-export const DIRECTORY_ONLINE_SUBJECT = "chat.svc.directory.online";
 /** Most keys in one lookup. */
 export const DIRECTORY_LOOKUP_MAX_KEYS = 100;
 /** Keys per online page by default, and at most. */

@@ -14,13 +14,7 @@ import {
 } from "./jwt.ts";
 import { normalizeName } from "./names.ts";
 import { isPublicKey } from "./nkey.ts";
-import {
-  dmSubject,
-  isValidChannel,
-  ONLINE_SUBJECT,
-  postsSubject,
-  validateChannel,
-} from "./subjects.ts";
+import { isValidChannel, parseChatSubject, validateChannel } from "./subjects.ts";
 
 /** `nats.type` of a channel post. */
 export const POST_TYPE = "chat-post";
@@ -120,7 +114,7 @@ async function encodeEnvelope(
   return token;
 }
 
-/** Signs a post to `channel`; publish it on postsSubject(channel). */
+/** Signs a post to `channel`; publish it on postSubject(channel, signer.publicKey). */
 export async function encodePost(
   signer: Signer,
   p: { name: string; channel: string; msg: string; now?: number },
@@ -129,7 +123,7 @@ export async function encodePost(
   return encodeEnvelope(signer, p.name, validateChannel(p.channel), nats, p.now ?? Date.now());
 }
 
-/** Signs a DM to the user key `to`; publish it on dmSubject(to). */
+/** Signs a DM to the user key `to`; publish it on dmSubject(to, signer.publicKey). */
 export async function encodeDm(
   signer: Signer,
   p: { name: string; to: string; msg: string; now?: number },
@@ -141,7 +135,7 @@ export async function encodeDm(
   return encodeEnvelope(signer, p.name, p.to, nats, p.now ?? Date.now());
 }
 
-/** Signs a presence announcement; publish it on ONLINE_SUBJECT every 30 s. */
+/** Signs a presence announcement; publish it on presenceSubject(signer.publicKey) every 30 s. */
 export async function encodePresence(
   signer: Signer,
   p: { name: string; first?: boolean; userJwt?: string; ttlSeconds?: number; now?: number },
@@ -165,6 +159,7 @@ export type DropReason =
   | "future-iat"
   | "expired"
   | "wrong-subject"
+  | "signer-mismatch"
   | "bad-signature"
   | "replay";
 
@@ -180,6 +175,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   "future-iat",
   "expired",
   "wrong-subject",
+  "signer-mismatch",
   "bad-signature",
   "replay",
 ];
@@ -209,7 +205,10 @@ export interface EnvelopeVerifierOptions {
   now?: () => number;
 }
 
-/** Where a message arrived, so a message re-published elsewhere is dropped. */
+/**
+ * Where a message arrived (its live subject, or the `subject` a history page gives), so a message
+ * re-published elsewhere, or by another key than its signer, is dropped.
+ */
 export interface VerifyContext {
   subject?: string;
 }
@@ -378,16 +377,27 @@ export class EnvelopeVerifier {
     }
   }
 
+  /**
+   * The subject must be the live subject of this message (protocol v3), whose last token is the
+   * key the server let publish there: a signer other than that key is a forgery or a re-publish.
+   */
   #checkSubject(e: Envelope, subject: string | undefined): void {
     if (subject === undefined) return;
-    const expected =
-      e.type === POST_TYPE
-        ? postsSubject(e.channel)
-        : e.type === DM_TYPE
-          ? dmSubject(e.to)
-          : ONLINE_SUBJECT;
-    if (subject !== expected) {
-      throw new Drop("wrong-subject", `a ${e.type} for ${expected} arrived on another subject`);
+    const s = parseChatSubject(subject);
+    const kind = e.type === POST_TYPE ? "post" : e.type === DM_TYPE ? "dm" : "presence";
+    const where =
+      s === undefined ||
+      s.kind !== kind ||
+      (s.kind === "post" && e.type === POST_TYPE && s.channel !== e.channel) ||
+      (s.kind === "dm" && e.type === DM_TYPE && s.recipient !== e.to);
+    if (where) {
+      throw new Drop(
+        "wrong-subject",
+        `a ${e.type} arrived on ${subject.slice(0, 120)}, which is not its subject`,
+      );
+    }
+    if (s.sender !== e.iss) {
+      throw new Drop("signer-mismatch", "the signer is not the key the subject names");
     }
   }
 

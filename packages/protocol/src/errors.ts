@@ -171,3 +171,15 @@ export class WireFormatError extends NatschatError {
     super("WIRE_INVALID", message, options);
   }
 }
+
+/** A history request or reply does not parse; `code` is the service's error code for it. */
+export class HistoryWireError extends NatschatError {
+  override name = "HistoryWireError";
+  constructor(
+    override readonly code: "BAD_REQUEST",
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(code, message, options);
+  }
+}

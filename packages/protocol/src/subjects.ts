@@ -1,4 +1,5 @@
-// NATS subjects of the chat, wire-compatible with the talk, plus channel-name and inbox rules.
+// NATS subjects of the chat (protocol v3: the sender's key is the last token of every live
+// subject, and server permissions bind it), the service subjects, channel-name and inbox rules.
 import { InvalidChannelError, InvalidSubjectError } from "./errors.ts";
 import { isPublicKey } from "./nkey.ts";
 
@@ -13,14 +14,154 @@ export const REVOKE_SUBJECT = "chat.req.revoke";
 
 /** Root of all chat traffic. */
 export const CHAT_ROOT = "chat.KUBECON";
-/** Presence announcements. */
-export const ONLINE_SUBJECT = `${CHAT_ROOT}.online`;
-/** Prefix of channel posts: `chat.KUBECON.posts.<channel>`. */
+/** Prefix of presence announcements: `chat.KUBECON.online.<senderKey>`. */
+export const ONLINE_PREFIX = `${CHAT_ROOT}.online`;
+/** Every presence announcement (what chat users and the access service subscribe to). */
+export const ONLINE_WILDCARD = `${ONLINE_PREFIX}.*`;
+/** Prefix of channel posts: `chat.KUBECON.posts.<channel>.<senderKey>`. */
 export const POSTS_PREFIX = `${CHAT_ROOT}.posts`;
-/** All channel posts. */
-export const POSTS_WILDCARD = `${POSTS_PREFIX}.*`;
-/** Prefix of direct messages: `chat.KUBECON.dms.<userPublicKey>`. */
+/** Every channel post, of every sender. */
+export const POSTS_WILDCARD = `${POSTS_PREFIX}.*.*`;
+/** Prefix of direct messages: `chat.KUBECON.dms.<recipientKey>.<senderKey>`. */
 export const DMS_PREFIX = `${CHAT_ROOT}.dms`;
+
+/** Prefix of the stored posts (stream CHAT_POSTS), written only by the history service. */
+export const STORE_POSTS_PREFIX = "chat.store.posts";
+/** Prefix of the stored DMs (stream CHAT_DMS), written only by the history service. */
+export const STORE_DMS_PREFIX = "chat.store.dms";
+
+/** Root of the request/reply services chat users reach through CHAT's imports from ADMIN. */
+export const SERVICE_ROOT = "chat.svc";
+/** Every history endpoint (the ADMIN export and CHAT import). */
+export const HISTORY_SUBJECTS = `${SERVICE_ROOT}.history.>`;
+/** Channel history: request `{channel, before?, limit?}` (see history-wire.ts). */
+export const HISTORY_POSTS_SUBJECT = `${SERVICE_ROOT}.history.posts`;
+/** The requester's own DM history: request `{peer?, before?, limit?}`. */
+export const HISTORY_DMS_SUBJECT = `${SERVICE_ROOT}.history.dms`;
+/** Every directory endpoint (the ADMIN export and CHAT import). */
+export const DIRECTORY_SUBJECTS = `${SERVICE_ROOT}.directory.>`;
+/** Directory lookup: key → issued name and JWT (see directory-wire.ts). */
+export const DIRECTORY_LOOKUP_SUBJECT = `${SERVICE_ROOT}.directory.lookup`;
+/** Paged list of the keys online now. */
+export const DIRECTORY_ONLINE_SUBJECT = `${SERVICE_ROOT}.directory.online`;
+
+/**
+ * Header of an error reply from a natschat service (history, directory): a stable code such as
+ * `QUOTA`, `STALE` or `BAD_REQUEST`, next to the status header (4xx/5xx).
+ */
+export const SERVICE_ERROR_HEADER = "Natschat-Error";
+/** The JetStream de-duplication header the history writer sets (`<senderKey>.<jti>`). */
+export const MSG_ID_HEADER = "Nats-Msg-Id";
+/** The header a share:true service import adds: the server's word on who asks. */
+export const REQUEST_INFO_HEADER = "Nats-Request-Info";
+
+function userKey(key: string, what: string): string {
+  if (!isPublicKey(key, "U")) {
+    throw new InvalidSubjectError(
+      `${what} must be a user public key (56 characters starting with 'U')`,
+    );
+  }
+  return key;
+}
+
+/** Live subject of a post to `channel` by `senderKey`; only that key may publish on it. */
+export function postSubject(channel: string, senderKey: string): string {
+  return `${POSTS_PREFIX}.${validateChannel(channel)}.${userKey(senderKey, "the sender")}`;
+}
+
+/** Live subject of a DM to `recipientKey` from `senderKey`; only the sender may publish on it. */
+export function dmSubject(recipientKey: string, senderKey: string): string;
+/**
+ * @deprecated protocol v2 (`chat.KUBECON.dms.<recipient>`): chat users may no longer publish or
+ * subscribe there. Pass the sender key too; this overload goes once the client has moved.
+ */
+export function dmSubject(recipientKey: string): string;
+export function dmSubject(recipientKey: string, senderKey?: string): string {
+  const to = userKey(recipientKey, "a DM recipient");
+  return senderKey === undefined
+    ? `${DMS_PREFIX}.${to}`
+    : `${DMS_PREFIX}.${to}.${userKey(senderKey, "the sender")}`;
+}
+
+/** Live subject of the presence announcements of `senderKey`. */
+export function presenceSubject(senderKey: string): string {
+  return `${ONLINE_PREFIX}.${userKey(senderKey, "the sender")}`;
+}
+
+/** The DMs to `me`, from anyone: `chat.KUBECON.dms.<me>.*`. */
+export function dmInboxWildcard(me: string): string {
+  return `${DMS_PREFIX}.${userKey(me, "the recipient")}.*`;
+}
+
+/** The DMs `me` sent, from any of its devices: `chat.KUBECON.dms.*.<me>`. */
+export function dmSentWildcard(me: string): string {
+  return `${DMS_PREFIX}.*.${userKey(me, "the sender")}`;
+}
+
+/** Stored form of a post: `chat.store.posts.<channel>.<senderKey>`. */
+export function storePostSubject(channel: string, senderKey: string): string {
+  return `${STORE_POSTS_PREFIX}.${validateChannel(channel)}.${userKey(senderKey, "the sender")}`;
+}
+
+/** Stored form of a DM: `chat.store.dms.<recipientKey>.<senderKey>`. */
+export function storeDmSubject(recipientKey: string, senderKey: string): string {
+  return `${STORE_DMS_PREFIX}.${userKey(recipientKey, "a DM recipient")}.${userKey(senderKey, "the sender")}`;
+}
+
+/** What a live (or stored) chat subject names; the sender is always the last token. */
+export type ChatSubject =
+  | { kind: "post"; channel: string; sender: string }
+  | { kind: "dm"; recipient: string; sender: string }
+  | { kind: "presence"; sender: string };
+
+/**
+ * Parses a live chat subject (`chat.KUBECON.…`), or with `{stored: true}` a stored one
+ * (`chat.store.…`, no presence); undefined for anything else, wildcards included.
+ */
+export function parseChatSubject(
+  subject: string,
+  opts: { stored?: boolean } = {},
+): ChatSubject | undefined {
+  if (typeof subject !== "string" || subject.length > 256) return undefined;
+  const t = subject.split(".");
+  const isKey = (k: string | undefined): k is string => k !== undefined && isPublicKey(k, "U");
+  if (opts.stored) {
+    if (t.length !== 5 || t[0] !== "chat" || t[1] !== "store") return undefined;
+    if (t[2] === "posts" && isValidChannel(t[3] as string) && isKey(t[4]))
+      return { kind: "post", channel: t[3] as string, sender: t[4] };
+    if (t[2] === "dms" && isKey(t[3]) && isKey(t[4]))
+      return { kind: "dm", recipient: t[3], sender: t[4] };
+    return undefined;
+  }
+  if (t[0] !== "chat" || t[1] !== "KUBECON") return undefined;
+  if (t.length === 4 && t[2] === "online" && isKey(t[3])) return { kind: "presence", sender: t[3] };
+  if (t.length !== 5) return undefined;
+  if (t[2] === "posts" && isValidChannel(t[3] as string) && isKey(t[4]))
+    return { kind: "post", channel: t[3] as string, sender: t[4] };
+  if (t[2] === "dms" && isKey(t[3]) && isKey(t[4]))
+    return { kind: "dm", recipient: t[3], sender: t[4] };
+  return undefined;
+}
+
+/** The live subject of a parsed chat subject. */
+export function liveSubject(s: ChatSubject): string {
+  if (s.kind === "post") return postSubject(s.channel, s.sender);
+  if (s.kind === "dm") return dmSubject(s.recipient, s.sender);
+  return presenceSubject(s.sender);
+}
+
+/** The stored subject of a parsed post or DM subject. */
+export function storedSubject(s: ChatSubject): string {
+  if (s.kind === "post") return storePostSubject(s.channel, s.sender);
+  if (s.kind === "dm") return storeDmSubject(s.recipient, s.sender);
+  throw new InvalidSubjectError("presence is never stored");
+}
+
+/**
+ * @deprecated protocol v2's single presence subject; chat users may no longer publish there.
+ * Use presenceSubject(myKey) to publish and ONLINE_WILDCARD to subscribe.
+ */
+export const ONLINE_SUBJECT = ONLINE_PREFIX;
 
 /**
  * Header on a post or DM that its sender publishes again because the history stream had not
@@ -60,12 +201,12 @@ export function isValidChannel(name: string): boolean {
   return typeof name === "string" && name.length <= CHANNEL_MAX_LENGTH && TOKEN.test(name);
 }
 
-/** Subject of a channel's posts. */
+/** @deprecated protocol v2 (`chat.KUBECON.posts.<channel>`): use postSubject(channel, senderKey). */
 export function postsSubject(channel: string): string {
   return `${POSTS_PREFIX}.${validateChannel(channel)}`;
 }
 
-/** Channel named by a posts subject, or undefined if the subject is not one. */
+/** @deprecated protocol v2: use parseChatSubject. */
 export function channelFromSubject(subject: string): string | undefined {
   const prefix = `${POSTS_PREFIX}.`;
   if (!subject.startsWith(prefix)) return undefined;
@@ -73,17 +214,7 @@ export function channelFromSubject(subject: string): string | undefined {
   return isValidChannel(channel) ? channel : undefined;
 }
 
-/** Subject of the DMs to a user, by the user's public key. */
-export function dmSubject(userPublicKey: string): string {
-  if (!isPublicKey(userPublicKey, "U")) {
-    throw new InvalidSubjectError(
-      "a DM subject needs a user public key (56 characters starting with 'U')",
-    );
-  }
-  return `${DMS_PREFIX}.${userPublicKey}`;
-}
-
-/** Recipient key named by a DM subject, or undefined if the subject is not one. */
+/** @deprecated protocol v2: use parseChatSubject. */
 export function recipientFromSubject(subject: string): string | undefined {
   const prefix = `${DMS_PREFIX}.`;
   if (!subject.startsWith(prefix)) return undefined;

@@ -12,8 +12,8 @@ import {
   encodePost,
   encodePresence,
   MSG_MAX_LENGTH,
-  ONLINE_SUBJECT,
-  postsSubject,
+  postSubject,
+  presenceSubject,
   type Signer,
   signerFromSeed,
 } from "../src/mod.ts";
@@ -51,7 +51,9 @@ async function dropped(token: string | Uint8Array, reason: DropReason, v = new E
 describe("envelopes round trip", () => {
   it("post", async () => {
     const token = await encodePost(alice, { name: "Alice", channel: "NATS", msg: "hi all" });
-    const r = await new EnvelopeVerifier().verify(token, { subject: postsSubject("NATS") });
+    const r = await new EnvelopeVerifier().verify(token, {
+      subject: postSubject("NATS", alice.publicKey),
+    });
     expect(r).toMatchObject({
       ok: true,
       envelope: {
@@ -72,7 +74,7 @@ describe("envelopes round trip", () => {
   it("dm, from a Uint8Array payload", async () => {
     const token = await encodeDm(alice, { name: "alice", to: bobKey, msg: "psst ✓" });
     const r = await new EnvelopeVerifier().verify(new TextEncoder().encode(token), {
-      subject: dmSubject(bobKey),
+      subject: dmSubject(bobKey, alice.publicKey),
     });
     expect(r).toMatchObject({ ok: true, envelope: { type: "chat-dm", to: bobKey, msg: "psst ✓" } });
   });
@@ -86,7 +88,9 @@ describe("envelopes round trip", () => {
     expect(p.sub).toBe(alice.publicKey);
     expect(p.exp).toBe((p.iat as number) + 60);
     expect(p.nats).toEqual({ type: "chat-online", tags: ["chat-online"], ujwt, version: 2 });
-    const r = await new EnvelopeVerifier().verify(token, { subject: ONLINE_SUBJECT });
+    const r = await new EnvelopeVerifier().verify(token, {
+      subject: presenceSubject(alice.publicKey),
+    });
     if (!r.ok || r.envelope.type !== "chat-online")
       throw new Error(`dropped: ${JSON.stringify(r)}`);
     expect(r.envelope.first).toBe(true);
@@ -104,9 +108,12 @@ describe("envelopes round trip", () => {
     expect(r2.ok && "userJwt" in r2.envelope).toBe(false);
   });
 
-  it("accepts a post built exactly as the talk's web frontend did", async () => {
+  it("accepts a post built exactly as the talk's web frontend did (on the v3 subject)", async () => {
+    // the envelope is the talk's; only the subject gained the sender's key (protocol v3)
     const token = forge(aliceKp, talkPost(aliceKp));
-    const r = await new EnvelopeVerifier().verify(token, { subject: "chat.KUBECON.posts.General" });
+    const r = await new EnvelopeVerifier().verify(token, {
+      subject: `chat.KUBECON.posts.General.${aliceKp.getPublicKey()}`,
+    });
     expect(r).toMatchObject({
       ok: true,
       envelope: { channel: "General", msg: "hello from the talk" },
@@ -246,14 +253,39 @@ describe("EnvelopeVerifier drops", () => {
 
   it("wrong-subject", async () => {
     const post = await encodePost(alice, { name: "alice", channel: "NATS", msg: "x" });
-    const r = await new EnvelopeVerifier().verify(post, { subject: postsSubject("General") });
+    const r = await new EnvelopeVerifier().verify(post, {
+      subject: postSubject("General", alice.publicKey),
+    });
     expect(r).toMatchObject({ ok: false, reason: "wrong-subject" });
+    // protocol v2 subjects (no sender key) are no longer chat subjects
+    expect(
+      await new EnvelopeVerifier().verify(post, { subject: "chat.KUBECON.posts.NATS" }),
+    ).toMatchObject({ ok: false, reason: "wrong-subject" });
     const dm = await encodeDm(alice, { name: "alice", to: bobKey, msg: "for bob" });
-    const mine = dmSubject(createUser().getPublicKey());
+    const mine = dmSubject(createUser().getPublicKey(), alice.publicKey);
     expect(await new EnvelopeVerifier().verify(dm, { subject: mine })).toMatchObject({
       ok: false,
       reason: "wrong-subject",
     });
+    // a DM on a post subject
+    expect(
+      await new EnvelopeVerifier().verify(dm, { subject: postSubject("NATS", alice.publicKey) }),
+    ).toMatchObject({ ok: false, reason: "wrong-subject" });
+  });
+
+  it("signer-mismatch: the signer is not the key the server let publish on the subject", async () => {
+    const mallory = createUser().getPublicKey();
+    const post = await encodePost(alice, { name: "alice", channel: "NATS", msg: "x" });
+    const r = await new EnvelopeVerifier().verify(post, { subject: postSubject("NATS", mallory) });
+    expect(r).toMatchObject({ ok: false, reason: "signer-mismatch" });
+    const dm = await encodeDm(alice, { name: "alice", to: bobKey, msg: "x" });
+    expect(
+      await new EnvelopeVerifier().verify(dm, { subject: dmSubject(bobKey, mallory) }),
+    ).toMatchObject({ ok: false, reason: "signer-mismatch" });
+    const here = await encodePresence(alice, { name: "alice" });
+    expect(
+      await new EnvelopeVerifier().verify(here, { subject: presenceSubject(mallory) }),
+    ).toMatchObject({ ok: false, reason: "signer-mismatch" });
   });
 
   it("bad-signature", async () => {

@@ -159,10 +159,14 @@ for (const [label, provider] of [
       const { signer } = await newUserSigner();
       const token = await encodePost(signer, { name: "ann", channel: "KUBECON", msg: "hi" });
       const verifier = new EnvelopeVerifier();
-      const ok = await verifier.verify(token, { subject: "chat.KUBECON.posts.KUBECON" });
+      const ok = await verifier.verify(token, {
+        subject: `chat.KUBECON.posts.KUBECON.${signer.publicKey}`,
+      });
       expect(ok.ok && ok.envelope.iss).toBe(signer.publicKey);
       const forged = `${token.slice(0, -2)}${token.endsWith("AA") ? "BA" : "AA"}`;
-      const bad = await verifier.verify(forged, { subject: "chat.KUBECON.posts.KUBECON" });
+      const bad = await verifier.verify(forged, {
+        subject: `chat.KUBECON.posts.KUBECON.${signer.publicKey}`,
+      });
       expect(bad).toMatchObject({ ok: false, reason: "bad-signature" });
     });
   });

@@ -4,11 +4,18 @@
 import { readFile } from "node:fs/promises";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
-import { fromSeed } from "@nats-io/nkeys";
+import { createUser, fromSeed } from "@nats-io/nkeys";
 import { connect } from "@nats-io/transport-node";
-import { inboxPrefixFor, POSTS_WILDCARD, postsSubject } from "@natschat/protocol";
+import {
+  encodeHistoryPostsRequest,
+  HISTORY_POSTS_SUBJECT,
+  inboxPrefixFor,
+  parseHistoryReply,
+  STORE_POSTS_PREFIX,
+  storePostSubject,
+} from "@natschat/protocol";
 import { missingConnections, type RunningServer } from "@natschat/server";
-import type { MintedUser, TestStack } from "@natschat/testing";
+import { type MintedUser, startTestHistory, type TestStack } from "@natschat/testing";
 import {
   connectRole,
   discoverServers,
@@ -80,9 +87,13 @@ export async function whenJetStreamReady(nc: NatsConnection, domain?: string): P
   }
 }
 
+/** The sender key of the "first post" expectHistoryEverywhere stores. */
+const FIRST_POSTER = createUser().getPublicKey();
+
 /**
- * Creates the posts stream with the plan's placement through the first server, publishes one
- * post, and reads it from a client of every server (the edge included) in the hub's domain.
+ * Creates the posts stream with the plan's placement through the first server, stores one post
+ * (on its stored subject, as the history service would), and reads it from a client of every
+ * server (the edge included) in the hub's domain.
  */
 export async function expectHistoryEverywhere(stack: TestStack): Promise<void> {
   const { storage } = stack.topology.plan;
@@ -93,14 +104,14 @@ export async function expectHistoryEverywhere(stack: TestStack): Promise<void> {
     const jsm = await jetstreamManager(admin);
     const info = await jsm.streams.add({
       name: POSTS_STREAM,
-      subjects: [POSTS_WILDCARD],
+      subjects: [`${STORE_POSTS_PREFIX}.*.*`],
       num_replicas: storage.replicas,
       placement: storage.cluster ? { cluster: storage.cluster, tags: [] } : undefined,
     });
     expect(info.config.num_replicas).toBe(storage.replicas);
     if (storage.cluster) expect(info.cluster?.name).toBe(storage.cluster);
     expect((await jsm.getAccountInfo()).domain).toBe(storage.domain);
-    await jetstream(admin).publish(postsSubject("General"), "first post");
+    await jetstream(admin).publish(storePostSubject("General", FIRST_POSTER), "first post");
   } finally {
     await admin.close();
   }
@@ -119,32 +130,41 @@ export async function expectHistoryEverywhere(stack: TestStack): Promise<void> {
 }
 
 /**
- * A chat user (least privilege) reads channel history through an ordered consumer. In a cluster
- * the consumer's pull subject reaches the client's server over a route a moment after the create
- * reply, so a pull right after the create may meet "no responders": that one case is retried.
+ * A chat user (least privilege, no JetStream API) reads channel history through the history
+ * service (chat.svc.history.posts, CHAT's import of ADMIN's service), from whichever server it
+ * is connected to. Starts a history replica on the servers that run JetStream (the hub), with the
+ * plan's replicas; the caller stops it.
  */
 export async function readHistoryAsUser(
+  stack: TestStack,
   nc: NatsConnection,
   channel: string,
-  domain?: string,
-): Promise<string[]> {
+): Promise<{ tokens: string[]; stop(): Promise<void> }> {
+  const hub = stack.topology.servers.filter((s) => s.spec.jetstream === "server");
+  const history = await startTestHistory(
+    { dir: stack.dir, urls: hub.map((s) => s.url), caFile: stack.caFile },
+    { replicas: stack.topology.plan.storage.replicas },
+  );
+  // the service's interest reaches the user's server over routes, gateways or the leaf link a
+  // moment after it subscribed: "no responders" until then is retried
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
-      const consumer = await jetstream(nc, { domain }).consumers.get(POSTS_STREAM, {
-        // one filter as a string: the filter then travels in the CONSUMER.CREATE subject, which
-        // is what the chat user's permissions name
-        filter_subjects: postsSubject(channel),
+      const r = await nc.request(HISTORY_POSTS_SUBJECT, encodeHistoryPostsRequest({ channel }), {
+        timeout: 5000,
       });
-      const out: string[] = [];
-      const pending = (await consumer.info(true)).num_pending;
-      if (pending === 0) return out;
-      const iter = await consumer.fetch({ max_messages: pending, expires: 5000 });
-      for await (const m of iter) out.push(m.string());
-      return out;
+      const page = parseHistoryReply({
+        data: r.data,
+        header: (k) => r.headers?.get(k) || undefined,
+      });
+      if (!page.ok) throw new Error(`history refused: ${page.code} ${page.message}`);
+      return { tokens: page.value.messages.map((m) => m.token), stop: () => history.stop() };
     } catch (err) {
-      if (!/no responders/.test(String(err)) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 50)); // back off before retrying a transient error
+      if (!/no responders/i.test(String(err)) || Date.now() > deadline) {
+        await history.stop();
+        throw err;
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 }

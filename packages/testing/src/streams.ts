@@ -1,11 +1,11 @@
-// Test support: the CHAT history streams, created the way the access service creates them, over
+// Test support: the CHAT history stores, created the way the history service creates them, over
 // a connection with the `leaf` role (unrestricted in CHAT), which the caller owns and closes.
 import type { NatsConnection } from "@nats-io/nats-core";
-import { ensureChatStreams } from "@natschat/access";
+import { ensureHistoryStores } from "@natschat/history";
 import { connectRole } from "@natschat/trust";
 import type { TestStack } from "./stack.ts";
 
-/** Ensures CHAT_POSTS and CHAT_DMS (R1, 1,000 per subject) and returns the leaf connection. */
+/** Ensures CHAT_POSTS, CHAT_DMS and the quota bucket (R1) and returns the leaf connection. */
 export async function withChatStreams(stack: TestStack): Promise<NatsConnection> {
   const leaf = await connectRole({
     servers: stack.urls,
@@ -13,6 +13,6 @@ export async function withChatStreams(stack: TestStack): Promise<NatsConnection>
     inboxOwner: "leaf",
     tlsCaFile: stack.caFile,
   });
-  await ensureChatStreams(leaf, { perSubject: 1000, maxAgeDays: 1, replicas: 1 });
+  await ensureHistoryStores(leaf, { replicas: 1 });
   return leaf;
 }

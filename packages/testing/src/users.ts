@@ -2,9 +2,15 @@
 // issues), so client tests do not depend on the registration path.
 import { readFile } from "node:fs/promises";
 import { encodeUser } from "@nats-io/jwt";
+import type { NatsConnection } from "@nats-io/nats-core";
 import { createUser, fromSeed } from "@nats-io/nkeys";
 import { formatCreds } from "@natschat/protocol";
-import { CHAT_USER_MAX_PAYLOAD, chatUserPermissions, layout } from "@natschat/trust";
+import {
+  CHAT_USER_MAX_PAYLOAD,
+  chatUserPermissions,
+  connectWithCreds,
+  layout,
+} from "@natschat/trust";
 
 export interface MintedUser {
   name: string;
@@ -39,4 +45,17 @@ export async function mintChatUser(
   );
   const userSeed = new TextDecoder().decode(user.getSeed());
   return { name, publicKey, seed: userSeed, jwt, creds: formatCreds(jwt, userSeed) };
+}
+
+/** Connects as a minted chat user, with its own inbox prefix (what a chat client does). */
+export function connectChatUser(
+  stack: { urls: string[]; caFile?: string },
+  user: MintedUser,
+): Promise<NatsConnection> {
+  return connectWithCreds(new TextEncoder().encode(user.creds), user.name, {
+    servers: stack.urls,
+    inboxOwner: user.publicKey,
+    name: `test-${user.name}`,
+    tlsCaFile: stack.caFile,
+  });
 }

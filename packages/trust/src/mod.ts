@@ -1,6 +1,15 @@
 // Public surface of the trust layer.
 export { connectRole, connectWithCreds, type RoleConnectOptions } from "./connect.ts";
 export { TrustError } from "./errors.ts";
+export {
+  HISTORY_STREAMS,
+  type HistoryStreamBudget,
+  jetStreamLimits,
+  MAX_REPLICAS,
+  QUOTA_STORE,
+  REGISTRY_STORE,
+  type StoreBudget,
+} from "./jetstream-limits.ts";
 export { nativeKeyPair } from "./native-keys.ts";
 export { INLINE_VERIFIES_PER_TURN, installNodeEd25519, nodeEd25519 } from "./node-ed25519.ts";
 export {
@@ -10,8 +19,12 @@ export {
   CHAT_USER_MAX_PAYLOAD,
   chatUserPermissions,
   DMS_STREAM,
+  HISTORY_QUEUE,
+  historyApiPermissions,
+  historyPermissions,
   POSTS_STREAM,
   pushPermissions,
+  QUOTA_BUCKET,
   REGISTRY_BUCKET,
 } from "./permissions.ts";
 export {

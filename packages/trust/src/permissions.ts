@@ -3,13 +3,22 @@
 import type { Permissions } from "@nats-io/jwt";
 import {
   ACCESS_SUBJECT,
+  DIRECTORY_SUBJECTS,
   DMS_PREFIX,
+  dmInboxWildcard,
+  dmSentWildcard,
+  HISTORY_SUBJECTS,
   inboxPrefixFor,
-  ONLINE_SUBJECT,
+  ONLINE_WILDCARD,
   POSTS_PREFIX,
+  POSTS_WILDCARD,
   PROVISIONED_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
+  presenceSubject,
   REVOKE_SUBJECT,
+  SERVICE_ROOT,
+  STORE_DMS_PREFIX,
+  STORE_POSTS_PREFIX,
 } from "@natschat/protocol";
 
 /** Name of the JetStream stream holding channel posts, and of the one holding DMs. */
@@ -17,6 +26,10 @@ export const POSTS_STREAM = "CHAT_POSTS";
 export const DMS_STREAM = "CHAT_DMS";
 /** The JetStream KV bucket (in ADMIN) holding the user registry. */
 export const REGISTRY_BUCKET = "natschat-users";
+/** The JetStream KV bucket (in CHAT) holding each sender's bytes stored today. */
+export const QUOTA_BUCKET = "natschat-quota";
+/** Queue group of the history service (writer in CHAT, readers in ADMIN). */
+export const HISTORY_QUEUE = "natschat-history";
 
 const inbox = (owner: string) => `${inboxPrefixFor(owner)}.>`;
 
@@ -46,8 +59,8 @@ export function accessPermissions(): Permissions {
         ACCESS_SUBJECT,
         PROVISIONED_SUBJECT,
         REVOKE_SUBJECT,
-        "chat.svc.directory.>",
-        ONLINE_SUBJECT,
+        ONLINE_WILDCARD,
+        DIRECTORY_SUBJECTS,
         "$SRV.>",
         inbox("access"),
       ],
@@ -57,7 +70,11 @@ export function accessPermissions(): Permissions {
   };
 }
 
-/** The admin (ADMIN): lists users, watches changes and presence, revokes, reads service stats. */
+/**
+ * The admin (ADMIN): lists users, watches changes and presence, revokes, reads service stats.
+ * It may not publish on chat.svc.>: inside ADMIN a request is not rewritten by an import, so a
+ * forged Nats-Request-Info would reach the services as sent.
+ */
 export function adminPermissions(): Permissions {
   const srv = [
     "$SRV.PING",
@@ -68,8 +85,8 @@ export function adminPermissions(): Permissions {
     "$SRV.STATS.>",
   ];
   return {
-    pub: { allow: [PROVISIONED_SUBJECT, REVOKE_SUBJECT, ...srv], deny: [] },
-    sub: { allow: [PROVISIONED_UPDATES_SUBJECT, ONLINE_SUBJECT, inbox("admin")], deny: [] },
+    pub: { allow: [PROVISIONED_SUBJECT, REVOKE_SUBJECT, ...srv], deny: [`${SERVICE_ROOT}.>`] },
+    sub: { allow: [PROVISIONED_UPDATES_SUBJECT, ONLINE_WILDCARD, inbox("admin")], deny: [] },
   };
 }
 
@@ -94,48 +111,75 @@ export function pushPermissions(): Permissions {
 }
 
 /**
- * The JetStream API subjects a chat user may publish to read history, each both plain
- * ($JS.API.…) and with a domain prefix ($JS.<domain>.API.…): clients at an edge server (a leaf
- * without JetStream) must address the hub's domain, as the server blocks the plain prefix on
- * leafnode connections.
+ * The history service's CHAT side (role `history`): takes the live posts and DMs in its queue
+ * group, stores them under chat.store.>, owns the history streams and the quota bucket, and
+ * answers each request once (`resp`). It is the only CHAT identity that writes the stores.
  */
-function historyApi(ownDms: string): string[] {
-  const api = [
-    `CONSUMER.CREATE.${POSTS_STREAM}.*.${POSTS_PREFIX}.*`,
-    `CONSUMER.CREATE.${DMS_STREAM}.*.${ownDms}`,
-    `CONSUMER.INFO.${POSTS_STREAM}.*`,
-    `CONSUMER.INFO.${DMS_STREAM}.*`,
-    `CONSUMER.MSG.NEXT.${POSTS_STREAM}.*`,
-    `CONSUMER.MSG.NEXT.${DMS_STREAM}.*`,
-    `CONSUMER.DELETE.${POSTS_STREAM}.*`,
-    `CONSUMER.DELETE.${DMS_STREAM}.*`,
-    `STREAM.INFO.${POSTS_STREAM}`,
-    `STREAM.INFO.${DMS_STREAM}`,
-  ];
-  return [...api.map((a) => `$JS.API.${a}`), ...api.map((a) => `$JS.*.API.${a}`)];
-}
-
-/**
- * A chat user: posts and presence, DMs to anyone, its own DMs and inbox only, renewal through
- * the CHAT import, and read-only history through ordered consumers filtered to what it may read.
- */
-export function chatUserPermissions(userKey: string): Permissions {
-  const ownDms = `${DMS_PREFIX}.${userKey}`;
+export function historyPermissions(): Permissions {
   return {
     pub: {
       allow: [
-        ONLINE_SUBJECT,
-        `${POSTS_PREFIX}.*`,
-        `${DMS_PREFIX}.*`,
+        `${STORE_POSTS_PREFIX}.>`,
+        `${STORE_DMS_PREFIX}.>`,
+        "$JS.API.>",
+        `$KV.${QUOTA_BUCKET}.>`,
+        inbox("history"),
+      ],
+      // it never removes anything: the streams deny it too, this keeps a leaked creds file
+      // from trying on streams created without those flags
+      deny: ["$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.MSG.DELETE.>"],
+    },
+    sub: {
+      allow: [`${POSTS_PREFIX}.*.*`, `${DMS_PREFIX}.*.*`, inbox("history")],
+      deny: [],
+    },
+    resp: { max: 1, ttl: 0 },
+  };
+}
+
+/**
+ * The history service's ADMIN side (role `history-api`): the read endpoints, reached by chat
+ * users through CHAT's share:true import, and the micro-service protocol. It reads the stores
+ * through the CHAT side, so it needs no JetStream API here.
+ */
+export function historyApiPermissions(): Permissions {
+  return {
+    pub: { allow: ["$SRV.>", inbox("history-api")], deny: [] },
+    sub: { allow: [HISTORY_SUBJECTS, "$SRV.>", inbox("history-api")], deny: [] },
+    resp: { max: 1, ttl: 0 },
+  };
+}
+
+/**
+ * A chat user, bound to its own key: it publishes presence, posts and DMs only on subjects whose
+ * last token is its key (so the server proves the sender), reads posts, presence and its own DMs
+ * (received, and sent from its other devices), and reaches history, the directory and renewal
+ * as services. No JetStream API at all: the stores are written and read by the services.
+ */
+export function chatUserPermissions(userKey: string): Permissions {
+  return {
+    pub: {
+      allow: [
+        presenceSubject(userKey),
+        `${POSTS_PREFIX}.*.${userKey}`,
+        `${DMS_PREFIX}.*.${userKey}`,
         ACCESS_SUBJECT,
-        "chat.svc.directory.>",
-        ...historyApi(ownDms),
-        `$JS.FC.${POSTS_STREAM}.>`,
-        `$JS.FC.${DMS_STREAM}.>`,
+        HISTORY_SUBJECTS,
+        DIRECTORY_SUBJECTS,
+      ],
+      // defence in depth: nothing JetStream, whatever the allow list grows into later
+      deny: ["$JS.>", "$KV.>", "$O.>"],
+    },
+    sub: {
+      allow: [
+        ONLINE_WILDCARD,
+        POSTS_WILDCARD,
+        dmInboxWildcard(userKey),
+        dmSentWildcard(userKey),
+        inbox(userKey),
       ],
       deny: [],
     },
-    sub: { allow: [ONLINE_SUBJECT, `${POSTS_PREFIX}.*`, ownDms, inbox(userKey)], deny: [] },
   };
 }
 

@@ -13,12 +13,22 @@ import {
   type Permissions,
 } from "@nats-io/jwt";
 import { createAccount, createOperator, createUser, fromSeed, type KeyPair } from "@nats-io/nkeys";
-import { ACCESS_SUBJECT, inboxPrefixFor, ONLINE_SUBJECT, parseCreds } from "@natschat/protocol";
+import {
+  ACCESS_SUBJECT,
+  DIRECTORY_SUBJECTS,
+  HISTORY_SUBJECTS,
+  inboxPrefixFor,
+  ONLINE_WILDCARD,
+  parseCreds,
+} from "@natschat/protocol";
 import { TrustError } from "./errors.ts";
+import { jetStreamLimits } from "./jetstream-limits.ts";
 import {
   accessPermissions,
   adminPermissions,
   bootstrapPermissions,
+  historyApiPermissions,
+  historyPermissions,
   pushPermissions,
 } from "./permissions.ts";
 import {
@@ -33,7 +43,16 @@ import {
 
 export const ACCOUNT_NAMES = ["SYS", "ADMIN", "CHAT"] as const;
 export type AccountName = (typeof ACCOUNT_NAMES)[number];
-export const ROLES = ["sys", "push", "access", "admin", "bootstrap", "leaf"] as const;
+export const ROLES = [
+  "sys",
+  "push",
+  "access",
+  "admin",
+  "bootstrap",
+  "leaf",
+  "history",
+  "history-api",
+] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Which account each role user lives in, and its permissions (undefined = unrestricted). */
@@ -51,6 +70,16 @@ const ROLE_SPECS: Record<
     about: "public: may only request access",
   },
   leaf: { account: "CHAT", about: "binds an edge server's CHAT leafnode remote" },
+  history: {
+    account: "CHAT",
+    permissions: historyPermissions,
+    about: "the history writer: stores live posts and DMs, owns the history streams",
+  },
+  "history-api": {
+    account: "ADMIN",
+    permissions: historyApiPermissions,
+    about: "the history readers: chat.svc.history.* endpoints",
+  },
 };
 
 /** Public description of the tree, stored as trust.json. */
@@ -68,6 +97,8 @@ export interface InitReport {
   dir: string;
   created: string[];
   kept: string[];
+  /** Re-derived because their claims differ from what this version writes (keys kept). */
+  updated: string[];
   /** trust.json was there before: keys may be kept, never silently replaced. */
   treeExists?: boolean;
 }
@@ -84,18 +115,8 @@ function accountLimits(name: AccountName): OperatorLimits {
     leaf: -1,
   };
   if (name === "SYS") return base;
-  // JetStream: ADMIN holds the registry bucket, CHAT the history streams.
-  return {
-    ...base,
-    mem_storage: name === "CHAT" ? 256 * 1024 * 1024 : 64 * 1024 * 1024,
-    disk_storage: name === "CHAT" ? 1024 * 1024 * 1024 : 256 * 1024 * 1024,
-    streams: name === "CHAT" ? 8 : 4,
-    consumer: -1,
-    max_ack_pending: -1,
-    mem_max_stream_bytes: -1,
-    disk_max_stream_bytes: -1,
-    max_bytes_required: false,
-  };
+  // JetStream: ADMIN holds the registry bucket, CHAT the history streams and the quota bucket.
+  return { ...base, ...jetStreamLimits(name) };
 }
 
 function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partial<Account> {
@@ -105,39 +126,41 @@ function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partia
     signing_keys: [pub(`${name}-signing`)],
   };
   if (name === "ADMIN") {
+    // services of ADMIN that chat users reach; CHAT imports each with share: true, so the
+    // responder learns the requester from the server (Nats-Request-Info), never from the request
     claims.exports = [
       { name: "chat-access", subject: ACCESS_SUBJECT, type: "service", response_type: "Singleton" },
       {
+        name: "chat-history",
+        subject: HISTORY_SUBJECTS,
+        type: "service",
+        response_type: "Singleton",
+      },
+      {
         name: "chat-directory",
-        subject: "chat.svc.directory.>",
+        subject: DIRECTORY_SUBJECTS,
         type: "service",
         response_type: "Singleton",
       },
     ];
     claims.imports = [
-      { name: "chat-online", subject: ONLINE_SUBJECT, account: pub("CHAT"), type: "stream" },
+      { name: "chat-online", subject: ONLINE_WILDCARD, account: pub("CHAT"), type: "stream" },
     ];
   }
   if (name === "CHAT") {
-    claims.exports = [{ name: "chat-online", subject: ONLINE_SUBJECT, type: "stream" }];
-    // share: true makes the server add Nats-Request-Info (the requester's account, user key and
-    // address) to each request crossing the import: the access service limits per address.
-    claims.imports = [
-      {
-        name: "chat-access",
-        subject: ACCESS_SUBJECT,
-        account: pub("ADMIN"),
-        type: "service",
-        share: true,
-      },
-      {
-        name: "chat-directory",
-        subject: "chat.svc.directory.>",
-        account: pub("ADMIN"),
-        type: "service",
-        share: true,
-      },
+    claims.exports = [{ name: "chat-online", subject: ONLINE_WILDCARD, type: "stream" }];
+    const imports: [string, string][] = [
+      ["chat-access", ACCESS_SUBJECT],
+      ["chat-history", HISTORY_SUBJECTS],
+      ["chat-directory", DIRECTORY_SUBJECTS],
     ];
+    claims.imports = imports.map(([importName, subject]) => ({
+      name: importName,
+      subject,
+      account: pub("ADMIN"),
+      type: "service" as const,
+      share: true,
+    }));
   }
   return claims;
 }
@@ -179,7 +202,7 @@ export async function initTrust(opts: {
 }): Promise<InitReport> {
   const { dir } = opts;
   const paths = layout(dir);
-  const report: InitReport = { dir, created: [], kept: [] };
+  const report: InitReport = { dir, created: [], kept: [], updated: [] };
   await ensurePrivateDir(dir);
   if (opts.force) {
     for (const sub of ["keys", "jwt", "creds", "server"])
@@ -208,15 +231,22 @@ export async function initTrust(opts: {
   } else report.kept.push("jwt operator");
 
   for (const acc of ACCOUNT_NAMES) {
-    if (await exists(paths.jwt(acc))) {
-      report.kept.push(`jwt ${acc}`);
-      continue;
+    const path = paths.jwt(acc);
+    const wanted = accountClaims(acc, keys);
+    const existing = (await readOptional(path))?.trim();
+    if (existing) {
+      const current = decodeOrFail<Account>(existing, path);
+      if (sameClaims(current.nats, wanted, ACCOUNT_FIELDS)) {
+        report.kept.push(`jwt ${acc}`);
+        continue;
+      }
+      // an older version wrote it: re-derive, keeping the revocations (CHAT's are the record of
+      // every revoked user; dropping one would let that key connect again)
+      if (current.nats.revocations) wanted.revocations = current.nats.revocations;
     }
-    const jwt = await encodeAccount(acc, keys[acc] as KeyPair, accountClaims(acc, keys), {
-      signer: opSigning,
-    });
-    await writePublic(paths.jwt(acc), `${jwt}\n`);
-    report.created.push(`jwt ${acc}`);
+    const jwt = await encodeAccount(acc, keys[acc] as KeyPair, wanted, { signer: opSigning });
+    await writePublic(path, `${jwt}\n`);
+    (existing ? report.updated : report.created).push(`jwt ${acc}`);
   }
 
   const roles = {} as TrustSummary["roles"];
@@ -225,17 +255,27 @@ export async function initTrust(opts: {
     const credsPath = paths.creds(role);
     const existing = await readOptional(credsPath);
     let publicKey: string;
-    if (existing !== undefined) {
-      publicKey = await credsPublicKey(existing, credsPath);
-      report.kept.push(`creds ${role}`);
-    } else {
-      const ukp = createUser();
-      publicKey = ukp.getPublicKey();
-      const perms = spec.permissions?.();
-      const jwt = await encodeUser(role, ukp, keys[spec.account] as KeyPair, perms ?? {}, {
+    const perms = spec.permissions?.() ?? {};
+    const issue = async (ukp: KeyPair) => {
+      const jwt = await encodeUser(role, ukp, keys[spec.account] as KeyPair, perms, {
         signer: keys[`${spec.account}-signing`] as KeyPair,
       });
       await writeSecret(credsPath, new TextDecoder().decode(fmtCreds(jwt, ukp)));
+    };
+    if (existing !== undefined) {
+      const creds = await parseRoleCreds(existing, credsPath);
+      publicKey = creds.publicKey;
+      const current = decodeOrFail<Record<string, unknown>>(creds.jwt, credsPath);
+      if (sameClaims(current.nats, perms, USER_FIELDS)) report.kept.push(`creds ${role}`);
+      else {
+        // permissions changed in this version: same key, new JWT
+        await issue(fromSeed(new TextEncoder().encode(creds.seed)));
+        report.updated.push(`creds ${role}`);
+      }
+    } else {
+      const ukp = createUser();
+      publicKey = ukp.getPublicKey();
+      await issue(ukp);
       report.created.push(`creds ${role}`);
     }
     roles[role] = {
@@ -267,16 +307,54 @@ export async function initTrust(opts: {
   return report;
 }
 
-/** The user key of an existing creds file; a damaged file is named, never silently replaced. */
-async function credsPublicKey(text: string, path: string): Promise<string> {
+/** An existing role creds file; a damaged file is named, never silently replaced. */
+async function parseRoleCreds(text: string, path: string) {
   try {
-    return (await parseCreds(text)).publicKey;
+    return await parseCreds(text);
   } catch (err) {
     throw new TrustError(
       "CREDS_CORRUPT",
       `${path}: ${(err as Error).message}; delete it to re-issue, or init --force`,
+      { cause: err },
     );
   }
+}
+
+function decodeOrFail<T>(jwt: string, path: string): ClaimsData<T> {
+  try {
+    return decode<T>(jwt);
+  } catch (err) {
+    throw new TrustError(
+      "JWT_CORRUPT",
+      `${path} is not a valid JWT (${(err as Error).message}); restore it, or init --force`,
+      { cause: err },
+    );
+  }
+}
+
+/** The account claims this code writes, compared to decide whether a stored JWT is current. */
+const ACCOUNT_FIELDS = ["limits", "signing_keys", "exports", "imports"];
+/** The user claims a role's permissions set. */
+const USER_FIELDS = ["pub", "sub", "resp"];
+
+/** Key order does not matter; a field this code does not write is absent on both sides. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+function sameClaims(current: unknown, wanted: object, fields: string[]): boolean {
+  const c = (current ?? {}) as Record<string, unknown>;
+  const w = wanted as Record<string, unknown>;
+  return fields.every((f) => canonical(c[f]) === canonical(w[f]));
 }
 
 /** Everything a server and the services need, loaded from an initialized data dir. */

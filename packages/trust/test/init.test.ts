@@ -2,8 +2,19 @@
 import { chmod, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decode } from "@nats-io/jwt";
-import { initTrust, layout, loadTrust, ROLES, TrustError } from "@natschat/trust";
+import { decode, encodeAccount, encodeUser, fmtCreds } from "@nats-io/jwt";
+import { createUser, fromSeed } from "@nats-io/nkeys";
+import { parseCreds } from "@natschat/protocol";
+import {
+  HISTORY_STREAMS,
+  initTrust,
+  layout,
+  loadTrust,
+  MAX_REPLICAS,
+  QUOTA_STORE,
+  ROLES,
+  TrustError,
+} from "@natschat/trust";
 import { afterEach, describe, expect, it } from "vitest";
 
 const dirs: string[] = [];
@@ -52,19 +63,128 @@ describe("initTrust", () => {
     expect(admin.iss).toBe(t.summary.operator.signingKeys[0]);
     expect(admin.nats.exports).toMatchObject([
       { subject: "chat.req.access", type: "service" },
+      { subject: "chat.svc.history.>", type: "service" },
       { subject: "chat.svc.directory.>", type: "service" },
     ]);
-    // share: the server tells the service who asks (Nats-Request-Info), e.g. the client's address
-    expect(chat.nats.imports).toMatchObject([
-      { subject: "chat.req.access", account: t.summary.accounts.ADMIN.publicKey, share: true },
-      { subject: "chat.svc.directory.>", account: t.summary.accounts.ADMIN.publicKey, share: true },
+    // share: true on every service import, so the responder learns the requester from the server
+    const ADMIN = t.summary.accounts.ADMIN.publicKey;
+    expect(chat.nats.imports).toEqual([
+      {
+        name: "chat-access",
+        subject: "chat.req.access",
+        account: ADMIN,
+        type: "service",
+        share: true,
+      },
+      {
+        name: "chat-history",
+        subject: "chat.svc.history.>",
+        account: ADMIN,
+        type: "service",
+        share: true,
+      },
+      {
+        name: "chat-directory",
+        subject: "chat.svc.directory.>",
+        account: ADMIN,
+        type: "service",
+        share: true,
+      },
     ]);
-    expect(chat.nats.exports).toMatchObject([{ subject: "chat.KUBECON.online", type: "stream" }]);
+    expect(chat.nats.exports).toMatchObject([{ subject: "chat.KUBECON.online.*", type: "stream" }]);
     expect(admin.nats.imports).toMatchObject([
-      { subject: "chat.KUBECON.online", account: t.summary.accounts.CHAT.publicKey },
+      { subject: "chat.KUBECON.online.*", account: t.summary.accounts.CHAT.publicKey },
     ]);
     expect(chat.nats.limits).toMatchObject({ conn: -1, disk_storage: expect.any(Number) });
-    expect((chat.nats.limits as { disk_storage: number }).disk_storage).toBeGreaterThan(0);
+  });
+
+  it("sizes CHAT's JetStream limits from the stores × R3 + headroom (a cluster restart fits)", async () => {
+    const dir = await tempDir();
+    await initTrust({ dir });
+    const chat = decode<{ limits: Record<string, number> }>(
+      (await loadTrust(dir)).accountJwts.CHAT,
+    );
+    const l = chat.nats.limits as Record<string, number>;
+    const stores =
+      HISTORY_STREAMS.posts.maxBytes + HISTORY_STREAMS.dms.maxBytes + QUOTA_STORE.maxBytes;
+    expect(l.disk_storage).toBeGreaterThanOrEqual(stores * MAX_REPLICAS);
+    // was 1 GiB, below R3 × 2 × 256 MiB
+    expect(l.disk_storage).toBeGreaterThan(3 * 2 * 256 * 1024 * 1024);
+    for (const k of ["mem_storage", "streams", "consumer"]) {
+      expect(l[k], k).toBeGreaterThan(0); // bounded, never -1
+    }
+  });
+
+  it("upgrades an old data dir in place: re-derives JWTs and role creds, keeps keys and revocations", async () => {
+    const dir = await tempDir();
+    await initTrust({ dir });
+    const p = layout(dir);
+    const t = await loadTrust(dir);
+    // an older version's CHAT JWT: 1 GiB disk, no share, one revoked user
+    const old = decode<Record<string, unknown>>(t.accountJwts.CHAT);
+    const opSigning = fromSeed(
+      new TextEncoder().encode((await readFile(p.key("operator-signing"), "utf8")).trim()),
+    );
+    const revoked = createUser().getPublicKey();
+    const nats = {
+      ...(old.nats as Record<string, unknown>),
+      limits: { ...(old.nats as { limits: object }).limits, disk_storage: 1024 * 1024 * 1024 },
+      imports: [
+        {
+          name: "chat-access",
+          subject: "chat.req.access",
+          account: t.summary.accounts.ADMIN.publicKey,
+          type: "service" as const,
+        },
+      ],
+      revocations: { [revoked]: 1_700_000_000 },
+    };
+    delete (nats as { type?: unknown }).type;
+    delete (nats as { version?: unknown }).version;
+    await writeFile(
+      p.jwt("CHAT"),
+      `${await encodeAccount("CHAT", old.sub as string, nats, { signer: opSigning })}\n`,
+    );
+    const before = await snapshot(dir);
+    // and an admin role from before the chat.svc deny
+    const adminCreds = await parseCreds(before["creds admin"] as string);
+    const adminJwt = await encodeUser(
+      "admin",
+      fromSeed(new TextEncoder().encode(adminCreds.seed)),
+      fromSeed(new TextEncoder().encode((await readFile(p.key("ADMIN"), "utf8")).trim())),
+      { pub: { allow: [">"], deny: [] } },
+      {
+        signer: fromSeed(
+          new TextEncoder().encode((await readFile(p.key("ADMIN-signing"), "utf8")).trim()),
+        ),
+      },
+    );
+    await writeFile(
+      p.creds("admin"),
+      new TextDecoder().decode(
+        fmtCreds(adminJwt, fromSeed(new TextEncoder().encode(adminCreds.seed))),
+      ),
+    );
+
+    const report = await initTrust({ dir });
+    expect(report.updated.sort()).toEqual(["creds admin", "jwt CHAT"]);
+    expect(report.created).toEqual([]);
+    const after = await snapshot(dir);
+    for (const k of Object.keys(before).filter((k) => k.startsWith("key ")))
+      expect(after[k]).toBe(before[k]);
+    const chat = decode<{
+      revocations?: Record<string, number>;
+      imports: unknown[];
+      limits: { disk_storage: number };
+    }>((await loadTrust(dir)).accountJwts.CHAT);
+    expect(chat.nats.revocations).toEqual({ [revoked]: 1_700_000_000 });
+    expect(chat.nats.imports).toHaveLength(3);
+    expect(chat.nats.limits?.disk_storage).toBeGreaterThan(1024 * 1024 * 1024);
+    const admin = await parseCreds(after["creds admin"] as string);
+    expect(admin.publicKey).toBe(adminCreds.publicKey); // same key, new permissions
+    expect(JSON.stringify(decode(admin.jwt).nats)).toContain("chat.svc.>");
+    // and once current, nothing changes
+    expect((await initTrust({ dir })).updated).toEqual([]);
   });
 
   it("writes secrets 0600 under 0700 directories", async () => {

@@ -164,7 +164,9 @@ describe("node:crypto Ed25519 provider", () => {
         msg: `from ${from.name}`,
       });
       installEd25519(to);
-      const r = await new EnvelopeVerifier().verify(token, { subject: "chat.KUBECON.posts.NATS" });
+      const r = await new EnvelopeVerifier().verify(token, {
+        subject: `chat.KUBECON.posts.NATS.${signer.publicKey}`,
+      });
       expect(r.ok && r.envelope.iss, `${from.name} → ${to.name}`).toBe(signer.publicKey);
     }
     installNodeEd25519();

@@ -10,7 +10,16 @@ const conns = new Map<Role, NatsConnection>();
 
 beforeAll(async () => {
   stack = await startTestStack();
-  for (const role of ["sys", "push", "access", "admin", "bootstrap", "leaf"] as const) {
+  for (const role of [
+    "sys",
+    "push",
+    "access",
+    "admin",
+    "bootstrap",
+    "leaf",
+    "history",
+    "history-api",
+  ] as const) {
     conns.set(
       role,
       await connectRole({ servers: stack.urls, credsPath: stack.creds(role), inboxOwner: role }),
@@ -43,7 +52,32 @@ const TABLE: Row[] = [
   ["admin", "pub", "chat.req.provisioned", "allowed"],
   ["admin", "pub", "chat.req.revoke", "allowed"],
   ["admin", "sub", "chat.req.provisioned.updates", "allowed"],
-  ["admin", "sub", "chat.KUBECON.online", "allowed"],
+  ["admin", "sub", "chat.KUBECON.online.*", "allowed"],
+  // inside ADMIN a request is not rewritten by an import: a forged Nats-Request-Info would reach
+  // the services as sent, so no user but the services may publish on their subjects
+  ["admin", "pub", "chat.svc.history.dms", "denied"],
+  ["admin", "pub", "chat.svc.directory.lookup", "denied"],
+  ["access", "pub", "chat.svc.history.dms", "denied"],
+  ["history-api", "pub", "chat.svc.history.dms", "denied"],
+  ["history-api", "sub", "chat.svc.history.posts", "allowed"],
+  ["history-api", "sub", "chat.svc.directory.lookup", "denied"],
+  ["history-api", "pub", "$JS.API.INFO", "denied"],
+  ["history-api", "sub", "_INBOX_history-api.x", "allowed"],
+  ["history-api", "sub", "_INBOX_access.>", "denied"],
+  // history (CHAT): the writer takes live posts/DMs and alone writes the stores
+  ["history", "sub", "chat.KUBECON.posts.*.*", "allowed"],
+  ["history", "sub", "chat.KUBECON.dms.*.*", "allowed"],
+  ["history", "pub", "chat.store.posts.General.UABC", "allowed"],
+  ["history", "pub", "$JS.API.STREAM.INFO.CHAT_POSTS", "allowed"],
+  ["history", "pub", "chat.KUBECON.posts.General.UABC", "denied"],
+  ["history", "pub", "chat.KUBECON.online.UABC", "denied"],
+  ["history", "pub", "_INBOX_UABC.x", "denied"],
+  ["history", "sub", "_INBOX_UABC.>", "denied"],
+  ["leaf", "pub", "chat.store.posts.General.UABC", "allowed"],
+  ["bootstrap", "pub", "chat.store.posts.General.UABC", "denied"],
+  ["bootstrap", "pub", "chat.svc.history.posts", "denied"],
+  ["access", "sub", "chat.svc.directory.lookup", "allowed"],
+  ["access", "sub", "chat.KUBECON.online.*", "allowed"],
   ["admin", "pub", "$SRV.PING", "allowed"],
   ["admin", "sub", "chat.req.access", "denied"],
   ["admin", "sub", "chat.req.revoke", "denied"],
@@ -53,7 +87,7 @@ const TABLE: Row[] = [
   // access service: answers requests, owns the registry, follows presence
   ["access", "sub", "chat.req.access", "allowed"],
   ["access", "sub", "chat.req.revoke", "allowed"],
-  ["access", "sub", "chat.KUBECON.online", "allowed"],
+
   ["access", "pub", "chat.req.provisioned.updates", "allowed"],
   ["access", "pub", "$JS.API.INFO", "allowed"],
   ["access", "pub", "chat.req.revoke", "denied"],

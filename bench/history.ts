@@ -1,0 +1,115 @@
+// Benchmark of the history service's read path on one real nats-server (run: npm run
+// bench:history). 100 posts in each of 3 channels are stored through the writer, then:
+//  1. a page of 100 through chat.svc.history.posts, as a chat user asks for it (end to end);
+//  2. the two ways the service could fetch those 100 bodies, measured against each other:
+//     direct get by sequence, pipelined (what the readers do), and an ordered consumer filtered
+//     to the channel, started at the page's first sequence;
+//  3. the history load of 3 channels (3 pages of 100, in parallel), as a client does on start.
+// Prints p50/p90 per path; a script, not a test.
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import {
+  encodeHistoryPostsRequest,
+  encodePost,
+  HISTORY_POSTS_SUBJECT,
+  parseHistoryReply,
+  parseStoreReply,
+  postSubject,
+  signerFromSeed,
+} from "@natschat/protocol";
+import { connectChatUser, mintChatUser, startTestHistory, startTestStack } from "@natschat/testing";
+import { connectRole, installNodeEd25519 } from "@natschat/trust";
+
+installNodeEd25519();
+const RUNS = Number(process.env.BENCH_RUNS ?? 50);
+const CHANNELS = ["KUBECON", "NATS", "General"];
+
+function stats(ms: number[]): string {
+  const s = [...ms].sort((a, b) => a - b);
+  const at = (q: number) => (s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0).toFixed(2);
+  return `p50 ${at(0.5)} ms, p90 ${at(0.9)} ms (${s.length} runs)`;
+}
+
+async function time(runs: number, f: () => Promise<void>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await f();
+    out.push(performance.now() - t);
+  }
+  return out;
+}
+
+const stack = await startTestStack();
+const history = await startTestHistory(stack);
+try {
+  const alice = await mintChatUser(stack.dir, "alice");
+  const nc = await connectChatUser(stack, alice);
+  const signer = await signerFromSeed(alice.seed);
+  for (const channel of CHANNELS) {
+    await Promise.all(
+      Array.from({ length: 100 }, async (_, i) => {
+        const token = await encodePost(signer, {
+          name: "alice",
+          channel,
+          msg: `post ${i} ${"x".repeat(200)}`,
+        });
+        const r = await nc.request(postSubject(channel, alice.publicKey), token, {
+          timeout: 10_000,
+        });
+        const ack = parseStoreReply({
+          data: r.data,
+          header: (k) => r.headers?.get(k) || undefined,
+        });
+        if (!ack.ok) throw new Error(`not stored: ${ack.code} ${ack.message}`);
+      }),
+    );
+  }
+  const page = async (channel: string) => {
+    const r = await nc.request(
+      HISTORY_POSTS_SUBJECT,
+      encodeHistoryPostsRequest({ channel, limit: 100 }),
+      { timeout: 10_000 },
+    );
+    const p = parseHistoryReply({ data: r.data, header: (k) => r.headers?.get(k) || undefined });
+    if (!p.ok || p.value.messages.length !== 100)
+      throw new Error(`short page: ${p.ok ? p.value.messages.length : p.message}`);
+    return p.value;
+  };
+  const first = await page("NATS");
+  const seqs = first.messages.map((m) => m.seq);
+  console.log(
+    `1. page of 100 via chat.svc.history.posts: ${stats(await time(RUNS, async () => void (await page("NATS"))))}`,
+  );
+
+  const leaf = await connectRole({
+    servers: stack.urls,
+    credsPath: stack.creds("leaf"),
+    inboxOwner: "leaf",
+  });
+  const jsm = await jetstreamManager(leaf);
+  const js = jetstream(leaf);
+  const direct = await time(RUNS, async () => {
+    await Promise.all(seqs.map((seq) => jsm.direct.getMessage("CHAT_POSTS", { seq })));
+  });
+  console.log(`2a. 100 bodies by direct get, pipelined: ${stats(direct)}`);
+  const ordered = await time(RUNS, async () => {
+    const c = await js.consumers.get("CHAT_POSTS", {
+      filter_subjects: [`chat.store.posts.NATS.*`],
+      opt_start_seq: seqs[0],
+    });
+    const it = await c.fetch({ max_messages: 100, expires: 5000 });
+    let n = 0;
+    for await (const _m of it) if (++n === 100) break;
+    await c.delete().catch(() => false);
+  });
+  console.log(`2b. 100 bodies by an ordered consumer from the page's first seq: ${stats(ordered)}`);
+  const load = await time(Math.max(5, RUNS / 5), async () => {
+    await Promise.all(CHANNELS.map((c) => page(c)));
+  });
+  console.log(`3. history load, 100 posts in each of 3 channels (parallel pages): ${stats(load)}`);
+  await leaf.close();
+  await nc.close();
+} finally {
+  await history.stop();
+  await stack.stop();
+}

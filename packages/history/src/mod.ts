@@ -1,0 +1,30 @@
+// Public surface of @natschat/history: the history service (writer, readers, stores) and its
+// configuration from a data dir.
+export {
+  HISTORY_ENV,
+  type HistoryCliFlags,
+  type HistoryFlags,
+  parseBytes,
+  resolveHistoryCli,
+  resolveHistoryConfig,
+} from "./config.ts";
+export { HistoryServiceError, type HistoryServiceErrorCode } from "./errors.ts";
+export { ConversationIndex } from "./index.ts";
+export { silentLogger as silentLoggerForTests } from "./log.ts";
+export { DEFAULT_DAILY_QUOTA_BYTES, QuotaLedger, utcDay } from "./quota.ts";
+export { HistoryReaders, requesterOf } from "./readers.ts";
+export {
+  type CredsSource,
+  HISTORY_SERVICE_NAME,
+  HISTORY_SERVICE_VERSION,
+  type HistoryService,
+  type HistoryServiceOptions,
+  startHistoryService,
+} from "./service.ts";
+export {
+  DEDUPE_WINDOW_SECONDS,
+  ensureHistoryStores,
+  historyStreamConfigs,
+  type StoreOptions,
+} from "./streams.ts";
+export { HistoryWriter, type WriterStats } from "./writer.ts";

@@ -1,0 +1,238 @@
+// The history readers: chat.svc.history.posts and chat.svc.history.dms, endpoints of the micro
+// service natschat-history on the ADMIN connection (chat users reach them through CHAT's
+// share:true import). Who asks is taken ONLY from the Nats-Request-Info header the server sets
+// on an imported request; a request that did not come through CHAT's import has no trustworthy
+// header (inside ADMIN nobody but the services may publish on chat.svc.>) and is refused. A page
+// is the index's last N sequences before `before`, whose bodies are fetched by sequence (direct
+// get, pipelined, from any replica), converted back to their live subjects.
+import type { DirectStreamAPI, StoredMsg } from "@nats-io/jetstream";
+import { headers } from "@nats-io/nats-core";
+import type { ServiceMsg } from "@nats-io/services";
+import {
+  encodeHistoryPage,
+  type HistoryErrorCode,
+  type HistoryMessage,
+  HistoryWireError,
+  historyLimit,
+  isPublicKey,
+  liveSubject,
+  parseChatSubject,
+  parseHistoryDmsRequest,
+  parseHistoryPostsRequest,
+  REQUEST_INFO_HEADER,
+  serviceErrorHeaders,
+} from "@natschat/protocol";
+import { type ConversationIndex, channelKey, keysOf, pairDmsKey, userDmsKey } from "./index.ts";
+import type { Logger } from "./log.ts";
+
+/** What the server says about an imported request's sender. */
+export interface Requester {
+  account: string;
+  user: string;
+}
+
+/** A reader's outcome. */
+export type ReadOutcome =
+  | { ok: true; body: string }
+  | { ok: false; code: HistoryErrorCode; message: string };
+
+/** Thrown inside a reader for a refusal with a code; anything else is INTERNAL. */
+export class ReadRefusal extends Error {
+  override name = "ReadRefusal";
+  constructor(
+    readonly code: HistoryErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The requester named by Nats-Request-Info, if the request came from a user of `chatAccount`
+ * through the import. The header is the server's: a CHAT user's own copy is replaced on import.
+ */
+export function requesterOf(
+  header: string | undefined,
+  chatAccount: string,
+): Requester | undefined {
+  if (!header || header.length > 4096) return undefined;
+  let info: unknown;
+  try {
+    info = JSON.parse(header);
+  } catch {
+    return undefined; // not the server's header: treated as absent
+  }
+  if (typeof info !== "object" || info === null) return undefined;
+  const { acc, user } = info as { acc?: unknown; user?: unknown };
+  if (acc !== chatAccount || typeof user !== "string" || !isPublicKey(user, "U")) return undefined;
+  return { account: acc, user };
+}
+
+/** Options of the readers. */
+export interface ReaderOptions {
+  chatAccount: string;
+  direct: DirectStreamAPI;
+  posts: { stream: string; index: ConversationIndex };
+  dms: { stream: string; index: ConversationIndex };
+  /** Largest reply, bytes (the server's max_payload less room for headers). */
+  maxReplyBytes: number;
+  /** Reads served at once (default 64); beyond, UNAVAILABLE. */
+  maxInFlight?: number;
+  /** Reads of one requester served at once (default 4). */
+  maxInFlightPerUser?: number;
+  log: Logger;
+}
+
+/** Figures per endpoint. */
+export interface ReaderStats {
+  ok: number;
+  errors: Partial<Record<HistoryErrorCode, number>>;
+}
+
+/** The two read endpoints' logic, independent of NATS plumbing so tests can drive it. */
+export class HistoryReaders {
+  readonly stats: Record<"posts" | "dms", ReaderStats> = {
+    posts: { ok: 0, errors: {} },
+    dms: { ok: 0, errors: {} },
+  };
+
+  #inFlight = 0;
+  /** Reads in flight per requester; an entry lives only while it has some. */
+  readonly #perUser = new Map<string, number>();
+
+  constructor(readonly opts: ReaderOptions) {}
+
+  /** Handles one request; every outcome is a reply. */
+  async handle(endpoint: "posts" | "dms", msg: ServiceMsg): Promise<void> {
+    let outcome: ReadOutcome;
+    try {
+      outcome = await this.read(
+        endpoint,
+        msg.data,
+        msg.headers?.get(REQUEST_INFO_HEADER) || undefined,
+      );
+    } catch (err) {
+      this.opts.log.error("history read failed", { endpoint, err });
+      outcome = { ok: false, code: "INTERNAL", message: "internal error in the history service" };
+    }
+    const s = this.stats[endpoint];
+    if (outcome.ok) s.ok++;
+    else s.errors[outcome.code] = (s.errors[outcome.code] ?? 0) + 1;
+    if (!msg.reply) return;
+    if (outcome.ok) msg.respond(outcome.body);
+    else {
+      const h = headers();
+      const pairs = serviceErrorHeaders(outcome.code, outcome.message);
+      for (const [k, v] of pairs.slice(2)) h.set(k, v);
+      const [[, status], [, description]] = pairs as [[string, string], [string, string]];
+      msg.respondError(Number(status), description, "", { headers: h });
+    }
+  }
+
+  /** Reads one page; refusals are outcomes, never exceptions. */
+  async read(
+    endpoint: "posts" | "dms",
+    data: Uint8Array,
+    requestInfo: string | undefined,
+  ): Promise<ReadOutcome> {
+    try {
+      const who = requesterOf(requestInfo, this.opts.chatAccount);
+      if (!who) {
+        throw new ReadRefusal(
+          "NO_IDENTITY",
+          "the request did not come from a chat user through the CHAT account's import",
+        );
+      }
+      const mine = this.#perUser.get(who.user) ?? 0;
+      if (
+        this.#inFlight >= (this.opts.maxInFlight ?? 64) ||
+        mine >= (this.opts.maxInFlightPerUser ?? 4)
+      ) {
+        throw new ReadRefusal("UNAVAILABLE", "too many history reads at once; retry shortly");
+      }
+      this.#inFlight++;
+      this.#perUser.set(who.user, mine + 1);
+      try {
+        if (endpoint === "posts") {
+          const req = parseHistoryPostsRequest(data);
+          return await this.#page(this.opts.posts, channelKey(req.channel), req);
+        }
+        const req = parseHistoryDmsRequest(data);
+        const key = req.peer ? pairDmsKey(who.user, req.peer) : userDmsKey(who.user);
+        return await this.#page(this.opts.dms, key, req, who.user);
+      } finally {
+        this.#inFlight--;
+        const left = (this.#perUser.get(who.user) ?? 1) - 1;
+        if (left > 0) this.#perUser.set(who.user, left);
+        else this.#perUser.delete(who.user);
+      }
+    } catch (err) {
+      if (err instanceof HistoryWireError)
+        return { ok: false, code: "BAD_REQUEST", message: err.message };
+      if (err instanceof ReadRefusal) return { ok: false, code: err.code, message: err.message };
+      throw err;
+    }
+  }
+
+  async #page(
+    store: { stream: string; index: ConversationIndex },
+    key: string,
+    req: { before?: number; limit?: number },
+    participant?: string,
+  ): Promise<ReadOutcome> {
+    const limit = historyLimit(req);
+    const messages: HistoryMessage[] = [];
+    let before = req.before;
+    let more = false;
+    // Messages the stream no longer has are dropped from the index and the page refilled; a
+    // bounded number of rounds keeps one request's work bounded.
+    for (let round = 0; round < 4 && messages.length < limit; round++) {
+      const want = limit - messages.length;
+      const page = store.index.page(key, before, want);
+      more = page.more;
+      if (page.seqs.length === 0) break;
+      const got = await Promise.all(page.seqs.map((seq) => this.#get(store.stream, seq)));
+      const found: HistoryMessage[] = [];
+      for (const [i, sm] of got.entries()) {
+        const seq = page.seqs[i] as number;
+        if (!sm) {
+          store.index.remove(key, seq); // aged out; its other keys are cleaned when read
+          continue;
+        }
+        const m = this.#toMessage(sm, participant);
+        if (m) found.push(m);
+      }
+      messages.unshift(...found);
+      before = page.seqs[0];
+      if (!more) break;
+    }
+    // keep the reply under the payload limit: drop the oldest, and say there are more
+    while (messages.length > 0) {
+      const bytes = 64 + messages.reduce((n, m) => n + m.token.length + m.subject.length + 80, 0);
+      if (bytes <= this.opts.maxReplyBytes) break;
+      messages.shift();
+      more = true;
+    }
+    return { ok: true, body: encodeHistoryPage({ messages, more }) };
+  }
+
+  /** The stored message, or null when the stream no longer has it (direct get's "not found"). */
+  #get(stream: string, seq: number): Promise<StoredMsg | null> {
+    return this.opts.direct.getMessage(stream, { seq });
+  }
+
+  #toMessage(sm: StoredMsg, participant: string | undefined): HistoryMessage | undefined {
+    const s = parseChatSubject(sm.subject, { stored: true });
+    if (!s || s.kind === "presence") return undefined;
+    // defence in depth: a DM page holds only the requester's own conversations
+    if (participant && s.kind === "dm" && s.recipient !== participant && s.sender !== participant)
+      return undefined;
+    if (keysOf(sm.subject).length === 0) return undefined;
+    return {
+      seq: sm.seq,
+      subject: liveSubject(s),
+      token: new TextDecoder().decode(sm.data),
+      time: sm.time.toISOString(),
+    };
+  }
+}

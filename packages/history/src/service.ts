@@ -1,0 +1,283 @@
+// The history service (natschat-history): one replica = a CHAT connection (role `history`: the
+// writer in the queue group natschat-history, the stores, the index followers, the reads by
+// sequence) and an ADMIN connection (role `history-api`: the micro service with the read
+// endpoints, listed by $SRV.PING/INFO/STATS). Replicas share the load; each keeps its own index.
+// stop() drains: no new messages or requests, in-flight ones answered, connections closed.
+
+import { readFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { type Service, Svcm } from "@nats-io/services";
+import { HISTORY_DMS_SUBJECT, HISTORY_POSTS_SUBJECT } from "@natschat/protocol";
+import {
+  connectWithCreds,
+  DMS_STREAM,
+  HISTORY_QUEUE,
+  installNodeEd25519,
+  POSTS_STREAM,
+} from "@natschat/trust";
+import { HistoryServiceError } from "./errors.ts";
+import { StreamFollower } from "./index.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { DEFAULT_DAILY_QUOTA_BYTES, QuotaLedger } from "./quota.ts";
+import { HistoryReaders } from "./readers.ts";
+import { DEDUPE_WINDOW_SECONDS, ensureHistoryStores } from "./streams.ts";
+import { HistoryWriter } from "./writer.ts";
+
+/** The micro service's name, as $SRV.PING lists it. */
+export const HISTORY_SERVICE_NAME = "natschat-history";
+/** Its version (semver). */
+export const HISTORY_SERVICE_VERSION = "0.1.0";
+
+/** Creds given as a file path or as text. */
+export type CredsSource = { path: string } | { text: string };
+
+/** Everything a replica needs; resolveHistoryConfig builds it from a data dir. */
+export interface HistoryServiceOptions {
+  servers: string[];
+  /** Role `history` (CHAT). */
+  chatCreds: CredsSource;
+  /** Role `history-api` (ADMIN). */
+  adminCreds: CredsSource;
+  /** The CHAT account's public key: only requests from its users are served. */
+  chatAccount: string;
+  /** JetStream replicas of the stores (1, or 3 in a cluster). */
+  replicas?: number;
+  /** Per-sender daily byte quota. */
+  dailyQuotaBytes?: number;
+  /** Replay (= dedupe) window, seconds. */
+  staleSeconds?: number;
+  /** Create/update the stores at start (default true; a second replica may skip it). */
+  ensureStores?: boolean;
+  replicaId?: string;
+  tlsCaFile?: string;
+  log?: Logger;
+}
+
+/** A running replica. */
+export interface HistoryService {
+  readonly id: string;
+  readonly replicaId: string;
+  readonly writer: HistoryWriter;
+  readonly readers: HistoryReaders;
+  /** The CHAT and ADMIN connections. */
+  readonly chat: NatsConnection;
+  readonly admin: NatsConnection;
+  stats(): ReturnType<Service["stats"]>;
+  stop(): Promise<void>;
+  readonly stopped: Promise<void>;
+}
+
+async function credsBytes(c: CredsSource): Promise<Uint8Array> {
+  if ("text" in c) return new TextEncoder().encode(c.text);
+  try {
+    return await readFile(c.path);
+  } catch (err) {
+    throw new HistoryServiceError(
+      "CONFIG_INVALID",
+      `cannot read creds ${c.path} (${(err as NodeJS.ErrnoException).code}); run \`natschat init\` or pass the right file`,
+      { cause: err },
+    );
+  }
+}
+
+async function connectAs(
+  opts: HistoryServiceOptions,
+  creds: CredsSource,
+  role: "history" | "history-api",
+  name: string,
+  log: Logger,
+): Promise<NatsConnection> {
+  let nc: NatsConnection;
+  try {
+    nc = await connectWithCreds(await credsBytes(creds), "path" in creds ? creds.path : role, {
+      servers: opts.servers,
+      inboxOwner: role,
+      name,
+      reconnectForever: true,
+      ...(opts.tlsCaFile ? { tlsCaFile: opts.tlsCaFile } : {}),
+    });
+  } catch (err) {
+    if (err instanceof HistoryServiceError) throw err;
+    throw new HistoryServiceError("CONNECT_FAILED", (err as Error).message, { cause: err });
+  }
+  const l = log.child({ conn: role });
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") l.warn("disconnected", { server: s.server });
+      else if (s.type === "reconnect") l.info("reconnected", { server: s.server });
+      else if (s.type === "error") l.warn("connection error", { err: s.error });
+    }
+  })();
+  return nc;
+}
+
+/** Runs a start-up step until it works (JetStream may still be electing a leader), 6 tries. */
+async function withRetries<T>(what: string, log: Logger, step: () => Promise<T>): Promise<T> {
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 6; attempt++) {
+    try {
+      return await step();
+    } catch (err) {
+      lastErr = err;
+      log.warn(`cannot ${what} yet; retrying`, { attempt, err });
+      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+    }
+  }
+  throw new HistoryServiceError(
+    "STARTUP_FAILED",
+    `cannot ${what}: ${lastErr instanceof Error ? lastErr.message : String(lastErr)}`,
+    { cause: lastErr },
+  );
+}
+
+/** Starts one replica of the history service. */
+export async function startHistoryService(opts: HistoryServiceOptions): Promise<HistoryService> {
+  installNodeEd25519(); // envelopes are verified with node:crypto's Ed25519
+  const replicaId = opts.replicaId ?? `${hostname()}-${process.pid}`;
+  const log = (opts.log ?? createLogger()).child({
+    service: HISTORY_SERVICE_NAME,
+    replica: replicaId,
+  });
+  const closers: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const chat = await connectAs(
+      opts,
+      opts.chatCreds,
+      "history",
+      `${HISTORY_SERVICE_NAME}-${replicaId}`,
+      log,
+    );
+    closers.push(() => chat.close());
+    const replicas = opts.replicas ?? 1;
+    const staleSeconds = opts.staleSeconds ?? DEDUPE_WINDOW_SECONDS;
+    if (opts.ensureStores !== false) {
+      await withRetries("create the history streams", log, () =>
+        ensureHistoryStores(chat, { replicas, dedupeWindowSeconds: staleSeconds }),
+      );
+    }
+    const js = jetstream(chat, { timeout: 5000 });
+    const jsm = await jetstreamManager(chat, { timeout: 5000 });
+    const followers = {
+      posts: new StreamFollower(js, POSTS_STREAM, log),
+      dms: new StreamFollower(js, DMS_STREAM, log),
+    };
+    for (const f of Object.values(followers)) {
+      await withRetries(`follow ${f.stream}`, log, () => f.start());
+      closers.push(() => f.stop());
+    }
+    await Promise.all([followers.posts.ready, followers.dms.ready]);
+    const quota = await withRetries("open the quota bucket", log, () =>
+      QuotaLedger.open(chat, { dailyBytes: opts.dailyQuotaBytes ?? DEFAULT_DAILY_QUOTA_BYTES }),
+    );
+    const writer = new HistoryWriter(chat, js, quota, { staleSeconds, log });
+    writer.start();
+    closers.push(() => writer.stop());
+
+    const admin = await connectAs(
+      opts,
+      opts.adminCreds,
+      "history-api",
+      `${HISTORY_SERVICE_NAME}-${replicaId}-api`,
+      log,
+    );
+    closers.push(() => admin.close());
+    const maxPayload = Math.min(
+      admin.info?.max_payload ?? 1_048_576,
+      chat.info?.max_payload ?? 1_048_576,
+    );
+    const readers = new HistoryReaders({
+      chatAccount: opts.chatAccount,
+      direct: jsm.direct,
+      posts: { stream: POSTS_STREAM, index: followers.posts.index },
+      dms: { stream: DMS_STREAM, index: followers.dms.index },
+      maxReplyBytes: maxPayload - 4096,
+      log,
+    });
+    const inflight = new Set<Promise<void>>();
+    let draining = false;
+    const svc = await new Svcm(admin).add({
+      name: HISTORY_SERVICE_NAME,
+      version: HISTORY_SERVICE_VERSION,
+      description: "natschat history: stores live posts and DMs, serves channel and DM history",
+      queue: HISTORY_QUEUE,
+      metadata: { replica: replicaId },
+      statsHandler: async (ep) => {
+        const name = (ep as { name?: string }).name;
+        if (name === "posts" || name === "dms")
+          return {
+            ...readers.stats[name],
+            indexed: followers[name].index.size,
+            ...(name === "posts" ? { writer: writer.stats } : {}),
+          };
+        return null;
+      },
+    });
+    closers.push(async () => {
+      await svc.stop().catch(() => undefined);
+    });
+    for (const [endpoint, subject] of [
+      ["posts", HISTORY_POSTS_SUBJECT],
+      ["dms", HISTORY_DMS_SUBJECT],
+    ] as const) {
+      svc.addEndpoint(endpoint, {
+        subject,
+        handler: (err, msg) => {
+          if (err) {
+            log.error("endpoint subscription failed", { endpoint, err });
+            return;
+          }
+          if (draining) return; // the next replica in the queue group gets the retry
+          const task = readers.handle(endpoint, msg);
+          inflight.add(task);
+          void task.finally(() => inflight.delete(task));
+        },
+      });
+    }
+    await Promise.all([admin.flush(), chat.flush()]);
+    log.info("history service started", {
+      id: svc.info().id,
+      replicas,
+      indexed: { posts: followers.posts.index.size, dms: followers.dms.index.size },
+    });
+
+    let stopping: Promise<void> | undefined;
+    let markStopped: () => void = () => {};
+    const stopped = new Promise<void>((resolve) => {
+      markStopped = resolve;
+    });
+    const stop = () => {
+      stopping ??= (async () => {
+        draining = true;
+        await svc.stop().catch(() => undefined);
+        await writer.stop();
+        await Promise.allSettled([...inflight]);
+        for (const f of Object.values(followers)) await f.stop();
+        await admin.drain().catch(() => undefined);
+        await chat.drain().catch(() => undefined);
+        log.info("history service stopped");
+        markStopped();
+      })();
+      return stopping;
+    };
+    void Promise.race([chat.closed(), admin.closed()]).then(() => stop());
+    return {
+      id: svc.info().id,
+      replicaId,
+      writer,
+      readers,
+      chat,
+      admin,
+      stats: () => svc.stats(),
+      stop,
+      stopped,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

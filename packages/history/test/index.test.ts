@@ -1,0 +1,119 @@
+// Unit tests of the conversation index and of who a reader believes is asking.
+import { createUser } from "@nats-io/nkeys";
+import {
+  ConversationIndex,
+  HistoryReaders,
+  requesterOf,
+  silentLoggerForTests,
+} from "@natschat/history";
+import { describe, expect, it } from "vitest";
+
+const chat = "ACHAT";
+const u = createUser().getPublicKey();
+
+describe("ConversationIndex", () => {
+  it("pages backward: the last n before a sequence, and whether older ones exist", () => {
+    const ix = new ConversationIndex();
+    for (const seq of [1, 4, 7, 9, 12]) ix.add("p a", seq);
+    ix.add("p b", 5);
+    expect(ix.page("p a", undefined, 2)).toEqual({ seqs: [9, 12], more: true });
+    expect(ix.page("p a", 9, 2)).toEqual({ seqs: [4, 7], more: true });
+    expect(ix.page("p a", 4, 10)).toEqual({ seqs: [1], more: false });
+    expect(ix.page("p a", 1, 10)).toEqual({ seqs: [], more: false });
+    expect(ix.page("nobody", undefined, 10)).toEqual({ seqs: [], more: false });
+    ix.add("p a", 8); // out of order: inserted in place, once
+    ix.add("p a", 8);
+    expect(ix.page("p a", 10, 3).seqs).toEqual([7, 8, 9]);
+    ix.remove("p a", 8);
+    ix.remove("p a", 100);
+    expect(ix.page("p a", 10, 3).seqs).toEqual([4, 7, 9]);
+    expect(ix.size).toBe(6);
+  });
+});
+
+describe("requesterOf: the server's Nats-Request-Info, or nothing", () => {
+  it("takes acc and user only when acc is CHAT and user a user key", () => {
+    expect(requesterOf(JSON.stringify({ acc: chat, user: u, rtt: 1 }), chat)).toEqual({
+      account: chat,
+      user: u,
+    });
+    for (const bad of [
+      undefined,
+      "",
+      "{",
+      "null",
+      "[]",
+      JSON.stringify({ acc: "AOTHER", user: u }),
+      JSON.stringify({ acc: chat, user: "bob" }),
+      JSON.stringify({ acc: chat, user: { $ne: 1 } }),
+      JSON.stringify({ acc: chat }),
+      "x".repeat(10_000),
+    ])
+      expect(requesterOf(bad, chat), String(bad).slice(0, 30)).toBeUndefined();
+  });
+
+  it("a request without the header (not through CHAT's import) is refused NO_IDENTITY", async () => {
+    const readers = new HistoryReaders({
+      chatAccount: chat,
+      direct: { getMessage: async () => null } as never,
+      posts: { stream: "CHAT_POSTS", index: new ConversationIndex() },
+      dms: { stream: "CHAT_DMS", index: new ConversationIndex() },
+      maxReplyBytes: 1 << 20,
+      log: silentLoggerForTests,
+    });
+    const req = new TextEncoder().encode('{"channel":"NATS"}');
+    expect(await readers.read("posts", req, undefined)).toMatchObject({
+      ok: false,
+      code: "NO_IDENTITY",
+    });
+    expect(await readers.read("dms", new Uint8Array(), "garbage")).toMatchObject({
+      ok: false,
+      code: "NO_IDENTITY",
+    });
+    const info = JSON.stringify({ acc: chat, user: u });
+    expect(await readers.read("dms", new Uint8Array([0xff]), info)).toMatchObject({
+      ok: false,
+      code: "BAD_REQUEST",
+    });
+    // a sequence the stream no longer has is dropped from the index, and the page says so
+    const ix = new ConversationIndex();
+    ix.add(`u ${u}`, 3);
+    const r2 = new HistoryReaders({ ...readers.opts, dms: { stream: "CHAT_DMS", index: ix } });
+    expect(await r2.read("dms", new Uint8Array(), info)).toEqual({
+      ok: true,
+      body: '{"messages":[],"more":false}',
+    });
+    expect(ix.size).toBe(0);
+  });
+
+  it("bounds the reads one requester has in flight, and frees them after", async () => {
+    const ix = new ConversationIndex();
+    ix.add("p slow", 1);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const readers = new HistoryReaders({
+      chatAccount: chat,
+      direct: { getMessage: async () => gate.then(() => null) } as never,
+      posts: { stream: "CHAT_POSTS", index: ix },
+      dms: { stream: "CHAT_DMS", index: new ConversationIndex() },
+      maxReplyBytes: 1 << 20,
+      maxInFlightPerUser: 2,
+      log: silentLoggerForTests,
+    });
+    const info = JSON.stringify({ acc: chat, user: u });
+    const req = new TextEncoder().encode('{"channel":"slow"}');
+    const pending = [readers.read("posts", req, info), readers.read("posts", req, info)];
+    expect(await readers.read("posts", req, info)).toMatchObject({
+      ok: false,
+      code: "UNAVAILABLE",
+    });
+    // another requester is not held up by this one
+    const other = JSON.stringify({ acc: chat, user: createUser().getPublicKey() });
+    const third = readers.read("posts", req, other);
+    release();
+    for (const r of [...(await Promise.all(pending)), await third]) expect(r.ok).toBe(true);
+    expect((await readers.read("posts", req, info)).ok).toBe(true);
+  });
+});

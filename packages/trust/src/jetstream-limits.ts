@@ -1,0 +1,92 @@
+// The CHAT account's JetStream budget, in one place: the size of each store the history service
+// keeps (streams and the quota bucket), and the account limits derived from them × the most
+// replicas any topology uses + headroom. The history service builds its stream configs from the
+// same figures, so the account limit can never again fall below what a restart re-creates
+// (1 GiB was below R3 × 2 × 256 MiB, and `up --topology cluster` failed on its own data dir).
+import type { OperatorLimits } from "@nats-io/jwt";
+import { DMS_STREAM, POSTS_STREAM, QUOTA_BUCKET, REGISTRY_BUCKET } from "./permissions.ts";
+
+const MiB = 1024 * 1024;
+
+/** The most JetStream replicas any natschat topology uses (R3 in a cluster's hub). */
+export const MAX_REPLICAS = 3;
+
+/** One store of the CHAT account and its size. */
+export interface StoreBudget {
+  /** Stream name (a KV bucket's stream is KV_<bucket>). */
+  stream: string;
+  /** max_bytes of the stream. */
+  maxBytes: number;
+  /** Largest stored message, bytes (payload plus headers). */
+  maxMsgSize: number;
+}
+
+/** A history stream: a store budget plus its retention. */
+export interface HistoryStreamBudget extends StoreBudget {
+  /** Messages kept per (conversation, sender) subject; a sender evicts only its own. */
+  perSubject: number;
+  maxAgeDays: number;
+}
+
+/** The history streams: channel posts and DMs. */
+export const HISTORY_STREAMS: { posts: HistoryStreamBudget; dms: HistoryStreamBudget } = {
+  posts: {
+    stream: POSTS_STREAM,
+    maxBytes: 256 * MiB,
+    maxMsgSize: 16_384 + 1024,
+    perSubject: 1000,
+    maxAgeDays: 30,
+  },
+  dms: {
+    stream: DMS_STREAM,
+    maxBytes: 256 * MiB,
+    maxMsgSize: 16_384 + 1024,
+    perSubject: 1000,
+    maxAgeDays: 30,
+  },
+};
+
+/** The per-sender daily byte quota bucket (KV) of the history writer. */
+export const QUOTA_STORE: StoreBudget & { ttlSeconds: number } = {
+  stream: `KV_${QUOTA_BUCKET}`,
+  maxBytes: 16 * MiB,
+  maxMsgSize: 1024,
+  // a day's counter is needed for the day only; two days cover clock skew at midnight
+  ttlSeconds: 2 * 24 * 3600,
+};
+
+/** The ADMIN account's store: the user registry bucket. */
+export const REGISTRY_STORE: StoreBudget = {
+  stream: `KV_${REGISTRY_BUCKET}`,
+  maxBytes: 64 * MiB,
+  maxMsgSize: 64 * 1024,
+};
+
+/** Headroom over the sum of the stores: one more stream's worth, for a migration or a spare. */
+const HEADROOM_BYTES = 256 * MiB;
+
+/** Consumers the services may hold in CHAT: ordered index and reader consumers per replica. */
+const CHAT_CONSUMERS = 128;
+
+function storeSum(stores: StoreBudget[]): number {
+  return stores.reduce((n, s) => n + s.maxBytes, 0);
+}
+
+/** The JetStream part of an account's limits (every value bounded; nothing is -1 but stream sizes, which each stream sets itself). */
+export function jetStreamLimits(account: "ADMIN" | "CHAT"): Partial<OperatorLimits> {
+  const stores =
+    account === "CHAT"
+      ? [HISTORY_STREAMS.posts, HISTORY_STREAMS.dms, QUOTA_STORE]
+      : [REGISTRY_STORE];
+  return {
+    disk_storage: storeSum(stores) * MAX_REPLICAS + HEADROOM_BYTES,
+    // nothing of ours is memory-stored; a little for ephemeral needs, never unlimited
+    mem_storage: 64 * MiB,
+    streams: stores.length + 2,
+    consumer: account === "CHAT" ? CHAT_CONSUMERS : 64,
+    max_ack_pending: -1,
+    mem_max_stream_bytes: -1,
+    disk_max_stream_bytes: -1,
+    max_bytes_required: false,
+  };
+}
