@@ -15,8 +15,10 @@ import {
   checkIssuedUserJwt,
   DIRECTORY_LOOKUP_SUBJECT,
   decodeJwtUnverified,
+  encodeLookupRequest,
   IdentityError,
   isPublicKey,
+  parseLookupReply,
   parseServiceError,
 } from "@natschat/protocol";
 import { ChatError } from "./errors.ts";
@@ -179,7 +181,7 @@ export function natsDirectoryLookup(
   return async (keys) => {
     const conn = nc();
     if (!conn || conn.isClosed()) throw new errors.ClosedConnectionError();
-    const m = await conn.request(DIRECTORY_LOOKUP_SUBJECT, JSON.stringify({ keys }), {
+    const m = await conn.request(DIRECTORY_LOOKUP_SUBJECT, encodeLookupRequest(keys), {
       timeout: timeoutMs,
     });
     const header = (h: string) => m.headers?.get(h) || undefined;
@@ -194,37 +196,12 @@ export function natsDirectoryLookup(
         code ? { serviceCode: code } : {},
       );
     }
-    return parseLookupUsers(m.string());
+    try {
+      return parseLookupReply(m.string()).users;
+    } catch (err) {
+      throw new ChatError("CHAT_DIRECTORY_FAILED", "the directory's reply does not parse", {
+        cause: err,
+      });
+    }
   };
-}
-
-/**
- * The `users` of a lookup reply (`{"users":{"U…":{"name","jwt"?,"revoked"?}}}`), shape-checked.
- * (The access service's protocol/directory-wire.ts parser replaces this once it is merged.)
- */
-export function parseLookupUsers(text: string): Record<string, DirectoryEntry> {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (err) {
-    throw new ChatError("CHAT_DIRECTORY_FAILED", "the directory's reply is not JSON", {
-      cause: err,
-    });
-  }
-  const users = (v as { users?: unknown } | null)?.users;
-  if (typeof users !== "object" || users === null || Array.isArray(users)) {
-    throw new ChatError("CHAT_DIRECTORY_FAILED", "the directory's reply has no users object");
-  }
-  const out: Record<string, DirectoryEntry> = {};
-  for (const [key, e] of Object.entries(users as Record<string, unknown>)) {
-    const o = e as Record<string, unknown> | null;
-    if (!isPublicKey(key, "U") || typeof o !== "object" || o === null) continue;
-    if (typeof o.name !== "string" || o.name === "") continue;
-    out[key] = {
-      name: o.name,
-      ...(typeof o.jwt === "string" ? { jwt: o.jwt } : {}),
-      ...(o.revoked === true ? { revoked: true } : {}),
-    };
-  }
-  return out;
 }

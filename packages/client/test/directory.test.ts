@@ -3,9 +3,15 @@
 // an entry's issued JWT (an expired one still names its key; another signer's names nobody),
 // revoked users, unknown keys, and retries after a failed lookup.
 import { Directory, type DirectoryEntry, Scope } from "@natschat/client";
-import { encodeJwt, newSigner, newUserSigner, type Signer } from "@natschat/protocol";
+import {
+  encodeJwt,
+  newSigner,
+  newUserSigner,
+  parseLookupReply,
+  type Signer,
+  WireFormatError,
+} from "@natschat/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseLookupUsers } from "../src/directory.ts";
 
 const scopes: Scope[] = [];
 afterEach(() => {
@@ -173,18 +179,17 @@ describe("Directory", () => {
     expect(requests).toHaveLength(0);
   });
 
-  it("reads a lookup reply at the edge: bad entries are left out, a bad reply is an error", async () => {
+  it("reads a lookup reply with the protocol's parser: a bad entry or a bad reply is an error", async () => {
     const [k] = (await keys(1)) as [string];
-    const reply = JSON.stringify({
-      users: {
-        [k]: { name: "ok", jwt: "x", revoked: true },
-        notakey: { name: "x" },
-        [`${k.slice(0, -1)}A`]: "not an object",
-      },
-    });
-    expect(parseLookupUsers(reply)).toEqual({ [k]: { name: "ok", jwt: "x", revoked: true } });
-    expect(parseLookupUsers(JSON.stringify({ users: { [k]: { name: "" } } }))).toEqual({});
-    expect(() => parseLookupUsers("nope")).toThrow(/not JSON/);
-    expect(() => parseLookupUsers("[]")).toThrow(/no users/);
+    const good = JSON.stringify({ users: { [k]: { name: "ok", jwt: "x", revoked: true } } });
+    expect(parseLookupReply(good).users).toEqual({ [k]: { name: "ok", jwt: "x", revoked: true } });
+    expect(() => parseLookupReply(JSON.stringify({ users: { notakey: { name: "x" } } }))).toThrow(
+      WireFormatError,
+    );
+    expect(() => parseLookupReply(JSON.stringify({ users: { [k]: { name: "" } } }))).toThrow(
+      /no valid name/,
+    );
+    expect(() => parseLookupReply("nope")).toThrow(/not JSON/);
+    expect(() => parseLookupReply("[]")).toThrow(/no users/);
   });
 });
