@@ -10,7 +10,7 @@ import {
   applyRegistryChange,
   EnvelopeVerifier,
   encodeRegistryQuery,
-  ONLINE_SUBJECT,
+  ONLINE_WILDCARD,
   PRESENCE_TTL_SECONDS,
   PRESENCE_TYPE,
   PROVISIONED_SUBJECT,
@@ -146,9 +146,9 @@ export class AdminModel {
             if (!err) this.#onUpdate(m.string());
           },
         }),
-        nc.subscribe(ONLINE_SUBJECT, {
+        nc.subscribe(ONLINE_WILDCARD, {
           callback: (err, m) => {
-            if (!err) void this.#onPresence(m.data);
+            if (!err) void this.#onPresence(m.data, m.subject);
           },
         }),
       );
@@ -269,8 +269,9 @@ export class AdminModel {
     this.#changed();
   }
 
-  async #onPresence(data: Uint8Array): Promise<void> {
-    const r = await this.#verifier.verify(data, { subject: ONLINE_SUBJECT });
+  /** A presence on `subject` (chat.KUBECON.online.<key>: the server let only that key publish). */
+  async #onPresence(data: Uint8Array, subject: string): Promise<void> {
+    const r = await this.#verifier.verify(data, { subject });
     if (!r.ok || r.envelope.type !== PRESENCE_TYPE) return;
     this.#presence.set(r.envelope.iss, r.envelope.exp * 1000);
     for (const u of this.#users.values()) if (u.key === r.envelope.iss) u.lastSeen = Date.now();
