@@ -4,11 +4,12 @@
 // service roles may send) is served without the per-address limit, and counted.
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { ServiceMsg } from "@nats-io/services";
+import { requestInfoOf } from "@natschat/protocol";
 import type { Reply } from "./endpoint.ts";
 import type { Logger } from "./log.ts";
 import type { Provisioner } from "./provision.ts";
 import { announce, wireUser } from "./registry-endpoints.ts";
-import { addressKey, requestInfoOf } from "./request-info.ts";
+import { addressKey } from "./request-info.ts";
 
 export class AccessEndpoint {
   /** Requests that came without Nats-Request-Info (no per-address limit applied). */

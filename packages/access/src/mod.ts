@@ -68,12 +68,7 @@ export {
 } from "./registry.ts";
 export { announce, RegistryEndpoints, wireUser } from "./registry-endpoints.ts";
 export { ReplayGuard } from "./replay.ts";
-export {
-  addressKey,
-  REQUEST_INFO_HEADER,
-  type RequestInfo,
-  requestInfoOf,
-} from "./request-info.ts";
+export { addressKey } from "./request-info.ts";
 export { DEFAULT_RESERVED_NAMES, parseReservedNames, ReservedNames } from "./reserved.ts";
 export { parseRevokeRequest, type RevokeOutcome, type RevokeRequest, Revoker } from "./revoke.ts";
 export {

@@ -15,6 +15,8 @@ import {
   DIRECTORY_ONLINE_SUBJECT,
   PROVISIONED_SUBJECT,
   REVOKE_SUBJECT,
+  relayedByLeafnode,
+  requestInfoOf,
 } from "@natschat/protocol";
 import { installNodeEd25519 } from "@natschat/trust";
 import { AccessEndpoint } from "./access-endpoint.ts";
@@ -354,6 +356,7 @@ export class AccessServer implements AccessService {
       refused: Object.fromEntries(REFUSALS.map((r) => [r, this.figures.refusals[r]])),
       rate_limited: this.limiter.refused,
       unexpected_errors: this.figures.unexpected,
+      relayed_by_leafnode: this.figures.relayed,
       without_request_info: this.#access?.withoutRequestInfo ?? 0,
       replicas: this.limiter.replicas,
       released: this.expiry.released,
@@ -367,6 +370,12 @@ export class AccessServer implements AccessService {
       if (err) {
         this.figures.unexpected++;
         this.#log.error("endpoint subscription failed", { endpoint, err });
+        return;
+      }
+      // the hub's copy of a request an edge relayed over its CHAT link: the edge delivers the
+      // user's own copy through its ADMIN link (protocol/request-info.ts); this one names the link
+      if (relayedByLeafnode(requestInfoOf(msg.headers))) {
+        this.figures.relayed++;
         return;
       }
       const started = performance.now();

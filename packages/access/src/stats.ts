@@ -91,6 +91,8 @@ export class ServiceFigures {
   readonly refusals: Record<Refusal, number>;
   /** Errors nobody expected (a bug or a broken dependency), caught and counted. */
   unexpected = 0;
+  /** Requests dropped unanswered as a leaf edge's relayed copy (see protocol/request-info.ts). */
+  relayed = 0;
 
   constructor() {
     const make = (): EndpointFigures => ({ ok: 0, errors: {}, latency: new LatencyWindow() });

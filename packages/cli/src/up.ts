@@ -138,6 +138,10 @@ export async function upVerb(argv: string[]): Promise<number> {
       leafCreds: {
         chat: { account: trust.summary.accounts.CHAT.publicKey, credentials: paths.creds("leaf") },
         sys: { account: trust.summary.accounts.SYS.publicKey, credentials: paths.creds("sys") },
+        admin: {
+          account: trust.summary.accounts.ADMIN.publicKey,
+          credentials: paths.creds("leaf-admin"),
+        },
       },
     });
     for (const note of plan.notes) console.log(`note: ${note}`);

@@ -86,6 +86,7 @@ export async function readRenderInputs(dir: string, o: DeployOptions): Promise<R
     "bootstrap.creds": await read(paths.creds("bootstrap")),
     "leaf.creds": await read(paths.creds("leaf")),
     "sys.creds": await read(paths.creds("sys")),
+    "leaf-admin.creds": await read(paths.creds("leaf-admin")),
   };
   if (o.tls) {
     await ensureDevCerts({ dir });
@@ -104,7 +105,11 @@ export async function readRenderInputs(dir: string, o: DeployOptions): Promise<R
   const chat = trust.summary.accounts.CHAT;
   return {
     trust: resolverTrust(trust),
-    accounts: { chat: chat.publicKey, sys: trust.summary.accounts.SYS.publicKey },
+    accounts: {
+      chat: chat.publicKey,
+      sys: trust.summary.accounts.SYS.publicKey,
+      admin: trust.summary.accounts.ADMIN.publicKey,
+    },
     pub: { chatAccount: chat.publicKey, chatSigningKeys: chat.signingKeys },
     secrets,
   };

@@ -30,6 +30,7 @@ export const REGION_SIZE = 3;
 export interface EdgeAccounts {
   chat: string;
   sys: string;
+  admin: string;
 }
 
 /** The spec of pod i of a region (0-based, as StatefulSet pods are numbered). */
@@ -88,6 +89,8 @@ export function edgePodSpec(o: DeployOptions, accounts: EdgeAccounts): ServerSpe
     leafRemotes: [
       { urls, account: accounts.chat, credentials: `${POD_PATHS.leafCredsDir}/leaf.creds` },
       { urls, account: accounts.sys, credentials: `${POD_PATHS.leafCredsDir}/sys.creds` },
+      // the edge applies CHAT's service imports itself, so services learn the user who asked
+      { urls, account: accounts.admin, credentials: `${POD_PATHS.leafCredsDir}/leaf-admin.creds` },
     ],
     jetstream: "none",
     tls: o.tls

@@ -72,6 +72,10 @@ export async function startLinkedStack(opts: {
     leafCreds: {
       chat: { account: trust.summary.accounts.CHAT.publicKey, credentials: paths.creds("leaf") },
       sys: { account: trust.summary.accounts.SYS.publicKey, credentials: paths.creds("sys") },
+      admin: {
+        account: trust.summary.accounts.ADMIN.publicKey,
+        credentials: paths.creds("leaf-admin"),
+      },
     },
   });
   const proxies = new Map<string, TcpProxy>();

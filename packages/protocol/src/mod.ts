@@ -166,6 +166,7 @@ export {
   type RevokeResult,
   type RevokeServerResult,
 } from "./registry-wire.ts";
+export { type RequestInfo, relayedByLeafnode, requestInfoOf } from "./request-info.ts";
 export {
   ACCESS_SUBJECT,
   CHANNEL_MAX_LENGTH,

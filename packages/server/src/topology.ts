@@ -61,6 +61,11 @@ export interface PlanOptions {
   leafCreds?: {
     chat: { account: string; credentials: string };
     sys: { account: string; credentials: string };
+    /**
+     * ADMIN: the services' account. With it the edge itself applies CHAT's service imports, so
+     * the Nats-Request-Info the services read names the user who asked, not the leafnode link.
+     */
+    admin: { account: string; credentials: string };
   };
   tls?: TlsFiles;
 }
@@ -211,6 +216,7 @@ export async function planTopology(opts: PlanOptions): Promise<Plan> {
         { urls, ...opts.leafCreds.chat },
         // without the SYS remote the edge never hears account updates, so revocations miss it
         { urls, ...opts.leafCreds.sys },
+        { urls, ...opts.leafCreds.admin },
       ],
       // no JetStream at the edge: its clients use the hub's streams with the domain prefix
       jetstream: "none",

@@ -64,6 +64,10 @@ export async function startTestStack(
     leafCreds: {
       chat: { account: trust.summary.accounts.CHAT.publicKey, credentials: paths.creds("leaf") },
       sys: { account: trust.summary.accounts.SYS.publicKey, credentials: paths.creds("sys") },
+      admin: {
+        account: trust.summary.accounts.ADMIN.publicKey,
+        credentials: paths.creds("leaf-admin"),
+      },
     },
   });
   // Like `natschat up`, every start preloads the account JWTs the data dir holds now (a

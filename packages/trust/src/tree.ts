@@ -50,6 +50,7 @@ export const ROLES = [
   "admin",
   "bootstrap",
   "leaf",
+  "leaf-admin",
   "history",
   "history-api",
 ] as const;
@@ -70,6 +71,11 @@ const ROLE_SPECS: Record<
     about: "public: may only request access",
   },
   leaf: { account: "CHAT", about: "binds an edge server's CHAT leafnode remote" },
+  "leaf-admin": {
+    account: "ADMIN",
+    about:
+      "binds an edge server's ADMIN leafnode remote: the edge applies CHAT's service imports itself, so services learn the asking user, not the link",
+  },
   history: {
     account: "CHAT",
     permissions: historyPermissions,

@@ -1,0 +1,56 @@
+// Who asks a service: nats-server adds `Nats-Request-Info` (JSON: acc, user, name, host, kind, …)
+// to a request that crosses a service import with `share: true`, replacing any value the
+// requester set. Parsed here once, at the edge, for every service.
+//
+// `kind` says what kind of connection the server took the request from. A chat user's request
+// is "Client". At a leaf edge the edge server applies CHAT's import itself (it has an ADMIN
+// leafnode remote), so the service sees the user; the same request may also travel the CHAT
+// leafnode link and cross the import again at the hub, where the server can only name the link
+// ("Leafnode"). That copy is dropped unanswered: answering it would answer for the link.
+import { REQUEST_INFO_HEADER } from "./subjects.ts";
+
+/** The fields a service uses. */
+export interface RequestInfo {
+  /** The requester's account public key. */
+  acc: string;
+  /** The requester's user public key (operator mode). */
+  user?: string;
+  /** The client's address as the server saw it. */
+  host?: string;
+  /** The kind of connection the request came from ("Client", "Leafnode", …). */
+  kind?: string;
+}
+
+/** Headers as nats-core's MsgHdrs offers them (kept structural: protocol has no NATS code). */
+interface HeaderSource {
+  get(name: string): string;
+}
+
+/** The Request-Info of a message, or undefined when absent or unreadable. */
+export function requestInfoOf(headers: HeaderSource | undefined): RequestInfo | undefined {
+  const text = headers?.get(REQUEST_INFO_HEADER);
+  if (!text) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined; // the server writes valid JSON; anything else is treated as absent
+  }
+  if (typeof v !== "object" || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (typeof o.acc !== "string") return undefined;
+  return {
+    acc: o.acc,
+    ...(typeof o.user === "string" ? { user: o.user } : {}),
+    ...(typeof o.host === "string" && o.host.length <= 64 ? { host: o.host } : {}),
+    ...(typeof o.kind === "string" ? { kind: o.kind } : {}),
+  };
+}
+
+/**
+ * True for the hub's copy of a request that a leaf edge relayed over its CHAT link: the server
+ * could only name the link, and the edge delivered the user's own copy through its ADMIN link.
+ */
+export function relayedByLeafnode(info: RequestInfo | undefined): boolean {
+  return info?.kind === "Leafnode";
+}
