@@ -174,7 +174,7 @@ describe("natschat access, join, users, revoke, status", () => {
     expect(status.stdout).toMatch(
       /access\s+chat\.req\.access\s+queue natschat-access\s+requests \d+/,
     );
-    expect(status.stdout).toMatch(/registry: 3 names of 200000, storage \d+ MB of 256 MB/);
+    expect(status.stdout).toMatch(/registry: 3 names of 200000, storage \d+ MB of \d+ MB/);
     expect(status.stdout).toMatch(/refused: (none|\w+ \d+)/);
   });
 
