@@ -180,7 +180,12 @@ describe("fault: gateway cut between the regions of a supercluster", () => {
     );
     for (const s of sessions) {
       expect(s.state, s.me.name).toBe("connected");
-      expect(s.snapshot().dropped, s.me.name).toBe(0);
+      // the one drop allowed: west-victim's presence in west, once the directory (in the hub)
+      // said it was revoked and before the revocation itself reached west (protocol v3)
+      const { drops } = s.snapshot();
+      const notAUser = drops["not-a-user"] ?? 0;
+      expect(s.snapshot().dropped - notAUser, JSON.stringify(drops)).toBe(0);
+      expect(notAUser, s.me.name).toBeLessThanOrEqual(1);
       expect(
         texts(s.snapshot(), "General").filter((t) => t === "west during the cut"),
         s.me.name,
