@@ -14,7 +14,6 @@ import {
   signerFromSeed,
   validateChannel,
 } from "@natschat/protocol";
-import { JETSTREAM_DOMAIN } from "@natschat/server";
 import {
   connectRole,
   layout,
@@ -25,7 +24,7 @@ import {
 } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { defaultServer, defaultTlsCa, readUpState } from "./up-state.ts";
+import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const USAGE =
   "natschat chat (NAME | --creds FILE) [--server URL] [--channels A,B,C] [--history N] [--dir DIR]";
@@ -195,7 +194,6 @@ export async function chatVerb(argv: string[]): Promise<number> {
     name: "natschat-tui",
     ...(tlsCa ? { connectionOptions: { tls: { caFile: tlsCa } } } : {}),
     // the hub's domain works on every server, and is required at an edge
-    jetstreamDomain: (await readUpState(flags.dir))?.storage?.domain ?? JETSTREAM_DOMAIN,
     // the session renews its JWT before expiry; NAME's saved creds follow (a --creds file is
     // the user's own and is left as it is)
     ...(name

@@ -29,7 +29,6 @@ beforeAll(async () => {
     chatAccount: chat.publicKey,
     chatSigningKeys: chat.signingKeys,
     channels: [...DEFAULT_CHANNELS],
-    jetstreamDomain: cs.stack.topology.plan.storage.domain,
   });
   web = await startWebServer({ port: 0, config: config(hub.websocketUrl) });
   const edge = cs.stack.topology.servers.at(-1) as typeof hub;

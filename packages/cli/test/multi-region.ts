@@ -156,7 +156,6 @@ export async function sessionAt(
     connect,
     chatAccount: chat.publicKey,
     chatSigningKeys: chat.signingKeys,
-    jetstreamDomain: stack.topology.plan.storage.domain,
     connectionOptions: tlsOptions(stack),
     name: `test-${server.spec.name}`,
     ...extra,

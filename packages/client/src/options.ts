@@ -37,11 +37,6 @@ export interface ChatSessionOptions {
   /** Extra connection options (e.g. tls), merged under the session's own. */
   connectionOptions?: Partial<ConnectionOptions>;
   /**
-   * @deprecated ignored since protocol v3: history is a service, reached without JetStream.
-   * Kept so that older configs (web runtime config, CLI flags) still type-check.
-   */
-  jetstreamDomain?: string;
-  /**
    * Called with the new creds after the session renewed its user JWT (see renewAt): a UI that
    * keeps the creds (a file, the browser's storage) saves them here. The seed is unchanged.
    */

@@ -15,11 +15,7 @@ import type { TrustSummary } from "@natschat/trust";
 export class SessionPool {
   readonly #open: ChatSession[] = [];
   readonly #conns = new WeakMap<ChatSession, NatsConnection>();
-  constructor(
-    readonly trust: TrustSummary,
-    /** JetStream domain of the history streams ("hub"). */
-    readonly domain = "hub",
-  ) {}
+  constructor(readonly trust: TrustSummary) {}
 
   /** Starts a session for `creds` connected only to `servers`; `extra` sets other options. */
   async open(
@@ -38,7 +34,6 @@ export class SessionPool {
       },
       chatAccount: chat.publicKey,
       chatSigningKeys: chat.signingKeys,
-      jetstreamDomain: this.domain,
       name,
       ...extra,
     });

@@ -59,7 +59,7 @@ beforeAll(async () => {
     { dir: ls.dir, urls: ls.servers.filter((s) => s.spec.region === "east").map((s) => s.url) },
     { replicas: 3, replicaId: "east" },
   );
-  pool = new SessionPool(ls.trust.summary, ls.plan.storage.domain);
+  pool = new SessionPool(ls.trust.summary);
 }, 180_000);
 
 afterAll(async () => {

@@ -59,7 +59,7 @@ beforeAll(async () => {
     },
     { replicas: 3, replicaId: "hub" },
   );
-  pool = new SessionPool(ls.trust.summary, ls.plan.storage.domain);
+  pool = new SessionPool(ls.trust.summary);
 }, 180_000);
 
 afterAll(async () => {

@@ -18,7 +18,6 @@ export interface WebRuntimeConfig {
    * JetStream domain of the history streams ("hub" in every natschat topology). Needed when the
    * websocket URLs are edge (leaf) servers, which have no JetStream of their own.
    */
-  jetstreamDomain?: string;
 }
 
 /** A config that does not have the expected shape. */
@@ -60,18 +59,11 @@ export function parseRuntimeConfig(json: unknown): WebRuntimeConfig {
   }
   const chatSigningKeys = strings(o.chatSigningKeys, "chatSigningKeys");
   const channels = strings(o.channels, "channels");
-  const domain = o.jetstreamDomain;
-  if (domain !== undefined && (typeof domain !== "string" || !/^[A-Za-z0-9_-]+$/.test(domain))) {
-    throw new RuntimeConfigError(
-      'config.json: "jetstreamDomain" must be a JetStream domain name (letters, digits, _ and -)',
-    );
-  }
   return {
     websocketUrls,
     bootstrapCreds: o.bootstrapCreds,
     chatAccount: o.chatAccount,
     chatSigningKeys,
     channels,
-    ...(domain ? { jetstreamDomain: domain } : {}),
   };
 }

@@ -203,7 +203,6 @@ describe("runtime config", () => {
     expect(config).toEqual({
       ...CONFIG,
       websocketUrls: ["ws://127.0.0.1:1", "ws://127.0.0.1:2"],
-      jetstreamDomain: "hub",
     });
   });
 });

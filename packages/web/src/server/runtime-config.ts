@@ -67,12 +67,10 @@ export async function runtimeConfigFromDir(
   if (websocketUrls.length === 0) {
     throw new WebServerError("WEB_CONFIG_MISSING", `${paths.upJson} names no websocket URL`);
   }
-  const domain = (up.storage as { domain?: unknown } | undefined)?.domain;
   return {
     websocketUrls,
     bootstrapCreds: await readText(paths.creds("bootstrap"), "the bootstrap creds"),
     ...chatTrustFromSummary(await readJson(paths.trust, "the trust summary")),
     channels: [...(opts.channels ?? DEFAULT_CHANNELS)],
-    ...(typeof domain === "string" ? { jetstreamDomain: domain } : {}),
   };
 }

@@ -41,7 +41,6 @@ export function useChatSession(
             chatAccount: config.chatAccount,
             chatSigningKeys: config.chatSigningKeys,
             channels: config.channels,
-            ...(config.jetstreamDomain ? { jetstreamDomain: config.jetstreamDomain } : {}),
             // the session renews its JWT before expiry; the saved login follows
             onRenewed: (renewed) =>
               saveIdentity(config.chatAccount, {
