@@ -14,6 +14,7 @@ import {
   connectWithCreds,
   DMS_STREAM,
   HISTORY_QUEUE,
+  HISTORY_STREAMS,
   installNodeEd25519,
   POSTS_STREAM,
 } from "@natschat/trust";
@@ -163,8 +164,8 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
     const js = jetstream(chat, { timeout: 5000 });
     const jsm = await jetstreamManager(chat, { timeout: 5000 });
     const followers = {
-      posts: new StreamFollower(js, POSTS_STREAM, log),
-      dms: new StreamFollower(js, DMS_STREAM, log),
+      posts: new StreamFollower(js, jsm, POSTS_STREAM, HISTORY_STREAMS.posts.perSubject, log),
+      dms: new StreamFollower(js, jsm, DMS_STREAM, HISTORY_STREAMS.dms.perSubject, log),
     };
     for (const f of Object.values(followers)) {
       await withRetries(`follow ${f.stream}`, log, () => f.start());

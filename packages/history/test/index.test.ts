@@ -3,6 +3,7 @@ import { createUser } from "@nats-io/nkeys";
 import {
   ConversationIndex,
   HistoryReaders,
+  IndexBuilder,
   requesterOf,
   silentLoggerForTests,
 } from "@natschat/history";
@@ -28,6 +29,44 @@ describe("ConversationIndex", () => {
     ix.remove("p a", 100);
     expect(ix.page("p a", 10, 3).seqs).toEqual([4, 7, 9]);
     expect(ix.size).toBe(6);
+  });
+});
+
+describe("IndexBuilder: the index holds what the stream holds", () => {
+  const v = createUser().getPublicKey();
+  const w = createUser().getPublicKey();
+
+  it("mirrors the per-subject limit: a sender's oldest goes, nobody else's", () => {
+    const ix = new ConversationIndex();
+    const b = new IndexBuilder(ix, 2);
+    b.add(`chat.store.posts.NATS.${u}`, 1);
+    b.add(`chat.store.posts.NATS.${v}`, 2); // someone else's
+    b.add(`chat.store.posts.NATS.${u}`, 3);
+    b.add(`chat.store.posts.NATS.${u}`, 4); // evicts u's 1, as the stream does
+    expect(ix.page("p NATS", undefined, 10).seqs).toEqual([2, 3, 4]);
+    // DMs: under the recipient, the sender and the pair
+    b.add(`chat.store.dms.${v}.${u}`, 5);
+    b.add(`chat.store.dms.${u}.${w}`, 6);
+    expect(ix.page(`u ${u}`, undefined, 10).seqs).toEqual([5, 6]);
+    expect(ix.page(`u ${v}`, undefined, 10).seqs).toEqual([5]);
+    expect(ix.page(u < v ? `d ${u} ${v}` : `d ${v} ${u}`, undefined, 10).seqs).toEqual([5]);
+    // v2 subjects (no server-proven sender) are never indexed
+    b.add("chat.KUBECON.posts.NATS", 7);
+    b.add("chat.store.posts.NATS", 8);
+    // posts 2, 3, 4 once each; each DM under recipient, sender and pair
+    expect(ix.size).toBe(3 + 3 + 3);
+  });
+
+  it("prunes below the stream's first sequence (aged out)", () => {
+    const ix = new ConversationIndex();
+    const b = new IndexBuilder(ix, 1000);
+    for (let seq = 1; seq <= 10; seq++) b.add(`chat.store.posts.NATS.${u}`, seq);
+    b.add(`chat.store.posts.Old.${u}`, 11);
+    b.pruneBefore(8);
+    expect(ix.page("p NATS", undefined, 100).seqs).toEqual([8, 9, 10]);
+    expect(ix.page("p Old", undefined, 100).seqs).toEqual([11]);
+    b.pruneBefore(12);
+    expect(ix.size).toBe(0);
   });
 });
 
