@@ -7,9 +7,13 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/nats-core";
+import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { type Service, Svcm } from "@nats-io/services";
-import { HISTORY_DMS_SUBJECT, HISTORY_POSTS_SUBJECT } from "@natschat/protocol";
+import {
+  HISTORY_DMS_SUBJECT,
+  HISTORY_POSTS_SUBJECT,
+  serviceErrorHeaders,
+} from "@natschat/protocol";
 import {
   connectWithCreds,
   DMS_STREAM,
@@ -232,7 +236,18 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
             log.error("endpoint subscription failed", { endpoint, err });
             return;
           }
-          if (draining) return; // the next replica in the queue group gets the retry
+          if (draining) {
+            // answered, so the client retries at once (another replica takes it) instead of
+            // waiting out its timeout
+            const h = headers();
+            const [[, status], [, description], [name, code]] = serviceErrorHeaders(
+              "UNAVAILABLE",
+              "this history replica is stopping; retry",
+            ) as [[string, string], [string, string], [string, string]];
+            h.set(name, code);
+            msg.respondError(Number(status), description, "", { headers: h });
+            return;
+          }
           const task = readers.handle(endpoint, msg);
           inflight.add(task);
           void task.finally(() => inflight.delete(task));
