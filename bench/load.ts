@@ -25,7 +25,19 @@ const REQUESTS = Number(process.env.LOAD_REQUESTS ?? 5000);
 const CONTESTED = Number(process.env.LOAD_CONTESTED ?? 500);
 const IN_FLIGHT = Number(process.env.LOAD_IN_FLIGHT ?? 200);
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 8);
-const LIMITS = ["--rate-global", "100000/1", "--rate-name", "1000/1", "--rate-key", "1000/1"];
+// every client of this test is on 127.0.0.1: the per-address limit is off
+const LIMITS = [
+  "--rate-global",
+  "100000/1",
+  "--rate-name",
+  "1000/1",
+  "--rate-key",
+  "1000/1",
+  "--rate-address",
+  "0/1",
+  "--quota-address",
+  "0/1",
+];
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;

@@ -1,7 +1,7 @@
 // Benchmark of the chat message path on one real nats-server (run: npm run bench:message).
-//  1. End-to-end latency of one post: sign (encodePost), publish as ChatSession does (a JetStream
-//     publish with its Nats-Msg-Id, stored in CHAT_POSTS; the confirmation is not awaited, as in
-//     the app), receive, verify (EnvelopeVerifier, as ChatSession does), one message in flight
+//  1. End-to-end latency of one post: sign (encodePost), send as ChatSession does (a core request
+//     on the sender-keyed subject with its Nats-Msg-Id, acked by the history writer; the ack is
+//     not awaited, as in the app), receive, verify (EnvelopeVerifier, as ChatSession does), one message in flight
 //     at a time, against raw NATS pub/sub of the same payload. Blocks of both alternate so that
 //     machine noise hits both.
 //  2. Fan-out: 1,000 subscribed client connections, each verifying every post with its own
@@ -10,17 +10,17 @@
 import { cpus, loadavg } from "node:os";
 import type { Authenticator, NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
-import { jetStreamStore, type StoreFn, storeMsgId } from "@natschat/client";
+import { requestStore, type StoreFn } from "@natschat/client";
 import {
   decodeJwtUnverified,
   EnvelopeVerifier,
   ed25519Provider,
   encodePost,
   inboxPrefixFor,
-  postsSubject,
+  postSubject,
   signerFromSeed,
 } from "@natschat/protocol";
-import { type MintedUser, mintChatUser, startTestStack, withChatStreams } from "@natschat/testing";
+import { type MintedUser, mintChatUser, startTestHistory, startTestStack } from "@natschat/testing";
 import { installNodeEd25519, nativeKeyPair } from "@natschat/trust";
 
 // Node signs and verifies with node:crypto, as every natschat Node entry point does.
@@ -38,10 +38,10 @@ const now = () => performance.now();
 /** Counts history-stream confirmations that did not come (the app would repeat those). */
 let unconfirmed = 0;
 
-/** Sends a signed token as ChatSession does: the same JetStream publish; returns its jti. */
+/** Sends a signed token as ChatSession does: the same request to the history writer; returns its jti. */
 function sendAsTheApp(store: StoreFn, subject: string, token: string): string {
   const jti = String(decodeJwtUnverified(token).payload.jti);
-  store({ subject, token, msgId: storeMsgId(jti, subject) }, false).catch(() => {
+  store({ subject, token, msgId: jti }, false).catch(() => {
     unconfirmed++;
   });
   return jti;
@@ -92,8 +92,8 @@ async function latency(url: string, sender: MintedUser, receiver: MintedUser) {
   const tx = await open(url, sender);
   const rx = await open(url, receiver);
   const signer = await signerFromSeed(sender.seed);
-  const store = jetStreamStore(() => tx);
-  const subject = postsSubject("bench");
+  const store = requestStore(() => tx);
+  const subject = postSubject("bench", sender.publicKey);
   const verifier = new EnvelopeVerifier();
   const sample = await encodePost(signer, {
     name: sender.name,
@@ -156,8 +156,8 @@ async function latency(url: string, sender: MintedUser, receiver: MintedUser) {
 }
 
 /** 1,000 client connections, each with its own verifier, counting per phase. */
-async function fanoutClients(url: string, receiver: MintedUser) {
-  const subject = postsSubject("fanout");
+async function fanoutClients(url: string, receiver: MintedUser, sender: MintedUser) {
+  const subject = postSubject("fanout", sender.publicKey);
   const conns: NatsConnection[] = [];
   const t0 = now();
   for (let i = 0; i < CLIENTS; i += 50) {
@@ -215,7 +215,7 @@ async function fanout(
     phase.done = r;
   });
   const tx = await open(url, sender);
-  const store = jetStreamStore(() => tx);
+  const store = requestStore(() => tx);
   const signer = await signerFromSeed(sender.seed);
   const firstSend = now();
   for (let i = 0; i < messages; i++) {
@@ -260,7 +260,8 @@ function printFanout(title: string, f: Awaited<ReturnType<typeof fanout>>, goal:
 }
 
 const stack = await startTestStack();
-const streams = await withChatStreams(stack);
+// the history writer acks what the app sends (and is one more subscriber of every post)
+const history = await startTestHistory(stack);
 try {
   const url = stack.urls[0] as string;
   const sender = await mintChatUser(stack.dir, "bench-sender");
@@ -282,7 +283,7 @@ try {
       (l.failed ? `  (${l.failed} failed verification!)` : ""),
   );
 
-  const clients = await fanoutClients(url, receiver);
+  const clients = await fanoutClients(url, receiver, sender);
   console.log(
     `\nfan-out to ${CLIENTS} subscribed clients (each its own connection and verifier; connected in ${(clients.connectMs / 1000).toFixed(1)} s)`,
   );
@@ -297,11 +298,9 @@ try {
     " (no goal: all are signed at once, so the last post waits for every earlier delivery)",
   );
   await Promise.all(clients.conns.map((nc) => nc.close()));
-  console.log(
-    `\nhistory stream confirmations missing (the app would repeat these): ${unconfirmed}`,
-  );
+  console.log(`\nhistory writer acks missing (the app would repeat these): ${unconfirmed}`);
   console.log(`load average at the end ${loadAverage()}`);
 } finally {
-  await streams.close();
+  await history.stop();
   await stack.stop();
 }

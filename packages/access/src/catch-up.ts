@@ -79,7 +79,7 @@ export class RevocationCatchUp {
   async check(): Promise<void> {
     const { sys, chatAccount, operatorSigner, registry, log } = this.revoker.opts;
     const inView = await discoverServers(sys);
-    const revoked = registry.records().filter((r) => r.revoked);
+    const revoked = registry.revokedKeys();
     // at start, or with nothing revoked, the servers in view are as current as can be
     if (this.#current === undefined || revoked.length === 0) {
       this.#current = new Set([...(this.#current ?? []), ...inView]);
@@ -91,11 +91,7 @@ export class RevocationCatchUp {
     await this.revoker.serialized(async () => {
       const newest = await newestAccountJwt(sys, chatAccount);
       if (!newest) return;
-      const next = await withRevocations(
-        newest,
-        revoked.map((r) => r.key),
-        operatorSigner,
-      );
+      const next = await withRevocations(newest, revoked, operatorSigner);
       const replies = await pushAccountJwt(sys, next, inView.length);
       this.pushes++;
       this.#current = new Set(replies.filter((r) => r.ok).map((r) => r.server));

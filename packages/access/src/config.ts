@@ -7,7 +7,13 @@ import { layout, loadTrust, readOptional } from "@natschat/trust";
 import { AccessServiceError } from "./errors.ts";
 import { DEFAULT_USER_EXPIRY_SECONDS } from "./issuer.ts";
 import { createLogger, parseLogLevel } from "./log.ts";
-import { DEFAULT_RATE_LIMITS, parseBucketRule, type RateLimits } from "./rate-limit.ts";
+import {
+  type BucketRule,
+  DEFAULT_RATE_LIMITS,
+  parseBucketRule,
+  type RateLimits,
+} from "./rate-limit.ts";
+import { DEFAULT_RESERVED_NAMES, parseReservedNames } from "./reserved.ts";
 import type { AccessServiceOptions } from "./service.ts";
 
 /** The flags of `natschat access` (names as on the command line). */
@@ -24,6 +30,12 @@ export interface AccessFlags {
   "rate-global"?: string;
   "rate-name"?: string;
   "rate-key"?: string;
+  "rate-address"?: string;
+  "quota-address"?: string;
+  "reserved-names"?: string;
+  "unused-expiry"?: string;
+  "expiry-grace"?: string;
+  "max-names"?: string;
   replicas?: string;
   "log-level"?: string;
   "tls-ca"?: string;
@@ -43,6 +55,12 @@ export const ACCESS_ENV: Record<keyof AccessFlags, string> = {
   "rate-global": "NATSCHAT_RATE_GLOBAL",
   "rate-name": "NATSCHAT_RATE_NAME",
   "rate-key": "NATSCHAT_RATE_KEY",
+  "rate-address": "NATSCHAT_RATE_ADDRESS",
+  "quota-address": "NATSCHAT_QUOTA_ADDRESS",
+  "reserved-names": "NATSCHAT_RESERVED_NAMES",
+  "unused-expiry": "NATSCHAT_UNUSED_EXPIRY",
+  "expiry-grace": "NATSCHAT_EXPIRY_GRACE",
+  "max-names": "NATSCHAT_MAX_NAMES",
   replicas: "NATSCHAT_REPLICAS",
   "log-level": "NATSCHAT_LOG_LEVEL",
   "tls-ca": "NATSCHAT_TLS_CA",
@@ -138,8 +156,8 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
   }
 
   const rate = (
-    k: "rate-global" | "rate-name" | "rate-key",
-    fallback: RateLimits[keyof RateLimits],
+    k: "rate-global" | "rate-name" | "rate-key" | "rate-address" | "quota-address",
+    fallback: BucketRule,
   ) => {
     const v = pick(k);
     if (v === undefined) return fallback;
@@ -151,6 +169,8 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
   };
   const rateLimits: RateLimits = {
     global: rate("rate-global", DEFAULT_RATE_LIMITS.global),
+    perAddress: rate("rate-address", DEFAULT_RATE_LIMITS.perAddress as BucketRule),
+    perAddressNames: rate("quota-address", DEFAULT_RATE_LIMITS.perAddressNames as BucketRule),
     perName: rate("rate-name", DEFAULT_RATE_LIMITS.perName),
     perKey: rate("rate-key", DEFAULT_RATE_LIMITS.perKey),
   };
@@ -169,6 +189,22 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
     }
   }
   const expiry = pick("user-expiry");
+  const reservedText = pick("reserved-names");
+  let reservedNames: string[] | undefined;
+  if (reservedText !== undefined) {
+    try {
+      reservedNames = [...DEFAULT_RESERVED_NAMES, ...parseReservedNames(reservedText)];
+    } catch (err) {
+      throw invalid(`--reserved-names: ${(err as Error).message}`);
+    }
+  }
+  const unused = pick("unused-expiry");
+  const grace = pick("expiry-grace");
+  const maxNamesText = pick("max-names");
+  const maxNames = maxNamesText === undefined ? undefined : Number(maxNamesText);
+  if (maxNames !== undefined && (!Number.isInteger(maxNames) || maxNames < 1)) {
+    throw invalid(`--max-names "${maxNamesText}" must be a whole number from 1`);
+  }
   const tlsCa = pick("tls-ca");
   const replicaId = pick("replica-id");
   if (replicaId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(replicaId)) {
@@ -188,6 +224,14 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
     log: createLogger({ level }),
   };
   if (replicaId) opts.replicaId = replicaId;
+  if (reservedNames) opts.reservedNames = reservedNames;
+  if (unused || grace) {
+    opts.expiry = {
+      ...(unused ? { unusedSeconds: parseDuration(unused, "--unused-expiry") } : {}),
+      ...(grace ? { graceSeconds: parseDuration(grace, "--expiry-grace") } : {}),
+    };
+  }
+  if (maxNames !== undefined) opts.quota = { maxNames };
   if (pushCredsPath) opts.pushCreds = { path: pushCredsPath };
   if (opKeyPath) {
     opts.operatorSigningSeed = await readSeedFile(opKeyPath, "O", "operator signing key");

@@ -4,6 +4,9 @@ import { encodeUser, type User } from "@nats-io/jwt";
 import type { KeyPair } from "@nats-io/nkeys";
 import { CHAT_USER_MAX_PAYLOAD, chatUserPermissions, nativeKeyPair } from "@natschat/trust";
 
+/** Tag of every user JWT the access service issues to a chat user (role users have none). */
+export const CHAT_USER_TAG = "natschat-chat-user";
+
 /** Default lifetime of an issued user JWT: 30 days. */
 export const DEFAULT_USER_EXPIRY_SECONDS = 30 * 24 * 3600;
 
@@ -38,6 +41,8 @@ export class UserIssuer {
     const user: Partial<User> = {
       ...chatUserPermissions(userKey),
       payload: CHAT_USER_MAX_PAYLOAD,
+      // tells a chat identity from the role users of the same account (bootstrap, leaf, …)
+      tags: [CHAT_USER_TAG],
     };
     const jwt = await encodeUser(name, userKey, this.chatAccount, user, {
       signer: this.#signer,

@@ -128,6 +128,17 @@ export class PresenceTracker {
     return written;
   }
 
+  /** Keys seen online within the presence lifetime, sorted. */
+  onlineKeys(now = Date.now()): string[] {
+    const out: string[] = [];
+    for (const [name, t] of this.#lastSeen) {
+      if (now - t > PRESENCE_TTL_SECONDS * 1000) continue;
+      const stored = this.registry.get(name);
+      if (stored && !stored.record.revoked) out.push(stored.record.key);
+    }
+    return out.sort();
+  }
+
   stats(now = Date.now()): PresenceStats {
     let online = 0;
     for (const t of this.#lastSeen.values()) if (now - t <= PRESENCE_TTL_SECONDS * 1000) online++;

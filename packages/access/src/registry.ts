@@ -1,5 +1,8 @@
 // The user registry: a JetStream KV bucket in ADMIN (key = name, value = JSON record), shared by
-// every access-service replica and kept across restarts. Writes go straight to the bucket with
+// every access-service replica and kept across restarts. Beside each name, the bucket holds a
+// claim of its user key, `key.<U…>` = `{"name", "revoked"?}`, made with KV create: a key claims
+// one name, atomically across replicas, and a revoked key's claim stays for good (a name never
+// has a '.', so the two never collide). Writes go straight to the bucket with
 // revision checks (KV create is atomic, so exactly one of two racing registrations wins); reads
 // come from an in-memory view fed by a KV watch, so answering `provisioned` never scans the
 // bucket and every replica converges on the same state.
@@ -28,7 +31,24 @@ export interface RegistryRecord {
   jti?: string;
   /** Issued through the talk's plain-text path (server-made key). */
   legacy?: boolean;
+  /** The user JWT last issued (for the directory); left out when the record would be too big. */
+  jwt?: string;
 }
+
+/** A key's claim of its one name. */
+export interface KeyClaim {
+  name: string;
+  revoked?: boolean;
+}
+
+/** A claim with the KV revision it was read at. */
+export interface StoredClaim {
+  claim: KeyClaim;
+  revision: number;
+}
+
+/** Prefix of the key claims in the bucket. */
+export const CLAIM_PREFIX = "key.";
 
 /** A record with the KV revision it was read at. */
 export interface StoredRecord {
@@ -69,8 +89,21 @@ export function parseRecord(key: string, value: unknown): RegistryRecord {
   if (v.lastSeen !== undefined) rec.lastSeen = v.lastSeen as string;
   if (v.jti !== undefined) rec.jti = v.jti as string;
   if (v.legacy === true) rec.legacy = true;
+  if (typeof v.jwt === "string") rec.jwt = v.jwt;
   return rec;
 }
+
+/** Parses a key claim's value; throws with what is wrong. */
+export function parseClaim(value: unknown): KeyClaim {
+  const v = value as Record<string, unknown> | null;
+  if (typeof v !== "object" || v === null || typeof v.name !== "string" || !isValidName(v.name)) {
+    throw new Error("key claim has no valid name");
+  }
+  return v.revoked === true ? { name: v.name, revoked: true } : { name: v.name };
+}
+
+/** Largest value written: the bucket refuses bigger ones (maxValueSize). */
+const MAX_VALUE = 4096;
 
 function isWrongLastSequence(err: unknown): boolean {
   return (
@@ -80,7 +113,25 @@ function isWrongLastSequence(err: unknown): boolean {
   );
 }
 
-const encode = (rec: RegistryRecord) => JSON.stringify(rec);
+/** The record as stored; without its JWT when the whole would not fit a value. */
+function encode(rec: RegistryRecord): string {
+  const text = JSON.stringify(rec);
+  if (text.length <= MAX_VALUE || rec.jwt === undefined) return text;
+  const { jwt: _dropped, ...rest } = rec;
+  return JSON.stringify(rest);
+}
+
+/** First index in sorted `list` whose value is > `after`. */
+function firstAfter(list: string[], after: string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid] as string) <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
 
 /** Options of Registry.open. */
 export interface RegistryOptions {
@@ -95,10 +146,12 @@ export class Registry {
   readonly #log: Logger;
   readonly #byName = new Map<string, StoredRecord>();
   readonly #byKey = new Map<string, string>();
+  readonly #claims = new Map<string, StoredClaim>();
+  /** Every name, sorted: pages are a binary search and a slice, never a sort. */
+  readonly #sorted: string[] = [];
   readonly #listeners = new Set<(c: RegistryChange) => void>();
   #watch: QueuedIterator<KvEntry> | undefined;
   #watching: Promise<void> | undefined;
-  #activeJson: string | undefined;
   #highest = 0;
   readonly #waiters = new Set<{ revision: number; done: (ok: boolean) => void }>();
   #readyAt = 0;
@@ -121,7 +174,7 @@ export class Registry {
       history: 1,
       replicas: opts.replicas ?? 1,
       description: "natschat user registry: name -> {key, issued, expires, revoked}",
-      maxValueSize: 4096,
+      maxValueSize: MAX_VALUE,
     });
     const reg = new Registry(kv, opts.log);
     const status = await kv.status();
@@ -149,11 +202,15 @@ export class Registry {
   #apply(e: KvEntry): void {
     if (e.revision > this.#highest) this.#highest = e.revision;
     const previous = this.#byName.get(e.key);
-    if (previous && previous.revision >= e.revision) {
+    if (e.key.startsWith(CLAIM_PREFIX)) {
+      this.#applyClaim(e);
+    } else if (previous && previous.revision >= e.revision) {
       // our own write, put into the view when it was made (#put), or something older than it
     } else if (e.operation === "DEL" || e.operation === "PURGE") {
       if (previous) {
         this.#byName.delete(e.key);
+        const at = firstAfter(this.#sorted, e.key) - 1;
+        if (this.#sorted[at] === e.key) this.#sorted.splice(at, 1);
         if (this.#byKey.get(previous.record.key) === e.key) this.#byKey.delete(previous.record.key);
         this.#changed({ name: e.key, previous: previous.record });
       }
@@ -172,21 +229,47 @@ export class Registry {
     for (const w of this.#waiters) if (this.#highest >= w.revision) w.done(true);
   }
 
+  #applyClaim(e: KvEntry): void {
+    const key = e.key.slice(CLAIM_PREFIX.length);
+    const previous = this.#claims.get(key);
+    if (previous && previous.revision >= e.revision) return;
+    if (e.operation === "DEL" || e.operation === "PURGE") {
+      this.#claims.delete(key);
+      return;
+    }
+    try {
+      this.#putClaim(key, parseClaim(e.json()), e.revision);
+    } catch (err) {
+      this.#log.warn("key claim ignored", { key, revision: e.revision, err });
+    }
+  }
+
+  #putClaim(key: string, claim: KeyClaim, revision: number): void {
+    const previous = this.#claims.get(key);
+    if (previous && previous.revision >= revision) return;
+    this.#claims.set(key, { claim, revision });
+  }
+
   /** Puts a record into the view unless it already holds that name at a later revision. */
   #put(name: string, record: RegistryRecord, revision: number): void {
     const previous = this.#byName.get(name);
     if (previous && previous.revision >= revision) return;
     if (previous && previous.record.key !== record.key) this.#byKey.delete(previous.record.key);
+    if (!previous) this.#sorted.splice(firstAfter(this.#sorted, name), 0, name);
     this.#byName.set(name, { record, revision });
     this.#byKey.set(record.key, name);
     this.#changed({ name, record, ...(previous ? { previous: previous.record } : {}) });
   }
 
   #changed(change: RegistryChange): void {
-    const wasActive = change.previous && !change.previous.revoked;
-    const isActive = change.record && !change.record.revoked;
-    if (wasActive || isActive) this.#activeJson = undefined;
-    for (const l of this.#listeners) l(change);
+    for (const l of this.#listeners) {
+      try {
+        l(change);
+      } catch (err) {
+        // a listener's bug must not stop the view
+        this.#log.error("registry listener failed", { err });
+      }
+    }
   }
 
   /** Calls `listener` for every change the watch delivers; returns the unsubscribe. */
@@ -205,6 +288,11 @@ export class Registry {
     return this.#byKey.get(key);
   }
 
+  /** Number of key claims in the view. */
+  get claims(): number {
+    return this.#claims.size;
+  }
+
   /** Number of names in the view (revoked ones included). */
   get size(): number {
     return this.#byName.size;
@@ -217,19 +305,113 @@ export class Registry {
 
   /** Every record, sorted by name. */
   records(): RegistryRecord[] {
-    return [...this.#byName.values()]
-      .map((s) => s.record)
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return this.#sorted.map((n) => (this.#byName.get(n) as StoredRecord).record);
   }
 
-  /** The talk's `{name: publicKey}` map of names that are not revoked, as JSON (cached). */
-  activeJson(): string {
-    if (this.#activeJson === undefined) {
-      const map: Record<string, string> = {};
-      for (const [name, { record }] of this.#byName) if (!record.revoked) map[name] = record.key;
-      this.#activeJson = JSON.stringify(map);
+  /** Up to `limit` stored records with names after `after`, sorted; `more` if others follow. */
+  page(
+    after: string,
+    limit: number,
+  ): { items: (StoredRecord & { name: string })[]; more: boolean } {
+    const from = after === "" ? 0 : firstAfter(this.#sorted, after);
+    const names = this.#sorted.slice(from, from + limit);
+    return {
+      items: names.map((name) => ({ name, ...(this.#byName.get(name) as StoredRecord) })),
+      more: from + limit < this.#sorted.length,
+    };
+  }
+
+  /** Every stored record (unsorted), for sweeps. */
+  entries(): IterableIterator<StoredRecord> {
+    return this.#byName.values();
+  }
+
+  /** The view's claim of a user key. */
+  claimOf(key: string): StoredClaim | undefined {
+    return this.#claims.get(key);
+  }
+
+  /** Keys whose claims are marked revoked (they never get a JWT again). */
+  revokedKeys(): string[] {
+    const out: string[] = [];
+    for (const [key, { claim }] of this.#claims) if (claim.revoked) out.push(key);
+    for (const { record } of this.#byName.values()) if (record.revoked) out.push(record.key);
+    return [...new Set(out)];
+  }
+
+  /** Claims a key for a name (KV create, atomic across replicas); "exists" when claimed. */
+  async claimKey(key: string, claim: KeyClaim): Promise<number | "exists"> {
+    try {
+      const revision = await this.#kv.create(CLAIM_PREFIX + key, JSON.stringify(claim));
+      this.#putClaim(key, claim, revision);
+      return revision;
+    } catch (err) {
+      if (isWrongLastSequence(err)) return "exists";
+      throw err;
     }
-    return this.#activeJson;
+  }
+
+  /** Reads a key's claim from the bucket. */
+  async fetchClaim(key: string): Promise<StoredClaim | undefined> {
+    const e = await this.#kv.get(CLAIM_PREFIX + key);
+    if (e?.operation !== "PUT") return undefined;
+    return { claim: parseClaim(e.json()), revision: e.revision };
+  }
+
+  /** Replaces a claim at `revision`; "conflict" when someone wrote first. */
+  async updateClaim(key: string, claim: KeyClaim, revision: number): Promise<number | "conflict"> {
+    try {
+      const next = await this.#kv.update(CLAIM_PREFIX + key, JSON.stringify(claim), revision);
+      this.#putClaim(key, claim, next);
+      return next;
+    } catch (err) {
+      if (isWrongLastSequence(err)) return "conflict";
+      throw err;
+    }
+  }
+
+  /** Drops a claim at `revision` (a failed registration, an expired name). */
+  async releaseClaim(key: string, revision: number): Promise<"ok" | "conflict"> {
+    try {
+      await this.#kv.delete(CLAIM_PREFIX + key, { previousSeq: revision });
+      return "ok";
+    } catch (err) {
+      if (isWrongLastSequence(err)) return "conflict";
+      throw err;
+    }
+  }
+
+  /** Marks a key revoked for good (creating its claim when an older registry has none). */
+  async revokeKey(key: string, name: string): Promise<void> {
+    for (let round = 0; round < 6; round++) {
+      const stored = await this.fetchClaim(key);
+      if (stored?.claim.revoked) return;
+      const claim: KeyClaim = { name: stored?.claim.name ?? name, revoked: true };
+      const rev = stored
+        ? await this.updateClaim(key, claim, stored.revision)
+        : await this.claimKey(key, claim);
+      if (rev !== "conflict" && rev !== "exists") return;
+    }
+    throw new Error(`the claim of key ${key.slice(0, 8)}… kept changing while being revoked`);
+  }
+
+  /**
+   * Gives every record of an older registry (made before key claims) the claim of its key.
+   * Returns how many were added.
+   */
+  async backfillClaims(): Promise<number> {
+    const missing = [...this.#byName.values()].filter((s) => !this.#claims.has(s.record.key));
+    let added = 0;
+    for (let i = 0; i < missing.length; i += 200) {
+      const batch = missing.slice(i, i + 200).map(async ({ record }) => {
+        const claim: KeyClaim = record.revoked
+          ? { name: record.name, revoked: true }
+          : { name: record.name };
+        if ((await this.claimKey(record.key, claim)) !== "exists") added++;
+      });
+      await Promise.all(batch);
+    }
+    return added;
   }
 
   /** Reads a name straight from the bucket (authoritative, unlike the view). */
@@ -265,10 +447,10 @@ export class Registry {
   }
 
   /** Releases a name (a delete marker); "conflict" when it changed since `revision`. */
-  async release(name: string, revision: number): Promise<"ok" | "conflict"> {
+  async release(name: string, revision: number): Promise<number | "conflict"> {
     try {
       await this.#kv.delete(name, { previousSeq: revision });
-      return "ok";
+      return (await this.#kv.status()).streamInfo.state.last_seq;
     } catch (err) {
       if (isWrongLastSequence(err)) return "conflict";
       throw err;

@@ -71,6 +71,10 @@ export interface RevokeOutcome {
   released: boolean;
   /** Registry revision of the revoked mark. */
   revision: number;
+  /** The record as revoked. */
+  record: RegistryRecord;
+  /** Registry revision of the release, when released. */
+  releasedRevision?: number;
   servers: string[];
   replies: PushReply[];
 }
@@ -148,6 +152,8 @@ export class Revoker {
   async #revoke(req: RevokeRequest): Promise<RevokeOutcome> {
     const { sys, chatAccount, operatorSigner, log } = this.opts;
     const { record, revision } = await this.#markRevoked(req.name);
+    // the key's claim is marked for good: released or not, this key never gets a JWT again
+    await this.opts.registry.revokeKey(record.key, record.name);
     let servers: string[] = [];
     let replies: PushReply[] = [];
     let confirmed = false;
@@ -196,23 +202,33 @@ export class Revoker {
     if (!confirmed) {
       throw new AccessError("INTERNAL", "another revocation kept overwriting this one; retry");
     }
-    let released = false;
+    let releasedRevision: number | undefined;
     if (req.release) {
       const r = await this.opts.registry.release(req.name, revision);
       if (r === "conflict") {
         const again = await this.opts.registry.fetch(req.name);
-        if (again) released = (await this.opts.registry.release(req.name, again.revision)) === "ok";
-      } else released = true;
+        if (again) {
+          const second = await this.opts.registry.release(req.name, again.revision);
+          if (second !== "conflict") releasedRevision = second;
+        }
+      } else releasedRevision = r;
     }
+    const released = releasedRevision !== undefined;
     log.info("revoked", { name: req.name, key: record.key, released, servers: servers.length });
-    return { name: req.name, key: record.key, released, revision, servers, replies };
+    return {
+      name: req.name,
+      key: record.key,
+      released,
+      revision,
+      record,
+      ...(released ? { releasedRevision } : {}),
+      servers,
+      replies,
+    };
   }
 
   /** Keys the registry view marks revoked (so one replica's push never drops another's). */
   #revokedKeys(): string[] {
-    return this.opts.registry
-      .records()
-      .filter((r) => r.revoked)
-      .map((r) => r.key);
+    return this.opts.registry.revokedKeys();
   }
 }

@@ -1,34 +1,43 @@
 // The access service: a NATS micro service ("natschat-access") with the endpoints access,
-// provisioned and revoke in one queue group (replicas share the load; $SRV.PING/INFO/STATS list
-// every replica), plus presence tracking and the registry view. startAccessService wires the
-// connections and parts; stop() drains: no new requests, in-flight ones answered, then the
-// connections drain.
+// provisioned, revoke and the directory's lookup and online, in one queue group (replicas share
+// the load; $SRV.PING/INFO/STATS list every replica), plus presence tracking, the registry view,
+// the quota guard and the expiry sweeper. startAccessService wires the connections and parts into
+// an AccessServer; stop() drains: no new requests, in-flight ones answered, then the connections
+// drain. Endpoints live in modules of their own (access-endpoint, registry-endpoints, directory),
+// the figures in stats.ts, the reply path in endpoint.ts.
 import { hostname } from "node:os";
-import { headers, type Msg, type NatsConnection } from "@nats-io/nats-core";
-import { fromSeed, type KeyPair } from "@nats-io/nkeys";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { fromSeed } from "@nats-io/nkeys";
 import { type Service, type ServiceMsg, Svcm } from "@nats-io/services";
 import {
-  ACCESS_ERROR_HEADER,
   ACCESS_SUBJECT,
-  AccessError,
-  type AccessErrorCode,
-  formatAccessError,
+  DIRECTORY_LOOKUP_SUBJECT,
+  DIRECTORY_ONLINE_SUBJECT,
   PROVISIONED_SUBJECT,
-  PROVISIONED_UPDATES_SUBJECT,
   REVOKE_SUBJECT,
 } from "@natschat/protocol";
 import { installNodeEd25519 } from "@natschat/trust";
+import { AccessEndpoint } from "./access-endpoint.ts";
 import { RevocationCatchUp } from "./catch-up.ts";
 import { connectService } from "./connect.ts";
+import { DirectoryEndpoints } from "./directory.ts";
+import { replyOf, respond, type Work } from "./endpoint.ts";
 import { AccessServiceError } from "./errors.ts";
+import { DEFAULT_EXPIRY_RULES, type ExpiryRules, ExpirySweeper } from "./expiry.ts";
 import { UserIssuer } from "./issuer.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { PresenceTracker } from "./presence.ts";
 import { Provisioner } from "./provision.ts";
+import { QuotaGuard, type QuotaOptions } from "./quota.ts";
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "./rate-limit.ts";
-import { Registry, type RegistryRecord } from "./registry.ts";
+import { Registry } from "./registry.ts";
+import { announce, RegistryEndpoints } from "./registry-endpoints.ts";
 import { ReplayGuard } from "./replay.ts";
-import { parseRevokeRequest, Revoker } from "./revoke.ts";
+import { ReplicaCounter } from "./replicas.ts";
+import { DEFAULT_RESERVED_NAMES, ReservedNames } from "./reserved.ts";
+import { Revoker } from "./revoke.ts";
+import { maySubscribe } from "./role-check.ts";
+import { type Endpoint, REFUSALS, ServiceFigures } from "./stats.ts";
 
 /** The micro service's name, as $SRV.PING lists it. */
 export const SERVICE_NAME = "natschat-access";
@@ -63,48 +72,17 @@ export interface AccessServiceOptions {
   /** JetStream replicas of the registry bucket (1, or 3 in a cluster). */
   registryReplicas?: number;
   presencePersistMs?: number;
+  /** Names nobody may register (default DEFAULT_RESERVED_NAMES). */
+  reservedNames?: readonly string[];
+  /** When unused and expired names are released. */
+  expiry?: Partial<ExpiryRules>;
+  /** The registry's quota guard. */
+  quota?: QuotaOptions;
+  /** How often the replicas are counted to split the limits, ms (default 10 s). */
+  replicaCountEveryMs?: number;
   tlsCaFile?: string;
   log?: Logger;
 }
-
-type Endpoint = "access" | "provisioned" | "revoke";
-
-/** Per-endpoint figures reported in $SRV.STATS `data`. */
-interface EndpointFigures {
-  ok: number;
-  errors: Partial<Record<AccessErrorCode, number>>;
-  latency: LatencyWindow;
-}
-
-/** Latencies of the last 1024 requests, for p50/p99 in the stats. */
-class LatencyWindow {
-  readonly #ms = new Float64Array(1024);
-  #n = 0;
-  add(ms: number): void {
-    this.#ms[this.#n++ % this.#ms.length] = ms;
-  }
-  summary(): { p50_ms: number; p99_ms: number; samples: number } {
-    const n = Math.min(this.#n, this.#ms.length);
-    const sorted = [...this.#ms.subarray(0, n)].sort((a, b) => a - b);
-    const at = (q: number) =>
-      n === 0 ? 0 : Math.round((sorted[Math.min(n - 1, Math.floor(q * n))] ?? 0) * 100) / 100;
-    return { p50_ms: at(0.5), p99_ms: at(0.99), samples: n };
-  }
-}
-
-const STATUS: Record<AccessErrorCode, number> = {
-  NAME_INVALID: 400,
-  BAD_REQUEST: 400,
-  BAD_PROOF: 401,
-  NAME_REVOKED: 403,
-  LEGACY_DISABLED: 403,
-  NOT_FOUND: 404,
-  NAME_TAKEN: 409,
-  REPLAY: 409,
-  RATE_LIMITED: 429,
-  INTERNAL: 500,
-  UNAVAILABLE: 503,
-};
 
 /** A running access service replica. */
 export interface AccessService {
@@ -117,18 +95,15 @@ export interface AccessService {
   readonly nc: NatsConnection;
   /** The micro service's own stats, with our figures in each endpoint's `data`. */
   stats(): ReturnType<Service["stats"]>;
+  /** The counters: refusals by reason, unexpected errors, per endpoint figures. */
+  readonly figures: ServiceFigures;
+  readonly limiter: RateLimiter;
+  readonly quota: QuotaGuard;
+  readonly expiry: ExpirySweeper;
   /** Drains: stops taking requests, answers in-flight ones, closes the connections. */
   stop(): Promise<void>;
   /** Resolves when the service stopped (by stop() or because its connection closed). */
   readonly stopped: Promise<void>;
-}
-
-/**
- * The broadcast on chat.req.provisioned.updates for a revocation: `{name: {key, revoked: true}}`,
- * or `{name: null}` when the name was also released. New names are sent as `{name: key}`.
- */
-export function revokeChange(name: string, key: string, released: boolean): string {
-  return JSON.stringify({ [name]: released ? null : { key, revoked: true } });
 }
 
 /** Runs a start-up step until it works (JetStream may still be electing a leader), 6 tries. */
@@ -199,7 +174,11 @@ export async function startAccessService(opts: AccessServiceOptions): Promise<Ac
     closers.push(() => registry.stop());
     await registry.ready;
     log.info("registry loaded", { names: registry.size, revision: registry.revision });
-    return await serve(opts, { nc, sys, registry, issuer, log, replicaId, closers });
+    const added = await registry.backfillClaims();
+    if (added) log.info("key claims added for an older registry", { added });
+    const server = new AccessServer(opts, { nc, sys, registry, issuer, log, replicaId, closers });
+    await server.start();
+    return server;
   } catch (err) {
     await cleanup();
     throw err;
@@ -216,246 +195,227 @@ interface Parts {
   closers: (() => Promise<void>)[];
 }
 
-async function serve(opts: AccessServiceOptions, p: Parts): Promise<AccessService> {
-  const { nc, sys, registry, issuer, log, replicaId } = p;
-  const limiter = new RateLimiter(opts.rateLimits ?? DEFAULT_RATE_LIMITS);
-  const provisioner = new Provisioner({
-    registry,
-    issuer,
-    limiter,
-    replay: new ReplayGuard(),
-    log,
-    legacyPlaintext: opts.legacyPlaintext ?? false,
-    ...(opts.requestMaxAgeSeconds ? { requestMaxAgeSeconds: opts.requestMaxAgeSeconds } : {}),
-  });
-  let operatorSigner: KeyPair | undefined;
-  if (opts.operatorSigningSeed) {
-    operatorSigner = fromSeed(new TextEncoder().encode(opts.operatorSigningSeed));
-  }
-  const revoker =
-    sys && operatorSigner
-      ? new Revoker({
-          registry,
-          sys,
-          chatAccount: opts.chatAccount,
-          operatorSigner,
-          log,
-          ...(opts.chatJwtPath ? { chatJwtPath: opts.chatJwtPath } : {}),
-        })
+/** One replica: the endpoints, their figures, and the parts that run beside them. */
+export class AccessServer implements AccessService {
+  readonly replicaId: string;
+  readonly registry: Registry;
+  readonly presence: PresenceTracker;
+  readonly nc: NatsConnection;
+  readonly figures = new ServiceFigures();
+  readonly limiter: RateLimiter;
+  readonly quota: QuotaGuard;
+  readonly expiry: ExpirySweeper;
+  readonly stopped: Promise<void>;
+  readonly #opts: AccessServiceOptions;
+  readonly #p: Parts;
+  readonly #log: Logger;
+  readonly #revoker: Revoker | undefined;
+  readonly #catchUp: RevocationCatchUp | undefined;
+  readonly #replicas: ReplicaCounter;
+  readonly #inflight = new Set<Promise<void>>();
+  #svc: Service | undefined;
+  #access: AccessEndpoint | undefined;
+  #draining = false;
+  #stopping: Promise<void> | undefined;
+  #markStopped: () => void = () => {};
+
+  constructor(opts: AccessServiceOptions, p: Parts) {
+    this.#opts = opts;
+    this.#p = p;
+    this.#log = p.log;
+    this.replicaId = p.replicaId;
+    this.registry = p.registry;
+    this.nc = p.nc;
+    this.limiter = new RateLimiter(opts.rateLimits ?? DEFAULT_RATE_LIMITS);
+    this.quota = new QuotaGuard(p.registry, p.log, opts.quota);
+    this.presence = new PresenceTracker(p.registry, p.log, {
+      ...(opts.presencePersistMs !== undefined ? { persistEveryMs: opts.presencePersistMs } : {}),
+    });
+    this.expiry = new ExpirySweeper(
+      p.registry,
+      this.presence,
+      { ...DEFAULT_EXPIRY_RULES, ...opts.expiry },
+      p.log,
+      (e) => announce(p.nc, { op: "released", ...e }, p.log),
+    );
+    const operatorSigner = opts.operatorSigningSeed
+      ? fromSeed(new TextEncoder().encode(opts.operatorSigningSeed))
       : undefined;
-  // pushes the revocations to servers that were out of reach when they were issued
-  const catchUp = revoker ? new RevocationCatchUp(revoker) : undefined;
-  const presence = new PresenceTracker(registry, log, {
-    ...(opts.presencePersistMs !== undefined ? { persistEveryMs: opts.presencePersistMs } : {}),
-  });
+    this.#revoker =
+      p.sys && operatorSigner
+        ? new Revoker({
+            registry: p.registry,
+            sys: p.sys,
+            chatAccount: opts.chatAccount,
+            operatorSigner,
+            log: p.log,
+            ...(opts.chatJwtPath ? { chatJwtPath: opts.chatJwtPath } : {}),
+          })
+        : undefined;
+    // pushes the revocations to servers that were out of reach when they were issued
+    this.#catchUp = this.#revoker ? new RevocationCatchUp(this.#revoker) : undefined;
+    this.#replicas = new ReplicaCounter(p.nc, SERVICE_NAME, p.log, (n) =>
+      this.limiter.setReplicas(n),
+    );
+    this.stopped = new Promise<void>((resolve) => {
+      this.#markStopped = resolve;
+    });
+  }
 
-  const figures: Record<Endpoint, EndpointFigures> = {
-    access: { ok: 0, errors: {}, latency: new LatencyWindow() },
-    provisioned: { ok: 0, errors: {}, latency: new LatencyWindow() },
-    revoke: { ok: 0, errors: {}, latency: new LatencyWindow() },
-  };
-  const inflight = new Set<Promise<void>>();
-  let draining = false;
+  get id(): string {
+    return this.#svc?.info().id ?? "";
+  }
 
-  const respond = (msg: ServiceMsg, endpoint: Endpoint, reply: Reply, started: number) => {
-    const f = figures[endpoint];
-    f.latency.add(performance.now() - started);
-    if (!msg.reply) return; // a publish without a reply subject: nothing to answer
-    if (reply.ok) {
-      f.ok++;
-      msg.respond(reply.body);
-      return;
+  stats(): ReturnType<Service["stats"]> {
+    if (!this.#svc) throw new Error("the access service is not started");
+    return this.#svc.stats();
+  }
+
+  /** Adds the endpoints and starts the parts. */
+  async start(): Promise<void> {
+    const { nc, registry, issuer, log } = this.#p;
+    const opts = this.#opts;
+    const provisioner = new Provisioner({
+      registry,
+      issuer,
+      limiter: this.limiter,
+      replay: new ReplayGuard(),
+      reserved: new ReservedNames(opts.reservedNames ?? DEFAULT_RESERVED_NAMES),
+      quota: this.quota,
+      log,
+      legacyPlaintext: opts.legacyPlaintext ?? false,
+      ...(opts.requestMaxAgeSeconds ? { requestMaxAgeSeconds: opts.requestMaxAgeSeconds } : {}),
+    });
+    const access = new AccessEndpoint(nc, provisioner, opts.chatAccount, log);
+    this.#access = access;
+    const admin = new RegistryEndpoints(
+      nc,
+      registry,
+      this.presence,
+      this.#revoker,
+      this.#catchUp,
+      log,
+    );
+    const directory = new DirectoryEndpoints(registry, this.presence);
+    const svc = await new Svcm(nc).add({
+      name: SERVICE_NAME,
+      version: SERVICE_VERSION,
+      description:
+        "natschat access: registration with client-held keys, registry, revocation, directory",
+      queue: SERVICE_QUEUE,
+      metadata: { replica: this.replicaId, revoke: this.#revoker ? "yes" : "no" },
+      statsHandler: async (ep) => this.#statsData((ep as { name?: string }).name),
+    });
+    this.#svc = svc;
+    const add = (name: Endpoint, subject: string, work: Work) =>
+      svc.addEndpoint(name, { subject, handler: this.#handler(name, work) });
+    add("access", ACCESS_SUBJECT, access.handle);
+    add("provisioned", PROVISIONED_SUBJECT, admin.provisioned);
+    add("revoke", REVOKE_SUBJECT, admin.revoke);
+    if (await maySubscribe(opts.accessCreds, "chat.svc.directory.>")) {
+      add("lookup", DIRECTORY_LOOKUP_SUBJECT, directory.lookup);
+      add("online", DIRECTORY_ONLINE_SUBJECT, directory.online);
+    } else {
+      log.warn(
+        "the access role may not subscribe to chat.svc.directory.>: the directory is off. Its creds predate the directory; make them again (delete DIR/creds/access.creds and run `natschat init`)",
+      );
     }
-    f.errors[reply.code] = (f.errors[reply.code] ?? 0) + 1;
-    const { body, code } = formatAccessError(reply.code, reply.message);
-    const h = headers();
-    h.set(ACCESS_ERROR_HEADER, code);
-    msg.respondError(STATUS[code] ?? 500, reply.message.slice(0, 200), body, { headers: h });
-  };
+    this.presence.start(nc);
+    this.#catchUp?.start();
+    await this.quota.start(nc);
+    this.expiry.start();
+    this.#replicas.start(opts.replicaCountEveryMs ?? 10_000);
+    // started means serving: the server has our subscriptions once it answered a round trip (a
+    // request sent right after start would otherwise meet "no responders")
+    await nc.flush();
+    log.info("access service started", {
+      id: svc.info().id,
+      servers: opts.servers,
+      legacyPlaintext: opts.legacyPlaintext ?? false,
+      revoke: this.#revoker !== undefined,
+      registered: registry.size,
+    });
+    void nc.closed().then(() => {
+      if (!this.#stopping) log.error("connection closed; the service stops");
+      return this.stop();
+    });
+  }
 
-  const handler =
-    (endpoint: Endpoint, work: (msg: Msg) => Promise<Reply>) =>
-    (err: Error | null, msg: ServiceMsg) => {
+  /** $SRV.STATS `data` of an endpoint: its figures, and on `access` the service's counters. */
+  #statsData(name: string | undefined): Record<string, unknown> | null {
+    const endpoint = name as Endpoint | undefined;
+    if (!endpoint || !(endpoint in this.figures.endpoints)) return null;
+    const data = this.figures.data(endpoint);
+    if (endpoint !== "access") return data;
+    return {
+      ...data,
+      registered: this.registry.size,
+      registry: this.quota.status(),
+      refused: Object.fromEntries(REFUSALS.map((r) => [r, this.figures.refusals[r]])),
+      rate_limited: this.limiter.refused,
+      unexpected_errors: this.figures.unexpected,
+      without_request_info: this.#access?.withoutRequestInfo ?? 0,
+      replicas: this.limiter.replicas,
+      released: this.expiry.released,
+      presence: this.presence.stats(),
+    };
+  }
+
+  /** The micro service handler of an endpoint: every request is answered, never thrown. */
+  #handler(endpoint: Endpoint, work: Work) {
+    return (err: Error | null, msg: ServiceMsg) => {
       if (err) {
-        log.error("endpoint subscription failed", { endpoint, err });
+        this.figures.unexpected++;
+        this.#log.error("endpoint subscription failed", { endpoint, err });
         return;
       }
       const started = performance.now();
       const task = (async () => {
-        let reply: Reply;
-        try {
-          reply = draining
-            ? { ok: false, code: "UNAVAILABLE", message: "the access service is restarting; retry" }
-            : await work(msg);
-        } catch (e) {
-          if (e instanceof AccessError) reply = { ok: false, code: e.code, message: e.message };
-          else {
-            log.error("request failed", { endpoint, err: e });
-            reply = {
+        const reply = this.#draining
+          ? ({
               ok: false,
-              code: "INTERNAL",
-              message: "internal error in the access service; try again",
-            };
-          }
-        }
-        respond(msg, endpoint, reply, started);
-      })();
-      inflight.add(task);
-      void task.finally(() => inflight.delete(task));
+              code: "UNAVAILABLE",
+              message: "the access service is restarting; retry",
+              reason: "unavailable",
+            } as const)
+          : await work(msg).catch((e: unknown) => replyOf(e, endpoint, this.#log, this.figures));
+        respond(msg, endpoint, reply, started, this.#log, this.figures);
+      })().catch((e: unknown) => {
+        // respond never throws; should anything else, it is counted here, never left unhandled
+        this.figures.unexpected++;
+        this.#log.error("request handling failed", { endpoint, err: e });
+      });
+      this.#inflight.add(task);
+      void task.finally(() => this.#inflight.delete(task));
     };
+  }
 
-  const access = async (msg: Msg): Promise<Reply> => {
-    const r = await provisioner.handle(msg.data);
-    if (r.ok) {
-      log.info(r.kind === "new" ? "registered" : "renewed", { name: r.name, key: r.key });
-      // Only the replica that wrote a change announces it, so each change is broadcast once.
-      if (r.kind === "new")
-        nc.publish(PROVISIONED_UPDATES_SUBJECT, JSON.stringify({ [r.name]: r.key }));
-      return { ok: true, body: r.body };
-    }
-    log.debug("access refused", { code: r.code, msg: r.message });
-    return r;
-  };
-
-  const provisioned = async (msg: Msg): Promise<Reply> => {
-    const text = msg.string().trim();
-    if (text === "") return { ok: true, body: registry.activeJson() };
-    return { ok: true, body: JSON.stringify(detail(text)) };
-  };
-
-  const detail = (text: string) => {
-    let q: { detail?: unknown; after?: unknown; limit?: unknown };
-    try {
-      q = JSON.parse(text) as typeof q;
-    } catch {
-      throw new AccessError(
-        "BAD_REQUEST",
-        'send an empty request, or {"detail":true,"after":"NAME","limit":N}',
-      );
-    }
-    if (typeof q !== "object" || q === null || q.detail !== true) {
-      throw new AccessError(
-        "BAD_REQUEST",
-        'send an empty request, or {"detail":true,"after":"NAME","limit":N}',
-      );
-    }
-    const limit = typeof q.limit === "number" && q.limit > 0 ? Math.min(q.limit, 2000) : 1000;
-    const after = typeof q.after === "string" ? q.after : "";
-    const all = registry.records().filter((r) => r.name > after);
-    const page = all.slice(0, limit).map((r): RegistryRecord & { online?: boolean } => {
-      const seen = presence.lastSeen(r.name);
-      return seen === undefined ? r : { ...r, lastSeen: new Date(seen).toISOString() };
-    });
-    const last = page[page.length - 1];
-    return {
-      users: page,
-      total: registry.size,
-      ...(all.length > limit && last ? { next: last.name } : {}),
-    };
-  };
-
-  const revoke = async (msg: Msg): Promise<Reply> => {
-    if (!revoker) {
-      throw new AccessError(
-        "INTERNAL",
-        "this replica cannot revoke: start it with the push creds and the operator signing key",
-      );
-    }
-    const req = parseRevokeRequest(msg.string());
-    const outcome = await revoker.revoke(req);
-    catchUp?.pushedTo(outcome.replies);
-    nc.publish(
-      PROVISIONED_UPDATES_SUBJECT,
-      revokeChange(outcome.name, outcome.key, outcome.released),
-    );
-    // The reply is the registry as the talk returned it; wait for our own write to reach the view.
-    await registry.caughtUp(outcome.revision, 2000);
-    return { ok: true, body: registry.activeJson() };
-  };
-
-  const svc = await new Svcm(nc).add({
-    name: SERVICE_NAME,
-    version: SERVICE_VERSION,
-    description: "natschat access: registration with client-held keys, registry, revocation",
-    queue: SERVICE_QUEUE,
-    metadata: { replica: replicaId, revoke: revoker ? "yes" : "no" },
-    statsHandler: async (ep) => {
-      const name = (ep as { name?: string }).name as Endpoint | undefined;
-      const f = name ? figures[name] : undefined;
-      if (!f) return null;
-      return {
-        ok: f.ok,
-        errors: f.errors,
-        ...f.latency.summary(),
-        ...(name === "access"
-          ? {
-              registered: registry.size,
-              rate_limited: limiter.refused,
-              presence: presence.stats(),
-            }
-          : {}),
-      };
-    },
-  });
-  svc.addEndpoint("access", { subject: ACCESS_SUBJECT, handler: handler("access", access) });
-  svc.addEndpoint("provisioned", {
-    subject: PROVISIONED_SUBJECT,
-    handler: handler("provisioned", provisioned),
-  });
-  svc.addEndpoint("revoke", { subject: REVOKE_SUBJECT, handler: handler("revoke", revoke) });
-  presence.start(nc);
-  catchUp?.start();
-  // started means serving: the server has our subscriptions once it answered a round trip (a
-  // request sent right after start would otherwise meet "no responders")
-  await nc.flush();
-  log.info("access service started", {
-    id: svc.info().id,
-    servers: opts.servers,
-    legacyPlaintext: opts.legacyPlaintext ?? false,
-    revoke: revoker !== undefined,
-    registered: registry.size,
-  });
-
-  let stopping: Promise<void> | undefined;
-  let markStopped: () => void = () => {};
-  const stopped = new Promise<void>((resolve) => {
-    markStopped = resolve;
-  });
-  const stop = () => {
-    stopping ??= (async () => {
-      draining = true;
-      log.info("draining", { inflight: inflight.size });
+  /** Drains: stops taking requests, answers in-flight ones, closes the connections. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      const log = this.#log;
+      this.#draining = true;
+      log.info("draining", { inflight: this.#inflight.size });
       // Each step is bounded: while the server is gone, drains and unsubscribes cannot finish,
       // and SIGTERM must still stop the process.
-      await bounded(svc.stop(), 2000);
-      await bounded(Promise.allSettled([...inflight]), 5000);
-      await bounded(presence.stop(), 2000);
-      if (catchUp) await bounded(catchUp.stop(), 3000);
-      await bounded(registry.stop(), 2000);
-      for (const conn of [nc, p.sys]) {
+      if (this.#svc) await bounded(this.#svc.stop(), 2000);
+      await bounded(Promise.allSettled([...this.#inflight]), 5000);
+      await bounded(this.presence.stop(), 2000);
+      await bounded(this.expiry.stop(), 2000);
+      await bounded(this.quota.stop(), 1000);
+      await bounded(this.#replicas.stop(), 1000);
+      if (this.#catchUp) await bounded(this.#catchUp.stop(), 3000);
+      await bounded(this.registry.stop(), 2000);
+      for (const conn of [this.nc, this.#p.sys]) {
         if (!conn) continue;
         // a drain that could not finish in time is cut short (closing a drained one is not safe)
-        if (!(await bounded(conn.drain(), 3000))) await conn.close();
+        if (!(await bounded(conn.drain(), 3000))) await conn.close().catch(() => undefined);
       }
       log.info("stopped");
-      markStopped();
+      this.#markStopped();
     })();
-    return stopping;
-  };
-  void nc.closed().then(() => {
-    if (!stopping) log.error("connection closed; the service stops");
-    void stop();
-  });
-  return {
-    id: svc.info().id,
-    replicaId,
-    registry,
-    presence,
-    nc,
-    stats: () => svc.stats(),
-    stop,
-    stopped,
-  };
+    return this.#stopping;
+  }
 }
 
 /**
@@ -476,5 +436,3 @@ async function bounded(step: Promise<unknown>, ms: number): Promise<boolean> {
   clearTimeout(timer);
   return finished;
 }
-
-type Reply = { ok: true; body: string } | { ok: false; code: AccessErrorCode; message: string };

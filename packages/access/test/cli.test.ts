@@ -135,7 +135,9 @@ describe("natschat access, join, users, revoke, status", () => {
     expect(users.stdout).toMatch(/^zoe\s+U[A-Z2-7]{55}\s.*active$/m);
     expect(users.stdout).toMatch(/2 users \(2 active, 0 revoked\)/);
     const revoked = await cli(["revoke", "yann", ...server]);
-    expect(revoked.stdout).toMatch(/revoked "yann" on every server; the name stays reserved/);
+    expect(revoked.stdout).toMatch(
+      /revoked "yann" \(U[A-Z2-7]{55}\) on 1 of 1 servers; the name stays reserved/,
+    );
     expect((await cli(["users", ...server])).stdout).toMatch(/^yann\s.*revoked$/m);
     const missing = await cli(["revoke", "nobody", ...server]);
     expect(missing.code).toBe(1);
@@ -172,6 +174,8 @@ describe("natschat access, join, users, revoke, status", () => {
     expect(status.stdout).toMatch(
       /access\s+chat\.req\.access\s+queue natschat-access\s+requests \d+/,
     );
+    expect(status.stdout).toMatch(/registry: 3 names of 200000, storage \d+ MB of 256 MB/);
+    expect(status.stdout).toMatch(/refused: (none|\w+ \d+)/);
   });
 
   it("drains on SIGTERM and never logged a secret", async () => {

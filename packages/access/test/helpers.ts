@@ -35,6 +35,9 @@ export async function startService(
     rateLimits: {
       ...DEFAULT_RATE_LIMITS,
       global: { rate: 100_000, perSeconds: 1, burst: 100_000 },
+      // every test client is on 127.0.0.1: tests of the address limit turn it on
+      perAddress: { rate: 0, perSeconds: 1, burst: 0 },
+      perAddressNames: { rate: 0, perSeconds: 1, burst: 0 },
     },
     log: silentLogger,
     ...overrides,

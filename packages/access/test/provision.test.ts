@@ -27,6 +27,8 @@ import {
   PROVISIONED_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
   parseCreds,
+  parseRegistryChange,
+  parseRegistryPage,
   presenceSubject,
   randomJti,
   type Signer,
@@ -159,6 +161,7 @@ describe("the access service", () => {
       rateLimits: {
         ...DEFAULT_RATE_LIMITS,
         global: { rate: 100_000, perSeconds: 1, burst: 100_000 },
+        perAddress: { rate: 0, perSeconds: 1, burst: 0 },
         perName: { rate: 3, perSeconds: 60, burst: 3 },
       },
     });
@@ -258,7 +261,7 @@ describe("the access service", () => {
     expect(await probePublish(nc, PROVISIONED_SUBJECT)).toBe("denied");
   });
 
-  it("broadcasts only the change, and answers the registry in the talk's format", async () => {
+  it("broadcasts only the change, and answers the registry in pages", async () => {
     const updates: string[] = [];
     let got: () => void = () => {};
     const arrived = new Promise<void>((r) => {
@@ -274,17 +277,22 @@ describe("the access service", () => {
     const erin = await register(bootstrap, "erin", chatOptions(stack));
     await within(arrived, "the registry update");
     sub.unsubscribe();
-    expect(updates.map((u) => JSON.parse(u))).toEqual([{ erin: erin.publicKey }]);
-    const map = (await admin.request(PROVISIONED_SUBJECT, "", { timeout: 5000 })).json<
-      Record<string, string>
-    >();
+    expect(updates.map((u) => parseRegistryChange(u))).toEqual([
+      { op: "registered", user: expect.objectContaining({ name: "erin", key: erin.publicKey }) },
+    ]);
+    const first = parseRegistryPage(
+      (await admin.request(PROVISIONED_SUBJECT, "", { timeout: 5000 })).string(),
+    );
+    const map = Object.fromEntries(first.users.map((u) => [u.name, u.key]));
     expect(map.erin).toBe(erin.publicKey);
     expect(map.carol).toBeDefined();
-    const page = (
-      await admin.request(PROVISIONED_SUBJECT, JSON.stringify({ detail: true, limit: 2 }), {
-        timeout: 5000,
-      })
-    ).json<{ users: { name: string; key: string }[]; next?: string; total: number }>();
+    const page = parseRegistryPage(
+      (
+        await admin.request(PROVISIONED_SUBJECT, JSON.stringify({ detail: true, limit: 2 }), {
+          timeout: 5000,
+        })
+      ).string(),
+    );
     expect(page.users).toHaveLength(2);
     expect(page.next).toBe(page.users[1]?.name);
     expect(page.total).toBe(svc.registry.size);
@@ -512,6 +520,8 @@ describe("the access service", () => {
       ["access", ACCESS_SUBJECT, SERVICE_QUEUE],
       ["provisioned", PROVISIONED_SUBJECT, SERVICE_QUEUE],
       ["revoke", "chat.req.revoke", SERVICE_QUEUE],
+      ["lookup", "chat.svc.directory.lookup", SERVICE_QUEUE],
+      ["online", "chat.svc.directory.online", SERVICE_QUEUE],
     ]);
     const stats = [];
     for await (const s of await client.stats(SERVICE_NAME)) stats.push(s);

@@ -6,16 +6,26 @@ import { join } from "node:path";
 import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
 import {
   AccessServiceError,
+  addressKey,
   createLogger,
+  DEFAULT_RATE_LIMITS,
   describeLimited,
+  dueForRelease,
+  Provisioner,
   parseBucketRule,
   parseDuration,
   parseRecord,
+  parseReservedNames,
   parseRevokeRequest,
   RateLimiter,
   ReplayGuard,
+  ReservedNames,
   redact,
+  refusalOf,
   resolveAccessConfig,
+  respond,
+  ServiceFigures,
+  shareOf,
 } from "@natschat/access";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -46,7 +56,7 @@ describe("rate limits", () => {
       /too many requests for this name \(limit 1 per 60 s\); retry in 60 s/,
     );
     expect(rl.checkIdentity("bob", "U3")).toBeUndefined(); // per-key is off (rate 0)
-    expect(rl.refused).toEqual({ global: 1, name: 1, key: 0 });
+    expect(rl.refused).toEqual({ global: 1, address: 0, "address-names": 0, name: 1, key: 0 });
   });
 
   it("parses RATE/SECONDS[:BURST] and explains a bad rule", () => {
@@ -203,5 +213,113 @@ describe("configuration", () => {
     ).rejects.toMatchObject({ code: "KEY_UNREADABLE" });
     expect(() => parseDuration("soon", "--user-expiry")).toThrow(/not a duration/);
     expect(parseDuration("30d", "x")).toBe(30 * 86400);
+  });
+});
+
+describe("issue 11 units", () => {
+  it("splits the address and global limits across replicas, never below one token", () => {
+    expect(shareOf({ rate: 60, perSeconds: 60, burst: 60 }, 3)).toEqual({
+      rate: 20,
+      perSeconds: 60,
+      burst: 20,
+    });
+    expect(shareOf({ rate: 1, perSeconds: 60, burst: 1 }, 4).burst).toBe(1);
+    const rl = new RateLimiter(
+      { ...DEFAULT_RATE_LIMITS, perAddress: { rate: 1, perSeconds: 3600, burst: 4 } },
+      () => 0,
+    );
+    rl.setReplicas(2);
+    expect([1, 2, 3].map(() => rl.checkAddress("10.0.0.1")?.scope)).toEqual([
+      undefined,
+      undefined,
+      "address",
+    ]);
+    expect(rl.checkAddress(undefined)).toBeUndefined(); // no Request-Info: no address limit
+  });
+
+  it("limits IPv4 by address and IPv6 by its /64", () => {
+    expect(addressKey("127.0.0.2")).toBe("127.0.0.2");
+    expect(addressKey("2001:db8:0:1:aaaa::1")).toBe("2001:db8:0:1::/64");
+    expect(addressKey("[2001:db8:0:1:bbbb::2]")).toBe("2001:db8:0:1::/64");
+    expect(addressKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(addressKey("::ffff:10.1.2.3")).toBe("10.1.2.3");
+  });
+
+  it("junk spends no global token: only a request of a JWT's shape does", async () => {
+    const limiter = new RateLimiter(
+      { ...DEFAULT_RATE_LIMITS, global: { rate: 1, perSeconds: 3600, burst: 1 } },
+      () => 0,
+    );
+    const p = new Provisioner({
+      registry: {} as never, // junk never reaches the registry
+      issuer: {} as never,
+      limiter,
+      replay: new ReplayGuard(),
+      reserved: new ReservedNames(),
+      log: createLogger({ sink: () => {} }),
+    });
+    const junk = ["x".repeat(7), "eyJunk", "eyJhbGciOi.junk.junk", "{}", "ada"];
+    for (const j of junk) {
+      const r = await p.handle(new TextEncoder().encode(j), { address: "10.0.0.9" });
+      expect(r.ok, j).toBe(false);
+      if (!r.ok) expect(r.code, j).not.toBe("RATE_LIMITED");
+    }
+    // the one global token is still there
+    expect(limiter.checkGlobal()).toBeUndefined();
+    expect(limiter.checkGlobal()?.scope).toBe("global");
+  });
+
+  it("a reply that cannot be sent becomes an error reply, logged and counted, never a throw", () => {
+    const figures = new ServiceFigures();
+    const sent: string[] = [];
+    const msg = {
+      reply: "_INBOX_admin.x",
+      respond: () => {
+        throw new Error("'payload' max_payload size exceeded");
+      },
+      respondError: (code: number, text: string) => {
+        sent.push(`${code} ${text}`);
+        return true;
+      },
+    } as unknown as Parameters<typeof respond>[0];
+    const lines: string[] = [];
+    const log = createLogger({ sink: (l) => lines.push(l) });
+    respond(msg, "provisioned", { ok: true, body: "x".repeat(10) }, 0, log, figures);
+    expect(sent).toEqual(["500 the reply could not be sent (too large?); try a smaller request"]);
+    expect(figures.unexpected).toBe(1);
+    expect(lines.join("\n")).toMatch(/reply failed.*max_payload/);
+  });
+
+  it("maps error replies to refusal reasons", () => {
+    expect(refusalOf("RATE_LIMITED", "rate-address")).toBe("rate_address");
+    expect(refusalOf("RATE_LIMITED", "rate-global")).toBe("rate_global");
+    expect(refusalOf("BAD_REQUEST", "no-reply")).toBe("no_reply");
+    expect(refusalOf("BAD_REQUEST", "key-in-use")).toBe("key_in_use");
+    expect(refusalOf("BAD_REQUEST", "garbage")).toBe("malformed");
+    expect(refusalOf("NAME_RESERVED", "reserved")).toBe("reserved");
+    expect(refusalOf("REGISTRY_FULL", "quota")).toBe("quota");
+  });
+
+  it("decides expiry: unused after unusedSeconds, expired after the grace, never revoked", () => {
+    const rules = { unusedSeconds: 10, graceSeconds: 5, everyMs: 1000 };
+    const at = (s: number) => new Date(s * 1000).toISOString();
+    const rec = (over: Record<string, unknown>) => ({
+      revision: 1,
+      record: { name: "x", key: "U", issued: at(0), expires: at(100), ...over },
+    });
+    expect(dueForRelease(rec({}), undefined, rules, 9_000)).toBeUndefined();
+    expect(dueForRelease(rec({}), undefined, rules, 11_000)).toBe("unused");
+    expect(dueForRelease(rec({}), 5_000, rules, 11_000)).toBeUndefined();
+    expect(dueForRelease(rec({}), 5_000, rules, 106_000)).toBe("expired");
+    expect(dueForRelease(rec({ revoked: true }), undefined, rules, 1e9)).toBeUndefined();
+  });
+
+  it("reserves roles, channels and system words; the list is configurable", () => {
+    const r = new ReservedNames();
+    for (const n of ["admin", "bootstrap", "kubecon", "everyone", "here"])
+      expect(r.has(n)).toBe(true);
+    expect(r.has("ada")).toBe(false);
+    expect(new ReservedNames(parseReservedNames("Ada, bob")).has("ada")).toBe(true);
+    expect(() => parseReservedNames("a.b")).toThrow(/'\.'/);
   });
 });

@@ -1,6 +1,6 @@
 // `natschat revoke NAME [--release]`: asks the access service (admin role) to revoke a user on
 // every server; the name stays reserved unless --release.
-import { ACCESS_ERROR_HEADER, REVOKE_SUBJECT } from "@natschat/protocol";
+import { ACCESS_ERROR_HEADER, parseRevokeResult, REVOKE_SUBJECT } from "@natschat/protocol";
 import { parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import { connectVerbRole } from "./up-state.ts";
@@ -50,11 +50,14 @@ export async function revokeVerb(argv: string[]): Promise<number> {
     const code = reply.headers?.get(ACCESS_ERROR_HEADER);
     if (code || text.startsWith("-ERR"))
       throw new ServiceReplyError(code || "UNKNOWN", errText(text));
-    const registry = JSON.parse(text) as Record<string, string>;
+    const result = parseRevokeResult(text);
+    const { revoked, servers } = result;
     console.log(
-      `revoked "${name.trim().toLowerCase()}" on every server${flags.release ? "; the name is released" : "; the name stays reserved"}`,
+      `revoked "${revoked.name}" (${revoked.key}) on ${servers.filter((s) => s.ok).length} of ${servers.length} servers${revoked.released ? "; the name is released" : "; the name stays reserved"}`,
     );
-    console.log(`${Object.keys(registry).length} active users remain`);
+    for (const s of servers) {
+      console.log(`  ${s.ok ? "ok  " : "FAIL"} ${s.server}${s.message ? ` (${s.message})` : ""}`);
+    }
     return 0;
   } finally {
     await nc.close();

@@ -131,8 +131,44 @@ function print(r: StatusReport): void {
       console.log(
         `    ${ep.name.padEnd(12)} ${ep.subject.padEnd(24)} queue ${ep.queue_group ?? "-"}  requests ${ep.num_requests}  errors ${ep.num_errors}${data}`,
       );
+      for (const line of accessSummary(ep.name, ep.data)) console.log(`      ${line}`);
     }
   }
+}
+
+/** The access service's registry size against its limit, and its refusals by reason. */
+export function accessSummary(endpoint: string, data: unknown): string[] {
+  if (endpoint !== "access" || typeof data !== "object" || data === null) return [];
+  const d = data as {
+    registry?: {
+      names?: number;
+      maxNames?: number;
+      storageBytes?: number;
+      storageLimit?: number;
+      full?: boolean;
+    };
+    refused?: Record<string, number>;
+    unexpected_errors?: number;
+  };
+  const out: string[] = [];
+  const r = d.registry;
+  if (r) {
+    const storage =
+      r.storageLimit && r.storageLimit > 0
+        ? `, storage ${mb(r.storageBytes)} of ${mb(r.storageLimit)}`
+        : "";
+    out.push(
+      `registry: ${r.names ?? "?"} names of ${r.maxNames ?? "?"}${storage}${r.full ? " — FULL: new names refused" : ""}`,
+    );
+  }
+  if (d.refused) {
+    const parts = Object.entries(d.refused)
+      .filter(([, n]) => n > 0)
+      .map(([why, n]) => `${why} ${n}`);
+    out.push(`refused: ${parts.length ? parts.join(", ") : "none"}`);
+  }
+  if (d.unexpected_errors) out.push(`unexpected errors: ${d.unexpected_errors}`);
+  return out;
 }
 
 export async function statusVerb(argv: string[]): Promise<number> {

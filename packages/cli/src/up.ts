@@ -26,6 +26,7 @@ import {
 import { parsePort, parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
 import { startAccessPart } from "./up-access.ts";
+import { guardProcess } from "./up-guard.ts";
 import { startHistoryPart } from "./up-history.ts";
 import { isAlive, type UpState, upJsonPath, writeUpState } from "./up-state.ts";
 import { DEFAULT_WEB_PORT, startWebPart } from "./up-web.ts";
@@ -90,7 +91,9 @@ export async function upVerb(argv: string[]): Promise<number> {
   const unlock = await lock(dir);
   const parts: Part[] = [];
   // Safe to call more than once, also while start-up is still adding parts.
+  let stoppingAll = false;
   const stopAll = async () => {
+    stoppingAll = true;
     for (let part = parts.pop(); part; part = parts.pop()) {
       await part
         .stop()
@@ -99,6 +102,8 @@ export async function upVerb(argv: string[]): Promise<number> {
     await rm(upJsonPath(dir), { force: true });
     await unlock();
   };
+  // A crash of any part must not orphan the servers: an uncaught exception stops everything.
+  const guard = guardProcess({ log: (line) => console.error(`natschat up: ${line}`), stopAll });
   // Handlers go in first: without them a signal during start-up would kill us and orphan the servers.
   let signalled: string | undefined;
   const stopped = new Promise<void>((resolve) => {
@@ -144,6 +149,15 @@ export async function upVerb(argv: string[]): Promise<number> {
       log: (line) => console.log(`note: ${line}`),
     });
     parts.push({ name: "nats-server", stop: running.stop });
+    for (const server of running.servers) {
+      // a server that dies is reported; the others and the services keep running (they
+      // reconnect), and Ctrl-C still stops what is left
+      void server.exited.then((code) => {
+        if (!signalled && !stoppingAll) {
+          console.error(`natschat up: nats-server ${server.spec.name} exited (${code})`);
+        }
+      });
+    }
     const first = running.servers[0] as (typeof running.servers)[0];
 
     const nc = await connectRole({
@@ -173,9 +187,15 @@ export async function upVerb(argv: string[]): Promise<number> {
     const hub = running.servers.filter((s) => s.spec.region === plan.regions[0]).map((s) => s.url);
     const access = await startAccessPart(dir, hub, topology === "single" ? 1 : 3, tls?.ca);
     parts.push({ name: "access service", stop: access.stop });
+    void access.service.stopped.then(() => {
+      if (!signalled && !stoppingAll) return guard.fatal("the access service stopped");
+    });
     console.log(`access service started (id ${access.service.id}, log ${access.logPath})`);
     const history = await startHistoryPart(dir, hub, topology === "single" ? 1 : 3, tls?.ca);
     parts.push({ name: "history service", stop: history.stop });
+    void history.service.stopped.then(() => {
+      if (!signalled && !stoppingAll) return guard.fatal("the history service stopped");
+    });
     console.log(`history service started (id ${history.service.id}, log ${history.logPath})`);
 
     const web = await startWebPart({
@@ -255,6 +275,7 @@ export async function upVerb(argv: string[]): Promise<number> {
     throw err;
   }
   await stopped;
+  guard.uninstall();
   console.log("stopped");
   return 0;
 }

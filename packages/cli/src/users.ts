@@ -1,10 +1,17 @@
-// `natschat users [--watch]`: lists the registry (admin role) with keys, expiry, revoked marks and
-// last-seen; --watch then follows chat.req.provisioned.updates until Ctrl-C.
+// `natschat users [--watch]`: lists the registry (admin role) page by page with keys, expiry,
+// revoked marks and last-seen; --watch then follows chat.req.provisioned.updates until Ctrl-C.
+// Pages and changes are parsed by protocol's registry-wire, as the admin page does.
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
   ACCESS_ERROR_HEADER,
+  encodeRegistryQuery,
   PROVISIONED_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
+  parseRegistryChange,
+  parseRegistryPage,
+  REGISTRY_PAGE_MAX,
+  type RegistryChange,
+  type RegistryUser,
 } from "@natschat/protocol";
 import { parseVerb } from "./args.ts";
 import { errText, ServiceReplyError } from "./revoke.ts";
@@ -12,26 +19,12 @@ import { connectVerbRole } from "./up-state.ts";
 
 const USAGE = "natschat users [--watch] [--json] [--dir DIR] [--server URL] [--creds ADMIN_CREDS]";
 
-interface UserRow {
-  name: string;
-  key: string;
-  issued: string;
-  expires?: string;
-  revoked?: boolean;
-  lastSeen?: string;
-}
-
-interface Page {
-  users: UserRow[];
-  total: number;
-  next?: string;
-}
-
-async function fetchAll(nc: NatsConnection): Promise<UserRow[]> {
-  const rows: UserRow[] = [];
+/** Reads every page of the registry (REGISTRY_PAGE_MAX users a page). */
+export async function fetchAll(nc: NatsConnection): Promise<RegistryUser[]> {
+  const rows: RegistryUser[] = [];
   let after: string | undefined;
   for (;;) {
-    const q = JSON.stringify({ detail: true, limit: 1000, ...(after ? { after } : {}) });
+    const q = encodeRegistryQuery({ after, limit: REGISTRY_PAGE_MAX });
     const reply = await nc
       .request(PROVISIONED_SUBJECT, q, { timeout: 10_000 })
       .catch((err: Error) => {
@@ -42,7 +35,7 @@ async function fetchAll(nc: NatsConnection): Promise<UserRow[]> {
       });
     const code = reply.headers?.get(ACCESS_ERROR_HEADER);
     if (code) throw new ServiceReplyError(code, errText(reply.string()));
-    const page = reply.json<Page>();
+    const page = parseRegistryPage(reply.string());
     rows.push(...page.users);
     if (!page.next) return rows;
     after = page.next;
@@ -51,7 +44,7 @@ async function fetchAll(nc: NatsConnection): Promise<UserRow[]> {
 
 const day = (iso?: string) => (iso ? iso.slice(0, 16).replace("T", " ") : "-");
 
-function printTable(rows: UserRow[]): void {
+function printTable(rows: RegistryUser[]): void {
   const w = Math.max(4, ...rows.map((r) => r.name.length));
   console.log(
     `${"NAME".padEnd(w)}  ${"KEY".padEnd(56)}  ${"EXPIRES".padEnd(16)}  ${"LAST SEEN".padEnd(16)}  STATUS`,
@@ -66,19 +59,23 @@ function printTable(rows: UserRow[]): void {
 }
 
 /** One line per change of a chat.req.provisioned.updates message. */
-export function describeUpdate(text: string): string[] {
-  let v: unknown;
+export function describeUpdate(text: string): string {
+  let c: RegistryChange;
   try {
-    v = JSON.parse(text);
-  } catch {
-    return [`? unreadable update (${text.length} bytes)`];
+    c = parseRegistryChange(text);
+  } catch (err) {
+    return `? unreadable update (${text.length} bytes): ${(err as Error).message}`;
   }
-  if (typeof v !== "object" || v === null) return ["? unexpected update"];
-  return Object.entries(v as Record<string, unknown>).map(([name, change]) => {
-    if (typeof change === "string") return `+ ${name} ${change}`;
-    if (change === null) return `- ${name} (revoked and released)`;
-    return `- ${name} (revoked)`;
-  });
+  switch (c.op) {
+    case "registered":
+      return `+ ${c.user.name} ${c.user.key}`;
+    case "renewed":
+      return `~ ${c.user.name} renewed until ${day(c.user.expires)}`;
+    case "revoked":
+      return `- ${c.user.name} (revoked)`;
+    case "released":
+      return `- ${c.name} (released: ${c.reason})`;
+  }
 }
 
 export async function usersVerb(argv: string[]): Promise<number> {
@@ -105,8 +102,7 @@ export async function usersVerb(argv: string[]): Promise<number> {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     for await (const m of sub) {
-      for (const line of describeUpdate(m.string()))
-        console.log(`${new Date().toISOString()} ${line}`);
+      console.log(`${new Date().toISOString()} ${describeUpdate(m.string())}`);
     }
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);

@@ -1,5 +1,5 @@
-// Test support for the multi-region chat tests: one stack of a topology, the access service on
-// the hub's JetStream servers, and users registered and chatting on chosen servers (another
+// Test support for the multi-region chat tests: one stack of a topology, the access service and
+// the history service on the hub's JetStream servers, and users registered and chatting on chosen servers (another
 // region, or the edge) with the same session model the terminal and web UIs use.
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
@@ -17,22 +17,24 @@ import {
   register,
   waitForSnapshot,
 } from "@natschat/client";
+import type { HistoryService } from "@natschat/history";
 import { ACCESS_ERROR_HEADER, REVOKE_SUBJECT } from "@natschat/protocol";
 import type { RunningServer, Topology } from "@natschat/server";
-import { startTestStack, type TestStack } from "@natschat/testing";
+import { startTestHistory, startTestStack, type TestStack } from "@natschat/testing";
 import { connectRole } from "@natschat/trust";
 import { expect } from "vitest";
 
-/** A running topology with the access service. */
+/** A running topology with the access service and the history service. */
 export interface ChatStack {
   stack: TestStack;
   access: AccessService;
+  history: HistoryService;
   sessions: ChatSession[];
   conns: NatsConnection[];
   stop(): Promise<void>;
 }
 
-/** Starts the topology and one access-service replica on its JetStream (hub) servers. */
+/** Starts the topology and one access-service and one history-service replica on its hub. */
 export async function startChatStack(opts: {
   topology: Topology;
   regions?: string[];
@@ -56,14 +58,24 @@ export async function startChatStack(opts: {
       replicaId: "test",
       log: silentLogger,
     });
+    // protocol v3: the history service owns the stores, takes what users send and serves reads
+    const history = await startTestHistory(
+      { dir: stack.dir, urls: jsServers(stack).map((s) => s.url), caFile: stack.caFile },
+      { replicas: stack.topology.plan.storage.replicas },
+    ).catch(async (err: unknown) => {
+      await access.stop();
+      throw err;
+    });
     return {
       stack,
       access,
+      history,
       sessions,
       conns,
       async stop() {
         await Promise.all(sessions.splice(0).map((s) => s.stop()));
         await Promise.all(conns.splice(0).map((c) => c.close()));
+        await history.stop();
         await access.stop();
         await stack.stop();
       },

@@ -3,6 +3,8 @@
 // count. Names are not stored here: the session resolves them from the identity cache when it
 // builds a snapshot, so a sender is always shown under its issued name once that is known.
 
+import type { DmEnvelope, PostEnvelope } from "@natschat/protocol";
+
 /** A verified message as the session keeps it. */
 export interface MessageRecord {
   /** `<sender key> <jti>`: unique per message. */
@@ -18,6 +20,19 @@ export interface MessageRecord {
   seq?: number;
   /** For DMs: the recipient key. */
   to?: string;
+}
+
+/** The record of a verified post or DM (`seq`: its place in history, if it came from there). */
+export function recordOf(e: PostEnvelope | DmEnvelope, seq?: number): MessageRecord {
+  return {
+    id: `${e.iss} ${e.jti}`,
+    from: e.iss,
+    claimedName: e.claimedName,
+    text: e.msg,
+    time: e.iat * 1000,
+    ...(seq === undefined ? {} : { seq }),
+    ...("to" in e ? { to: e.to } : {}),
+  };
 }
 
 /** Where a conversation's history stands. */

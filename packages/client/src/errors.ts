@@ -3,13 +3,21 @@
 /** Codes of ChatError. */
 export type ChatErrorCode =
   | "CHAT_CONNECT_FAILED"
+  /** The server refused the creds at connect: revoked, expired or for another operator. */
+  | "CHAT_CREDS_REFUSED"
   | "CHAT_NOT_CHAT_USER"
   | "CHAT_CREDS_MISMATCH"
   | "CHAT_NOT_STARTED"
   | "CHAT_STOPPED"
   | "CHAT_BAD_TARGET"
   | "CHAT_BAD_OPTIONS"
-  | "CHAT_TIMEOUT";
+  | "CHAT_TIMEOUT"
+  /** A directory lookup failed (it is retried). */
+  | "CHAT_DIRECTORY_FAILED"
+  /** A history read failed; `serviceCode` says why when the service answered. */
+  | "CHAT_HISTORY_FAILED"
+  /** The history writer refused a sent message for good (quota, stale, bad message). */
+  | "CHAT_STORE_REFUSED";
 
 /** Something the chat session cannot do, and why. */
 export class ChatError extends Error {
@@ -17,8 +25,11 @@ export class ChatError extends Error {
   constructor(
     readonly code: ChatErrorCode,
     message: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { serviceCode?: string },
   ) {
     super(message, options);
+    if (options?.serviceCode) this.serviceCode = options.serviceCode;
   }
+  /** The service's error code (`Natschat-Error`), when a service refused. */
+  serviceCode?: string;
 }

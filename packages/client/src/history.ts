@@ -1,131 +1,102 @@
-// Reads the last N messages of one subject from a JetStream stream, oldest first, with the
-// JetStream API subjects a chat user may use: STREAM.INFO, CONSUMER.CREATE with the filter in
-// the subject, MSG.NEXT and CONSUMER.DELETE. JetStream has no "last N per subject" policy, so:
-//   1. a headers-only ordered consumer on the subject says how many messages it holds (C) and,
-//      when C > N, where the (C-N+1)th one sits, by reading C-N bodiless messages;
-//   2. a second ordered consumer reads the bodies from that sequence to the end.
-// Both consumers are ephemeral (random names, in memory) and are deleted when done.
-import { DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+// Reads the last N messages of a channel, or of our own DMs, from the history service
+// (chat.svc.history.posts / .dms, reached through CHAT's share:true import: the service learns
+// who asks from the server, and a chat user has no JetStream API at all). Pages come oldest
+// first; `before` pages backward until N messages are read or there are no more.
+import { errors, type NatsConnection } from "@nats-io/nats-core";
+import {
+  encodeHistoryDmsRequest,
+  encodeHistoryPostsRequest,
+  HISTORY_DMS_SUBJECT,
+  HISTORY_MAX_LIMIT,
+  HISTORY_POSTS_SUBJECT,
+  type HistoryMessage,
+  type HistoryPage,
+  parseHistoryReply,
+} from "@natschat/protocol";
+import { ChatError } from "./errors.ts";
 
-/** One stored message. */
-export interface StoredMessage {
-  seq: number;
-  subject: string;
-  data: Uint8Array;
-}
+/** What a history read asks for: a channel's posts, or our DMs. */
+export type HistoryQuery = { channel: string } | { dms: true };
 
-/** Options of readLastN. */
-export interface ReadLastOptions {
-  /** How long one pull may wait for messages that the consumer reported, ms (default 5000). */
-  fetchTimeoutMs?: number;
-  /** Largest pull batch (default 256). */
-  batch?: number;
-}
+/** Fetches one page of history (`before`: a stream sequence to page backward from). */
+export type HistoryFetch = (
+  q: HistoryQuery,
+  page: { before?: number; limit: number },
+) => Promise<HistoryPage>;
 
-type OrderedConsumer = Awaited<ReturnType<JetStreamClient["consumers"]["get"]>>;
+/** Service codes a read may meet for a moment (the service starting, or stopping). */
+const TRANSIENT_CODES = new Set(["UNAVAILABLE"]);
 
-async function pendingOf(consumer: OrderedConsumer): Promise<number> {
-  return (await consumer.info(true)).num_pending;
-}
-
-/** Pulls up to `count` messages, calling `each` in stream order; stops early at the stream's end. */
-async function pull(
-  consumer: OrderedConsumer,
-  count: number,
-  opts: Required<ReadLastOptions>,
-  each: (m: JsMsg) => void,
-): Promise<void> {
-  let left = count;
-  while (left > 0) {
-    const batch = Math.min(left, opts.batch);
-    const iter = await consumer.fetch({ max_messages: batch, expires: opts.fetchTimeoutMs });
-    let got = 0;
-    let atEnd = false;
-    for await (const m of iter) {
-      got++;
-      left--;
-      each(m);
-      if (m.info.pending === 0) atEnd = true;
+/** A fetch on the connection of the moment: one request per page. */
+export function natsHistoryFetch(
+  nc: () => NatsConnection | undefined,
+  timeoutMs = 5000,
+): HistoryFetch {
+  return async (q, page) => {
+    const conn = nc();
+    if (!conn || conn.isClosed()) throw new errors.ClosedConnectionError();
+    const [subject, body] =
+      "channel" in q
+        ? [HISTORY_POSTS_SUBJECT, encodeHistoryPostsRequest({ channel: q.channel, ...page })]
+        : [HISTORY_DMS_SUBJECT, encodeHistoryDmsRequest(page)];
+    const m = await conn.request(subject, body, { timeout: timeoutMs });
+    const r = parseHistoryReply({ data: m.data, header: (h) => m.headers?.get(h) || undefined });
+    if (!r.ok) {
+      throw new ChatError("CHAT_HISTORY_FAILED", `the history service refused: ${r.message}`, {
+        serviceCode: r.code,
+      });
     }
-    if (got === 0 || atEnd) return;
-  }
+    return r.value;
+  };
 }
 
-function drop(consumer: OrderedConsumer): void {
-  // The consumer is ephemeral and expires on its own (inactive_threshold); deleting it only
-  // frees the server sooner, so a failure here changes nothing for the caller.
-  consumer.delete().catch(() => undefined);
+/** The last `n` messages of `q`, oldest first (several pages when n is above a page). */
+export async function readLast(
+  fetch: HistoryFetch,
+  q: HistoryQuery,
+  n: number,
+): Promise<HistoryMessage[]> {
+  const out: HistoryMessage[] = [];
+  let before: number | undefined;
+  while (out.length < n) {
+    const limit = Math.min(n - out.length, HISTORY_MAX_LIMIT);
+    const page = await fetch(q, { ...(before === undefined ? {} : { before }), limit });
+    out.unshift(...page.messages);
+    const first = page.messages[0];
+    if (!page.more || first === undefined) break;
+    before = first.seq;
+  }
+  return out.slice(-n);
 }
 
 /**
- * Errors a JetStream read may meet for a moment and that go away by themselves: a consumer's
- * pull subject not yet propagated over a route ("no responders"), a server (re)applying the
- * account's JetStream limits after an account update ("not enabled for account"), a leader
- * election or a slow answer (timeouts).
+ * Whether a read met an error that goes away by itself, judged by its class (and its causes'):
+ * no responders (the service is starting, or its import not yet propagated), a timeout, or the
+ * service saying it is unavailable for now.
  */
-const TRANSIENT = /no responders|not enabled for account|timeout|timed out|leader/i;
+export function isTransient(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof errors.NoRespondersError || e instanceof errors.TimeoutError) return true;
+    if (e instanceof errors.RequestError && e.isNoResponders()) return true;
+    if (e instanceof ChatError && e.serviceCode !== undefined) {
+      return TRANSIENT_CODES.has(e.serviceCode);
+    }
+  }
+  return false;
+}
 
-/** readLastN, retried with backoff (about 6 s in all) while the error is a transient one. */
-export async function readLastNRetrying(
-  js: JetStreamClient,
-  stream: string,
-  subject: string,
+/** readLast, retried with backoff (about 6 s in all) while the error is a transient one. */
+export async function readLastRetrying(
+  fetch: HistoryFetch,
+  q: HistoryQuery,
   n: number,
-  options: ReadLastOptions = {},
-): Promise<StoredMessage[]> {
+): Promise<HistoryMessage[]> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await readLastN(js, stream, subject, n, options);
+      return await readLast(fetch, q, n);
     } catch (err) {
-      if (attempt >= 5 || !TRANSIENT.test(String(err))) throw err;
+      if (attempt >= 5 || !isTransient(err)) throw err;
       await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
     }
   }
-}
-
-/** The last `n` messages on `subject` in `stream`, oldest first. */
-export async function readLastN(
-  js: JetStreamClient,
-  stream: string,
-  subject: string,
-  n: number,
-  options: ReadLastOptions = {},
-): Promise<StoredMessage[]> {
-  const opts = { fetchTimeoutMs: options.fetchTimeoutMs ?? 5000, batch: options.batch ?? 256 };
-  if (n <= 0) return [];
-  const scan = await js.consumers.get(stream, {
-    filter_subjects: subject,
-    headers_only: true,
-    deliver_policy: DeliverPolicy.All,
-  });
-  let startSeq = 1;
-  try {
-    const total = await pendingOf(scan);
-    if (total === 0) return [];
-    const skip = total - n;
-    if (skip > 0) {
-      let last = 0;
-      await pull(scan, skip, opts, (m) => {
-        last = m.seq;
-      });
-      startSeq = last + 1;
-    }
-  } finally {
-    drop(scan);
-  }
-  const read = await js.consumers.get(stream, {
-    filter_subjects: subject,
-    deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: startSeq,
-  });
-  const out: StoredMessage[] = [];
-  try {
-    const available = await pendingOf(read);
-    await pull(read, available, opts, (m) => {
-      out.push({ seq: m.seq, subject: m.subject, data: m.data });
-    });
-  } finally {
-    drop(read);
-  }
-  return out;
 }

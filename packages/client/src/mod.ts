@@ -1,8 +1,21 @@
 // Public surface of @natschat/client: the chat session model shared by the terminal and web UIs.
 // Isomorphic (Node and browsers): the NATS connection is injected (connect or wsconnect).
+
+export type { ConnectFn } from "./connection.ts";
 export type { HistoryState, MessageRecord } from "./conversation.ts";
+export {
+  Directory,
+  type DirectoryEntry,
+  type DirectoryLookup,
+  natsDirectoryLookup,
+} from "./directory.ts";
 export { ChatError, type ChatErrorCode } from "./errors.ts";
-export { type ReadLastOptions, readLastN, type StoredMessage } from "./history.ts";
+export {
+  type HistoryFetch,
+  type HistoryQuery,
+  natsHistoryFetch,
+  readLast,
+} from "./history.ts";
 export {
   IdentityCache,
   type IdentityCacheOptions,
@@ -10,14 +23,16 @@ export {
   type LearnResult,
   shortKey,
 } from "./identity.ts";
+export { ChangeNotifier } from "./notifier.ts";
+export type { ChatCreds, ChatSessionOptions } from "./options.ts";
 export {
-  jetStreamStore,
+  isRefusal,
   Outbox,
   type OutboxEntry,
   type OutboxOptions,
+  requestStore,
   STORE_TIMEOUT_MS,
   type StoreFn,
-  storeMsgId,
 } from "./outbox.ts";
 export {
   type RegisterOptions,
@@ -26,23 +41,22 @@ export {
   register,
   renew,
 } from "./register.ts";
-export { RENEW_BEFORE_MS, renewalDue } from "./renewal.ts";
+export { RENEW_BEFORE_MS, renewAt, renewalDue } from "./renewal.ts";
+export { conversationOf } from "./routing.ts";
+export { Scope, type ScopedTimer } from "./scope.ts";
+export { ChatSession } from "./session.ts";
 export {
-  type ChatCreds,
-  ChatSession,
-  type ChatSessionOptions,
   type ChatSnapshot,
-  type ConnectFn,
+  ChatStore,
+  type ChatStoreOptions,
   type ConversationView,
-  channelId,
-  DMS_STREAM,
-  dmId,
+  isFinal,
   type Me,
   type MessageView,
-  POSTS_STREAM,
-  parseTarget,
-  renewAt,
+  type NoticeKind,
   type SessionState,
+  type UserRecord,
   type UserView,
-} from "./session.ts";
+} from "./store.ts";
+export { channelId, dmId, parseTarget } from "./target.ts";
 export { waitForSnapshot } from "./wait.ts";

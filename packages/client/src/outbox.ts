@@ -1,24 +1,27 @@
-// Store-and-forward for sent posts and DMs. A message is published once, as a JetStream publish:
-// live subscribers get it at once, and the history stream confirms that it stored it. When the
-// stream does not confirm (its region is cut off, its leader is being elected, no responders),
-// the message waits here and is published again, with backoff, until the stream confirms it:
-// the sender's history never silently misses what was said live.
+// Store-and-forward for sent posts and DMs. A message is sent once, as a core NATS request on
+// its live subject: every subscriber gets it live at once, and the history writer (a queue
+// group of the history service) stores it and answers with the stream's PubAck. When no ack
+// comes (the writer's region is cut off, the stream is electing a leader), the message waits
+// here and is sent again, with backoff, until it is stored: the sender's history never silently
+// misses what was said live. A refusal for good (quota spent, too old, a bad message) is not
+// retried: the message is given up and the session says so.
 //
-// Every attempt carries the same Nats-Msg-Id, so the stream keeps one copy even when a
-// confirmation was lost. Repeats carry RESENT_HEADER, so receivers that already show the message
-// skip them without counting a replay (see ChatSession).
-import { jetstream } from "@nats-io/jetstream";
-import { headers, type NatsConnection } from "@nats-io/nats-core";
-import { RESENT_HEADER } from "@natschat/protocol";
+// Every attempt carries the same Nats-Msg-Id (the jti), so the writer stores one copy even when
+// an ack was lost. Repeats carry RESENT_HEADER, so receivers that already show the message skip
+// it without counting a replay (see inbound.ts).
+import { errors, headers, type NatsConnection } from "@nats-io/nats-core";
+import { MSG_ID_HEADER, parseStoreReply, RESENT_HEADER } from "@natschat/protocol";
+import { ChatError } from "./errors.ts";
 
-/** One message to be stored: where it goes, the signed token and its JetStream message id. */
+/** One message to be stored: where it goes, the signed token and its message id (its jti). */
 export interface OutboxEntry {
   subject: string;
   token: string;
   msgId: string;
 }
 
-/** Publishes one entry and resolves once the stream confirmed it; `resent` marks a repeat. */
+/** Sends one entry and resolves once it is stored; `resent` marks a repeat. Throws
+ * ChatError CHAT_STORE_REFUSED for a refusal that a repeat would not change. */
 export type StoreFn = (entry: OutboxEntry, resent: boolean) => Promise<void>;
 
 /** Options of Outbox. */
@@ -26,6 +29,8 @@ export interface OutboxOptions {
   store: StoreFn;
   /** Called when the number of unconfirmed messages changes. */
   onPending: (pending: number) => void;
+  /** Called when the writer refused a message for good (it is not retried). */
+  onRefused?: (entry: OutboxEntry, err: ChatError) => void;
   /** First wait before a repeat, ms (default 1000); doubles up to maxRetryMs. */
   retryMs?: number;
   /** Longest wait between repeats, ms (default 15000). */
@@ -34,30 +39,39 @@ export interface OutboxOptions {
   maxPending?: number;
 }
 
-/** How long a publish waits for the history stream to confirm it stored the message. */
+/** How long a send waits for the history writer to confirm it stored the message. */
 export const STORE_TIMEOUT_MS = 5000;
 
+/** Writer codes that a repeat cannot change: the message is given up. */
+const REFUSED_FOR_GOOD = new Set(["BAD_MESSAGE", "STALE", "QUOTA", "BAD_REQUEST", "NO_IDENTITY"]);
+
+/** Whether `err` is the writer refusing a message for good. */
+export function isRefusal(err: unknown): err is ChatError {
+  return err instanceof ChatError && err.code === "CHAT_STORE_REFUSED";
+}
+
 /**
- * The StoreFn of the chat: one JetStream publish on `nc()` (the connection of the moment) with
- * the entry's Nats-Msg-Id, and RESENT_HEADER on a repeat; it rejects when no stream confirms.
+ * The StoreFn of the chat: one request on `nc()` (the connection of the moment) with the
+ * entry's Nats-Msg-Id, and RESENT_HEADER on a repeat; it rejects when no ack comes.
  */
-export function jetStreamStore(nc: () => NatsConnection | undefined): StoreFn {
+export function requestStore(nc: () => NatsConnection | undefined): StoreFn {
   return async (entry, resent) => {
     const conn = nc();
-    if (!conn || conn.isClosed()) throw new Error("the connection is closed");
+    if (!conn || conn.isClosed()) throw new errors.ClosedConnectionError();
     const h = headers();
+    h.set(MSG_ID_HEADER, entry.msgId);
     if (resent) h.set(RESENT_HEADER, "1");
-    await jetstream(conn).publish(entry.subject, entry.token, {
-      msgID: entry.msgId,
+    const m = await conn.request(entry.subject, entry.token, {
       timeout: STORE_TIMEOUT_MS,
       headers: h,
     });
+    const r = parseStoreReply({ data: m.data, header: (k) => m.headers?.get(k) || undefined });
+    if (r.ok) return;
+    const code = REFUSED_FOR_GOOD.has(r.code) ? "CHAT_STORE_REFUSED" : "CHAT_HISTORY_FAILED";
+    throw new ChatError(code, `the history service did not store a message: ${r.message}`, {
+      serviceCode: r.code,
+    });
   };
-}
-
-/** The Nats-Msg-Id of a message on a subject: a DM and our own copy of it are two messages. */
-export function storeMsgId(jti: string, subject: string): string {
-  return `${jti}@${subject}`;
 }
 
 /** Sent messages until the history stream has confirmed each one. */
@@ -72,7 +86,13 @@ export class Outbox {
   givenUp = 0;
 
   constructor(opts: OutboxOptions) {
-    this.#opts = { retryMs: 1000, maxRetryMs: 15_000, maxPending: 1000, ...opts };
+    this.#opts = {
+      retryMs: 1000,
+      maxRetryMs: 15_000,
+      maxPending: 1000,
+      onRefused: () => undefined,
+      ...opts,
+    };
     this.#delay = this.#opts.retryMs;
   }
 
@@ -89,8 +109,9 @@ export class Outbox {
   async send(entry: OutboxEntry): Promise<void> {
     try {
       await this.#opts.store(entry, false);
-    } catch {
-      this.#enqueue(entry);
+    } catch (err) {
+      if (isRefusal(err)) this.#opts.onRefused?.(entry, err);
+      else this.#enqueue(entry);
     }
   }
 
@@ -119,6 +140,13 @@ export class Outbox {
     if (!this.#timer && !this.#flushing) this.#schedule(this.#delay);
   }
 
+  /** Removes a stored (or refused) entry; a repeat may have been given up meanwhile. */
+  #remove(entry: OutboxEntry): void {
+    const at = this.#waiting.indexOf(entry);
+    if (at >= 0) this.#waiting.splice(at, 1);
+    this.#opts.onPending(this.#waiting.length);
+  }
+
   #schedule(ms: number): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
@@ -136,15 +164,17 @@ export class Outbox {
         const entry = this.#waiting[0] as OutboxEntry;
         try {
           await this.#opts.store(entry, true);
-        } catch {
+        } catch (err) {
+          if (isRefusal(err)) {
+            this.#remove(entry);
+            this.#opts.onRefused?.(entry, err);
+            continue;
+          }
           this.#delay = Math.min(this.#delay * 2, this.#opts.maxRetryMs);
           this.#schedule(this.#delay);
           return;
         }
-        // a repeat may have been given up meanwhile: remove this entry, not blindly the first
-        const at = this.#waiting.indexOf(entry);
-        if (at >= 0) this.#waiting.splice(at, 1);
-        this.#opts.onPending(this.#waiting.length);
+        this.#remove(entry);
       }
       this.#delay = this.#opts.retryMs;
     } finally {

@@ -85,17 +85,24 @@ function transportError(err: unknown): AccessError {
       "UNAVAILABLE",
       `no access service answers on ${ACCESS_SUBJECT}; is it running?`,
       "no-responders",
+      { cause: err },
     );
   }
-  if (err instanceof errors.TimeoutError || (err as Error)?.cause instanceof errors.TimeoutError) {
+  if (
+    err instanceof errors.TimeoutError ||
+    (err instanceof Error && err.cause instanceof errors.TimeoutError)
+  ) {
     return new AccessError(
       "UNAVAILABLE",
       "the access service did not answer in time; try again",
       "timeout",
+      { cause: err },
     );
   }
   const why = err instanceof Error ? err.message : String(err);
-  return new AccessError("UNAVAILABLE", `registration request failed: ${why}`, "transport");
+  return new AccessError("UNAVAILABLE", `registration request failed: ${why}`, "transport", {
+    cause: err,
+  });
 }
 
 /** Registers `name` with a new user key made here; returns the identity and its creds. */

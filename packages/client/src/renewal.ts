@@ -8,3 +8,14 @@ export const RENEW_BEFORE_MS = 24 * 3600 * 1000;
 export function renewalDue(expires: Date | undefined, now = Date.now()): boolean {
   return expires !== undefined && expires.getTime() - now < RENEW_BEFORE_MS;
 }
+
+/**
+ * When a session renews a user JWT issued at `iat` and expiring at `exp` (s): a quarter of its
+ * lifetime before it expires, but no earlier than RENEW_BEFORE_MS before (a day, for the usual
+ * 30 days). Undefined for a JWT that does not expire.
+ */
+export function renewAt(claims: { iat?: number; exp?: number }): number | undefined {
+  if (!claims.exp) return undefined;
+  const lifetimeMs = (claims.exp - (claims.iat ?? claims.exp)) * 1000;
+  return claims.exp * 1000 - Math.min(RENEW_BEFORE_MS, lifetimeMs / 4);
+}

@@ -1,7 +1,8 @@
 // Waiting for a session to reach a state: resolves with the first snapshot that satisfies the
 // predicate, or rejects after a deadline with a message naming what was awaited (no sleeps).
 import { ChatError } from "./errors.ts";
-import type { ChatSession, ChatSnapshot } from "./session.ts";
+import type { ChatSession } from "./session.ts";
+import type { ChatSnapshot } from "./store.ts";
 
 /** Resolves with the first snapshot for which `pred` is true; rejects after `timeoutMs`. */
 export function waitForSnapshot(

@@ -53,6 +53,7 @@ async function issue(
   userKey: string,
   name: string,
   exp?: number,
+  pub?: string,
 ): Promise<string> {
   return encodeJwt(signingKey, {
     jti: "j",
@@ -61,7 +62,13 @@ async function issue(
     sub: userKey,
     name,
     ...(exp === undefined ? {} : { exp }),
-    nats: { type: "user", issuer_account: account, version: 2 },
+    nats: {
+      type: "user",
+      issuer_account: account,
+      version: 2,
+      // what chatUserPermissions grants: posting under its own key only
+      pub: { allow: [pub ?? `chat.KUBECON.posts.*.${userKey}`] },
+    },
   });
 }
 
@@ -196,5 +203,30 @@ describe("ChatSession before start", () => {
       },
     );
     await expect(s2.start()).rejects.toMatchObject({ code: "CHAT_NOT_CHAT_USER" });
+  });
+
+  it("refuses the bootstrap identity (or a role) as a chat user, though CHAT signed it", async () => {
+    const account = (await newSigner("A")).signer.publicKey;
+    const { signer: signing } = await newSigner("A");
+    const { signer: me, seed } = await newUserSigner();
+    // the bootstrap user may only request access
+    const jwt = await issue(
+      signing,
+      account,
+      me.publicKey,
+      "bootstrap",
+      undefined,
+      "chat.req.access",
+    );
+    const s = new ChatSession(
+      { jwt, seed },
+      {
+        servers: "nats://127.0.0.1:1",
+        connect,
+        chatAccount: account,
+        chatSigningKeys: [signing.publicKey],
+      },
+    );
+    await expect(s.start()).rejects.toMatchObject({ code: "CHAT_NOT_CHAT_USER" });
   });
 });

@@ -1,9 +1,10 @@
 // Unit tests of the store-and-forward outbox, with a store that fails until told otherwise.
 import { describe, expect, it, vi } from "vitest";
-import { Outbox, type OutboxEntry, storeMsgId } from "../src/outbox.ts";
+import { ChatError } from "../src/errors.ts";
+import { Outbox, type OutboxEntry } from "../src/outbox.ts";
 
 function entry(n: number): OutboxEntry {
-  return { subject: "chat.KUBECON.posts.General", token: `t${n}`, msgId: `j${n}@s` };
+  return { subject: "chat.KUBECON.posts.General", token: `t${n}`, msgId: `j${n}` };
 }
 
 /** A store that rejects while `down`, and logs every attempt. */
@@ -104,7 +105,24 @@ describe("Outbox", () => {
     box.stop();
   });
 
-  it("a DM and our own copy of it are two stream messages", () => {
-    expect(storeMsgId("J", "chat.KUBECON.dms.UA")).not.toBe(storeMsgId("J", "chat.KUBECON.dms.UB"));
+  it("gives up at once, without repeats, a message the writer refuses for good", async () => {
+    const attempts: string[] = [];
+    const refused: string[] = [];
+    const store = async (e: OutboxEntry, resent: boolean) => {
+      attempts.push(`${e.token}${resent ? "+" : ""}`);
+      throw new ChatError("CHAT_STORE_REFUSED", "quota spent", { serviceCode: "QUOTA" });
+    };
+    const box = new Outbox({
+      store,
+      onPending: () => {},
+      onRefused: (e, err) => refused.push(`${e.token}:${err.serviceCode}`),
+      retryMs: 1,
+    });
+    await box.send(entry(1));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(attempts).toEqual(["t1"]);
+    expect(refused).toEqual(["t1:QUOTA"]);
+    expect(box.pending).toBe(0);
+    box.stop();
   });
 });

@@ -1,22 +1,31 @@
-// ChatSession against a real nats-server: presence, posts, DMs, identity, history, DM privacy
-// and revocation. One stack for the whole file; every session and connection is closed.
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+// ChatSession against a real nats-server (protocol v3: sender-keyed subjects, history and names
+// from services): presence, posts, DMs, identity, history, DM privacy and revocation. One stack
+// for the whole file, with the history service and a stand-in directory; every session and
+// connection is closed.
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import {
   ChatSession,
   type ChatSessionOptions,
   type ChatSnapshot,
-  readLastN,
   waitForSnapshot,
 } from "@natschat/client";
+import type { HistoryService } from "@natschat/history";
 import {
+  dmSubject,
   EnvelopeVerifier,
+  encodeHistoryDmsRequest,
+  encodeHistoryPostsRequest,
   encodePost,
   encodePresence,
-  ONLINE_SUBJECT,
+  HISTORY_DMS_SUBJECT,
+  HISTORY_POSTS_SUBJECT,
+  ONLINE_WILDCARD,
   type PresenceEnvelope,
-  postsSubject,
+  parseHistoryReply,
+  postSubject,
+  presenceSubject,
+  RESENT_HEADER,
   signerFromSeed,
 } from "@natschat/protocol";
 import {
@@ -24,25 +33,25 @@ import {
   mintChatUser,
   probePublish,
   probeSubscribe,
+  startTestDirectory,
+  startTestHistory,
   startTestStack,
+  type TestDirectory,
   type TestStack,
-  withChatStreams,
 } from "@natschat/testing";
 import {
-  chatUserPermissions,
   connectRole,
-  DMS_STREAM,
   loadSeed,
   lookupAccountJwt,
   nativeKeyPair,
-  POSTS_STREAM,
   pushAccountJwt,
   revokeInAccountJwt,
 } from "@natschat/trust";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 let stack: TestStack;
-let leaf: NatsConnection;
+let history: HistoryService;
+let directory: TestDirectory;
 const open: ChatSession[] = [];
 const conns: NatsConnection[] = [];
 
@@ -55,6 +64,13 @@ function options(extra: Partial<ChatSessionOptions> = {}): ChatSessionOptions {
     chatSigningKeys: chat.signingKeys,
     ...extra,
   };
+}
+
+/** Mints a chat user and registers it with the directory (as the access service would). */
+async function registered(name: string, expiresInSeconds?: number): Promise<MintedUser> {
+  const u = await mintChatUser(stack.dir, name, expiresInSeconds);
+  directory.register(u);
+  return u;
 }
 
 async function join(user: MintedUser, extra: Partial<ChatSessionOptions> = {}) {
@@ -92,7 +108,8 @@ const user = (s: ChatSnapshot, key: string) => s.users.find((u) => u.key === key
 
 beforeAll(async () => {
   stack = await startTestStack();
-  leaf = await withChatStreams(stack);
+  history = await startTestHistory(stack);
+  directory = await startTestDirectory(stack);
 });
 
 afterEach(async () => {
@@ -101,14 +118,28 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  await leaf?.close();
+  await directory?.stop();
+  await history?.stop();
   await stack?.stop();
 });
 
+/** The messages the history service holds for `channel`, read as `user`. */
+async function storedPosts(nc: NatsConnection, channel: string): Promise<number> {
+  const m = await nc.request(
+    HISTORY_POSTS_SUBJECT,
+    encodeHistoryPostsRequest({ channel, limit: 200 }),
+    {
+      timeout: 5000,
+    },
+  );
+  const r = parseHistoryReply({ data: m.data, header: (h) => m.headers?.get(h) || undefined });
+  return r.ok ? r.value.messages.length : -1;
+}
+
 describe("two clients", () => {
   it("see each other's presence within 1 s of joining, then exchange posts and DMs", async () => {
-    const alice = await mintChatUser(stack.dir, "alice");
-    const bob = await mintChatUser(stack.dir, "bob");
+    const alice = await registered("alice");
+    const bob = await registered("bob");
     const a = await join(alice);
     const b = await join(bob);
     // bob learns alice from her answer to his first announcement; alice learns bob from it.
@@ -176,8 +207,8 @@ describe("two clients", () => {
   });
 
   it("answers a newcomer's first announcement with a plain one that carries its identity", async () => {
-    const host = await mintChatUser(stack.dir, "host");
-    const newcomer = await mintChatUser(stack.dir, "newcomer");
+    const host = await registered("host");
+    const newcomer = await registered("newcomer");
     await join(host);
     const nc = await raw(newcomer);
     const verifier = new EnvelopeVerifier();
@@ -186,9 +217,9 @@ describe("two clients", () => {
     const answered = new Promise<void>((r) => {
       gotAnswer = r;
     });
-    nc.subscribe(ONLINE_SUBJECT, {
+    nc.subscribe(ONLINE_WILDCARD, {
       callback: (_err, m) =>
-        void verifier.verify(m.data).then((r) => {
+        void verifier.verify(m.data, { subject: m.subject }).then((r) => {
           if (r.ok && r.envelope.type === "chat-online" && r.envelope.iss === host.publicKey) {
             answers.push(r.envelope);
             gotAnswer();
@@ -199,7 +230,7 @@ describe("two clients", () => {
     const signer = await signerFromSeed(newcomer.seed);
     // the talk's first announcement: tags ["chat-online"]
     nc.publish(
-      ONLINE_SUBJECT,
+      presenceSubject(newcomer.publicKey),
       await encodePresence(signer, { name: "newcomer", first: true, userJwt: newcomer.jwt }),
     );
     await Promise.race([
@@ -217,8 +248,8 @@ describe("two clients", () => {
   });
 
   it("answers a first announcement once and expires users that fall silent", async () => {
-    const carol = await mintChatUser(stack.dir, "carol");
-    const dave = await mintChatUser(stack.dir, "dave");
+    const carol = await registered("carol");
+    const dave = await registered("dave");
     const c = await join(carol, { sweepIntervalMs: 50 });
     // dave announces with a 1 s lifetime and never again: carol must mark him offline.
     const d = await join(dave, { presenceTtlSeconds: 1, presenceIntervalMs: 3_600_000 });
@@ -239,9 +270,9 @@ describe("two clients", () => {
 
 describe("identity", () => {
   it("never shows a post under the name it claims, only under the issued one", async () => {
-    const victim = await mintChatUser(stack.dir, "victim");
-    const mallory = await mintChatUser(stack.dir, "mallory");
-    const watcher = await mintChatUser(stack.dir, "watcher");
+    const victim = await registered("victim");
+    const mallory = await registered("mallory");
+    const watcher = await registered("watcher");
     const w = await join(watcher);
     await join(victim);
     await join(mallory);
@@ -252,12 +283,12 @@ describe("identity", () => {
     const nc = await raw(mallory);
     const signer = await signerFromSeed(mallory.seed);
     nc.publish(
-      postsSubject("General"),
+      postSubject("General", mallory.publicKey),
       await encodePost(signer, { name: "victim", channel: "General", msg: "I am the victim" }),
     );
     // and a presence that carries victim's issued user JWT: it is not for her key
     nc.publish(
-      ONLINE_SUBJECT,
+      presenceSubject(mallory.publicKey),
       await encodePresence(signer, { name: "victim", userJwt: victim.jwt }),
     );
     const s = await waitForSnapshot(
@@ -276,15 +307,16 @@ describe("identity", () => {
     expect(user(final, victim.publicKey)?.name).toBe("victim");
   });
 
-  it("labels a key with no known identity by its short form, not its claimed name", async () => {
+  it("labels a key the directory does not know by its short form, not its claimed name", async () => {
+    // minted, but never registered with the directory
     const ghost = await mintChatUser(stack.dir, "ghost");
-    const seer = await mintChatUser(stack.dir, "seer");
+    const seer = await registered("seer");
     const s = await join(seer);
     // ghost never announces presence: it only posts, claiming to be "admin"
     const nc = await raw(ghost);
     const signer = await signerFromSeed(ghost.seed);
     nc.publish(
-      postsSubject("NATS"),
+      postSubject("NATS", ghost.publicKey),
       await encodePost(signer, { name: "admin", channel: "NATS", msg: "trust me" }),
     );
     const snap = await waitForSnapshot(
@@ -300,44 +332,43 @@ describe("identity", () => {
 });
 
 describe("DM privacy", () => {
-  it("a third user can neither subscribe to nor read through JetStream another's DMs", async () => {
-    const alice = await mintChatUser(stack.dir, "alice2");
-    const eve = await mintChatUser(stack.dir, "eve");
+  it("a third user can subscribe to no one else's DMs, has no JetStream API, and its DM history is its own", async () => {
+    const alice = await registered("alice2");
+    const bob = await registered("bob2");
+    const eve = await registered("eve");
+    const a = await join(alice);
+    await a.send(`@${bob.publicKey}`, "for bob only");
     const nc = await raw(eve);
-    const other = `chat.KUBECON.dms.${alice.publicKey}`;
-    expect(await probeSubscribe(nc, other)).toBe("denied");
-    expect(await probeSubscribe(nc, "chat.KUBECON.dms.*")).toBe("denied");
+    expect(await probeSubscribe(nc, `chat.KUBECON.dms.${alice.publicKey}.*`)).toBe("denied");
+    expect(await probeSubscribe(nc, `chat.KUBECON.dms.*.${alice.publicKey}`)).toBe("denied");
+    expect(await probeSubscribe(nc, "chat.KUBECON.dms.*.*")).toBe("denied");
     expect(await probeSubscribe(nc, "chat.KUBECON.dms.>")).toBe("denied");
-    // JetStream: a consumer filtered to alice's subject, to all DMs, or through the old API
-    expect(await probePublish(nc, `$JS.API.CONSUMER.CREATE.${DMS_STREAM}.x.${other}`)).toBe(
-      "denied",
-    );
+    expect(await probeSubscribe(nc, "chat.store.>")).toBe("denied");
+    // no JetStream API at all: not even for its own DMs
+    expect(await probePublish(nc, "$JS.API.INFO")).toBe("denied");
+    expect(await probePublish(nc, "$JS.API.STREAM.INFO.CHAT_DMS")).toBe("denied");
     expect(
-      await probePublish(nc, `$JS.API.CONSUMER.CREATE.${DMS_STREAM}.x.chat.KUBECON.dms.*`),
+      await probePublish(
+        nc,
+        `$JS.API.CONSUMER.CREATE.CHAT_DMS.x.chat.store.dms.${eve.publicKey}.*`,
+      ),
     ).toBe("denied");
-    expect(await probePublish(nc, `$JS.API.CONSUMER.CREATE.${DMS_STREAM}`)).toBe("denied");
-    expect(await probePublish(nc, `$JS.API.CONSUMER.DURABLE.CREATE.${DMS_STREAM}.x`)).toBe(
-      "denied",
-    );
-    expect(await probePublish(nc, `$JS.API.CONSUMER.LIST.${DMS_STREAM}`)).toBe("denied");
-    expect(await probePublish(nc, `$JS.API.STREAM.MSG.GET.${DMS_STREAM}`)).toBe("denied");
-    expect(await probePublish(nc, `$JS.API.DIRECT.GET.${DMS_STREAM}`)).toBe("denied");
-    // eve's own DMs through the same client code path work
-    const ok = await probePublish(
-      nc,
-      `$JS.API.CONSUMER.CREATE.${DMS_STREAM}.x.chat.KUBECON.dms.${eve.publicKey}`,
-    );
-    expect(ok).toBe("allowed");
-    // and the jetstream client itself cannot read alice's DMs
-    await expect(
-      readLastN(jetstream(nc), DMS_STREAM, other, 10, { fetchTimeoutMs: 500 }),
-    ).rejects.toThrow();
+    // publishing as alice is refused by the server
+    expect(await probePublish(nc, dmSubject(bob.publicKey, alice.publicKey))).toBe("denied");
+    // the DM history service answers eve with eve's DMs: none (it ignores a peer she names)
+    for (const req of [{}, { peer: alice.publicKey }, { peer: bob.publicKey }]) {
+      const m = await nc.request(HISTORY_DMS_SUBJECT, encodeHistoryDmsRequest(req), {
+        timeout: 5000,
+      });
+      const r = parseHistoryReply({ data: m.data, header: (h) => m.headers?.get(h) || undefined });
+      expect(r.ok && r.value.messages.length, JSON.stringify(req)).toBe(0);
+    }
   });
 
   it("a user's DM history holds both directions and only its own DMs", async () => {
-    const ann = await mintChatUser(stack.dir, "ann");
-    const ben = await mintChatUser(stack.dir, "ben");
-    const cat = await mintChatUser(stack.dir, "cat");
+    const ann = await registered("ann");
+    const ben = await registered("ben");
+    const cat = await registered("cat");
     const a = await join(ann);
     const b = await join(ben);
     const c = await join(cat);
@@ -356,9 +387,7 @@ describe("DM privacy", () => {
     await waitForSnapshot(b, (s) => dm(s, cat.publicKey)?.messages.length === 1, {
       what: "ben gets cat's DM",
     });
-    // the stream holds them all; a fresh session of ann reads only ann's side
-    const jsm = await jetstreamManager(leaf);
-    await expect(jsm.streams.info(DMS_STREAM)).resolves.toBeTruthy();
+    // a fresh session of ann reads only ann's side, both directions, from the history service
     await a.stop();
     const again = await join(ann);
     await again.historyLoaded();
@@ -374,29 +403,32 @@ describe("DM privacy", () => {
 
 describe("history", () => {
   it("a client that joins after 150 posts sees exactly the last 100 in order, then live without duplicates", async () => {
-    const poster = await mintChatUser(stack.dir, "poster");
-    const late = await mintChatUser(stack.dir, "late");
+    const poster = await registered("poster");
+    const late = await registered("late");
     const p = await join(poster, { channels: ["history"] });
     for (let i = 1; i <= 150; i++) await p.send("#history", `post ${i}`);
-    const jsm = await jetstreamManager(leaf);
-    const stored = async () =>
-      (await jsm.streams.info(POSTS_STREAM, { subjects_filter: postsSubject("history") })).state
-        .subjects?.[postsSubject("history")] ?? 0;
-    await waitUntil(async () => (await stored()) === 150, "the stream to hold the 150 posts");
+    const nc = await raw(late);
+    await waitUntil(
+      async () => (await storedPosts(nc, "history")) === 150,
+      "history to hold the 150 posts",
+    );
+    // the poster is gone (no presence to learn its name from): the directory names it
+    await p.stop();
 
     const l = await join(late, { channels: ["history"] });
     await l.historyLoaded();
     const texts = () => channel(l.snapshot(), "history")?.messages.map((m) => m.text) ?? [];
     expect(texts()).toEqual(Array.from({ length: 100 }, (_, i) => `post ${i + 51}`));
-    // the poster's name resolves when its answer to our first announcement arrives
+    // the poster's name resolves in one directory round trip, though it is long gone
     await waitForSnapshot(
       l,
       (x) => !!channel(x, "history")?.messages.every((m) => m.name === "poster"),
       { timeoutMs: 1000, what: "the history posts to show the poster's issued name" },
     );
     expect(channel(l.snapshot(), "history")?.unread).toBe(0);
-    await p.send("#history", "live 1");
-    await p.send("#history", "live 2");
+    const p2 = await join(poster, { channels: ["history"] });
+    await p2.send("#history", "live 1");
+    await p2.send("#history", "live 2");
     await waitForSnapshot(l, (s) => channel(s, "history")?.messages.at(-1)?.text === "live 2", {
       what: "the live posts after history",
     });
@@ -409,8 +441,8 @@ describe("history", () => {
   });
 
   it("posts published while history loads appear once", async () => {
-    const writer = await mintChatUser(stack.dir, "writer");
-    const reader = await mintChatUser(stack.dir, "reader");
+    const writer = await registered("writer");
+    const reader = await registered("reader");
     const w = await join(writer, { channels: ["race"] });
     for (let i = 1; i <= 20; i++) await w.send("#race", `old ${i}`);
     const r = new ChatSession(
@@ -438,20 +470,10 @@ describe("history", () => {
   });
 });
 
-/** NATS subject matching: `*` is one token, `>` the rest. */
-function matches(pattern: string, subject: string): boolean {
-  const p = pattern.split(".");
-  const t = subject.split(".");
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === ">") return t.length > i;
-    if (i >= t.length || (p[i] !== "*" && p[i] !== t[i])) return false;
-  }
-  return p.length === t.length;
-}
-
-describe("JetStream API use", () => {
-  it("uses only the API subjects chatUserPermissions allows, with filters in the subject", async () => {
-    const ivy = await mintChatUser(stack.dir, "ivy");
+describe("services, not JetStream", () => {
+  it("sends, reads history and resolves names without a single $JS subject", async () => {
+    const ivy = await registered("ivy");
+    const jon = await registered("jon");
     const used: string[] = [];
     const recording: ChatSessionOptions["connect"] = async (opts) => {
       const nc = await connect(opts);
@@ -468,54 +490,138 @@ describe("JetStream API use", () => {
       };
       return nc;
     };
-    // one stored post, so the history read pulls messages (MSG.NEXT) and not only counts them
-    const nc = await raw(ivy);
-    const signer = await signerFromSeed(ivy.seed);
-    nc.publish(
-      postsSubject("General"),
-      await encodePost(signer, { name: "ivy", channel: "General", msg: "stored" }),
-    );
-    const jsm = await jetstreamManager(leaf);
-    await waitUntil(
-      async () =>
-        ((await jsm.streams.info(POSTS_STREAM, { subjects_filter: postsSubject("General") })).state
-          .subjects?.[postsSubject("General")] ?? 0) > 0,
-      "a stored post in #General",
-    );
+    const j = await join(jon, { channels: ["KUBECON", "General"] });
+    await j.send("#General", "stored");
     const s = await join(ivy, { connect: recording, channels: ["KUBECON", "General"] });
     await s.historyLoaded();
-    const js = [...new Set(used.filter((x) => x.startsWith("$JS.")))];
-    const allow = chatUserPermissions(ivy.publicKey).pub?.allow ?? [];
-    for (const subject of js)
-      expect(
-        allow.some((p) => matches(p, subject)),
-        subject,
-      ).toBe(true);
-    const verbs = new Set(js.map((x) => x.split(".").slice(2, 4).join(".")));
-    expect([...verbs].sort()).toEqual([
-      "CONSUMER.CREATE",
-      "CONSUMER.DELETE",
-      "CONSUMER.MSG",
-      "STREAM.INFO",
-    ]);
-    // every consumer create names its filter in the subject: one channel, or our own DMs
-    for (const create of js.filter((x) => x.includes("CONSUMER.CREATE"))) {
-      expect(create).toMatch(
-        new RegExp(
-          `^\\$JS\\.API\\.CONSUMER\\.CREATE\\.(${POSTS_STREAM}\\.[^.]+\\.chat\\.KUBECON\\.posts\\.(KUBECON|General)|${DMS_STREAM}\\.[^.]+\\.chat\\.KUBECON\\.dms\\.${ivy.publicKey})$`,
-        ),
-      );
-    }
+    await waitForSnapshot(
+      s,
+      (x) => channel(x, "General")?.messages.find((m) => m.text === "stored")?.name === "jon",
+      { what: "jon's stored post under his issued name" },
+    );
+    await s.send("#General", "ivy here");
+    await s.send(`@${jon.publicKey}`, "hi jon");
+    await waitForSnapshot(j, (x) => dm(x, ivy.publicKey)?.messages.length === 1, {
+      what: "jon to get ivy's DM",
+    });
+    expect(used.filter((x) => x.startsWith("$JS"))).toEqual([]);
+    // a DM goes on the subject that names its recipient and its sender, and nowhere else (no
+    // own copy); the outbox may repeat it there until the writer acks it
+    expect(new Set(used.filter((x) => x.startsWith("chat.KUBECON.dms.")))).toEqual(
+      new Set([dmSubject(jon.publicKey, ivy.publicKey)]),
+    );
+    expect(new Set(used)).toEqual(
+      new Set([
+        presenceSubject(ivy.publicKey),
+        postSubject("General", ivy.publicKey),
+        dmSubject(jon.publicKey, ivy.publicKey),
+        HISTORY_POSTS_SUBJECT,
+        HISTORY_DMS_SUBJECT,
+        "chat.svc.directory.lookup",
+      ]),
+    );
     const snap = s.snapshot();
     expect(snap.notice).toBeUndefined();
     expect(snap.channels.every((c) => c.history === "loaded")).toBe(true);
+  });
+
+  it("shows our DMs sent from another device live, once", async () => {
+    const kim = await registered("kim");
+    const lou = await registered("lou");
+    const phone = await join(kim);
+    const laptop = await join(kim);
+    await join(lou);
+    await phone.send(`@${lou.publicKey}`, "from my phone");
+    const snap = await waitForSnapshot(laptop, (x) => dm(x, lou.publicKey)?.messages.length === 1, {
+      what: "the laptop to show the DM the phone sent",
+    });
+    expect(dm(snap, lou.publicKey)?.messages[0]).toMatchObject({
+      mine: true,
+      text: "from my phone",
+    });
+    expect(snap.dropped).toBe(0);
+  });
+
+  it("shows online only registered, unrevoked users", async () => {
+    const obs = await registered("observer");
+    const phantom = await mintChatUser(stack.dir, "phantom"); // never registered
+    const gone = await mintChatUser(stack.dir, "gone");
+    directory.register(gone, { revoked: true });
+    const o = await join(obs);
+    for (const u of [phantom, gone]) {
+      const nc = await raw(u);
+      const signer = await signerFromSeed(u.seed);
+      nc.publish(
+        presenceSubject(u.publicKey),
+        await encodePresence(signer, { name: u.name, userJwt: u.jwt }),
+      );
+      await nc.flush();
+    }
+    const real = await registered("real");
+    await join(real);
+    await waitForSnapshot(o, (x) => user(x, real.publicKey)?.online === true, {
+      what: "real online",
+    });
+    await waitForSnapshot(o, (x) => (x.drops["not-a-user"] ?? 0) >= 2, {
+      what: "the two presences of non-users to be dropped",
+    });
+    const snap = o.snapshot();
+    expect(user(snap, phantom.publicKey)).toBeUndefined();
+    expect(user(snap, gone.publicKey)).toBeUndefined();
+  });
+
+  it("re-reads history on a repeat only from a known user, at most once per interval", async () => {
+    const rd = await registered("reader-r");
+    const known = await registered("known-r");
+    const stranger = await mintChatUser(stack.dir, "stranger-r"); // not in the directory
+    const r = await join(rd, { channels: ["resent"] });
+    await r.historyLoaded();
+    const before = directory.requests.length;
+    // history reads of the channel, as the history service counts its requests
+    const served = async () =>
+      (await history.stats()).endpoints?.find((e) => e.subject === HISTORY_POSTS_SUBJECT)
+        ?.num_requests ?? 0;
+    const base = await served();
+    const strangerNc = await raw(stranger);
+    const strangerSigner = await signerFromSeed(stranger.seed);
+    const { headers } = await import("@nats-io/nats-core");
+    const h = headers();
+    h.set(RESENT_HEADER, "1");
+    for (let i = 0; i < 10; i++) {
+      strangerNc.publish(
+        postSubject("resent", stranger.publicKey),
+        await encodePost(strangerSigner, { name: "x", channel: "resent", msg: `s${i}` }),
+        { headers: h },
+      );
+    }
+    await waitForSnapshot(r, (x) => (channel(x, "resent")?.messages.length ?? 0) === 10, {
+      what: "the stranger's repeats",
+    });
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(await served()).toBe(base);
+    const knownNc = await raw(known);
+    const knownSigner = await signerFromSeed(known.seed);
+    for (let i = 0; i < 10; i++) {
+      knownNc.publish(
+        postSubject("resent", known.publicKey),
+        await encodePost(knownSigner, { name: "known-r", channel: "resent", msg: `k${i}` }),
+        { headers: h },
+      );
+    }
+    await waitUntil(
+      async () => (await served()) > base,
+      "one re-read after a known user's repeats",
+    );
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(await served()).toBe(base + 1);
+    expect(directory.requests.length).toBeGreaterThan(before);
   });
 });
 
 describe("reconnect", () => {
   it("goes reconnecting → connected and backfills without duplicates or drops", async () => {
-    const rita = await mintChatUser(stack.dir, "rita");
-    const sam = await mintChatUser(stack.dir, "sam");
+    const rita = await registered("rita");
+    const sam = await registered("sam");
     let conn: NatsConnection | undefined;
     const keep: ChatSessionOptions["connect"] = async (opts) => {
       conn = await connect(opts);
@@ -553,7 +659,7 @@ describe("reconnect", () => {
 
 describe("revocation", () => {
   it("reports revoked and stops when the user is revoked", async () => {
-    const victim = await mintChatUser(stack.dir, "revokee");
+    const victim = await registered("revokee");
     const s = await join(victim);
     const push = await connectRole({
       servers: stack.urls,
@@ -583,7 +689,7 @@ describe("revocation", () => {
   });
 
   it("reports expired and stops when the user JWT expires", async () => {
-    const brief = await mintChatUser(stack.dir, "brief", 2);
+    const brief = await registered("brief", 2);
     const s = await join(brief);
     const result = await Promise.race([
       s.closed(),

@@ -1,93 +1,117 @@
-// jetStreamStore against a real server, as a chat user: a message stored twice under its
-// Nats-Msg-Id (a repeat whose first confirmation was lost) is kept once, a DM and our own copy
-// of it are two messages, and a subject no stream takes is refused (so the outbox keeps it).
-import { jetstreamManager } from "@nats-io/jetstream";
-import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
-import { connect } from "@nats-io/transport-node";
-import { jetStreamStore, storeMsgId } from "@natschat/client";
+// requestStore against a real server and the history writer, as a chat user: a message sent
+// twice under its Nats-Msg-Id (a repeat whose first ack was lost) is stored once, a DM is one
+// message, a message the writer refuses for good (too old) is CHAT_STORE_REFUSED (the outbox
+// gives it up instead of repeating it), and a closed connection rejects (the outbox keeps it).
+import type { NatsConnection } from "@nats-io/nats-core";
+import { isRefusal, requestStore } from "@natschat/client";
+import type { HistoryService } from "@natschat/history";
 import {
   decodeJwtUnverified,
   dmSubject,
   encodeDm,
+  encodeHistoryDmsRequest,
+  encodeHistoryPostsRequest,
   encodePost,
-  inboxPrefixFor,
-  postsSubject,
+  HISTORY_DMS_SUBJECT,
+  HISTORY_POSTS_SUBJECT,
+  parseHistoryReply,
+  postSubject,
   signerFromSeed,
 } from "@natschat/protocol";
 import {
-  type MintedUser,
+  connectChatUser,
   mintChatUser,
+  startTestHistory,
   startTestStack,
   type TestStack,
-  withChatStreams,
 } from "@natschat/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let stack: TestStack;
-let leaf: NatsConnection;
+let history: HistoryService;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  leaf = await withChatStreams(stack);
+  history = await startTestHistory(stack);
 });
 
 afterAll(async () => {
-  await leaf?.close();
+  await history?.stop();
   await stack?.stop();
 });
 
-/** Connects as a chat user, with the permissions the access service issues. */
-function connectUser(user: MintedUser): Promise<NatsConnection> {
-  return connect({
-    servers: stack.urls,
-    authenticator: credsAuthenticator(new TextEncoder().encode(user.creds)),
-    inboxPrefix: inboxPrefixFor(user.publicKey),
-  });
-}
-
 const jti = (token: string) => String(decodeJwtUnverified(token).payload.jti);
 
-/** How many messages the stream holds on `subject`. */
-async function stored(stream: string, subject: string): Promise<number> {
-  const jsm = await jetstreamManager(leaf);
-  const info = await jsm.streams.info(stream, { subjects_filter: subject });
-  return info.state.subjects?.[subject] ?? 0;
+/** What the history service returns for a request, as the user of `nc`. */
+async function read(nc: NatsConnection, subject: string, body: string): Promise<string[]> {
+  const m = await nc.request(subject, body, { timeout: 5000 });
+  const r = parseHistoryReply({ data: m.data, header: (h) => m.headers?.get(h) || undefined });
+  if (!r.ok) throw new Error(r.message);
+  return r.value.messages.map((x) => x.token);
 }
 
-describe("jetStreamStore", () => {
-  it("keeps one copy per message id, and two for a DM and our own copy of it", async () => {
+describe("requestStore", () => {
+  it("stores a message once per message id, and a DM once for both sides", async () => {
     const user = await mintChatUser(stack.dir, "keeper");
     const peer = await mintChatUser(stack.dir, "peer");
-    const nc = await connectUser(user);
+    const nc = await connectChatUser(stack, user);
+    const peerNc = await connectChatUser(stack, peer);
     try {
-      const store = jetStreamStore(() => nc);
+      const store = requestStore(() => nc);
       const signer = await signerFromSeed(user.seed);
       const post = await encodePost(signer, { name: "keeper", channel: "store", msg: "once" });
-      const subject = postsSubject("store");
-      const entry = { subject, token: post, msgId: storeMsgId(jti(post), subject) };
+      const entry = {
+        subject: postSubject("store", user.publicKey),
+        token: post,
+        msgId: jti(post),
+      };
       await store(entry, false);
-      await store(entry, true); // the repeat: confirmed (as a duplicate), not stored again
-      expect(await stored("CHAT_POSTS", subject)).toBe(1);
+      await store(entry, true); // the repeat: acked (as a duplicate), not stored again
+      const posts = await read(
+        nc,
+        HISTORY_POSTS_SUBJECT,
+        encodeHistoryPostsRequest({ channel: "store" }),
+      );
+      expect(posts).toEqual([post]);
 
-      const dm = await encodeDm(signer, { name: "keeper", to: peer.publicKey, msg: "two copies" });
-      for (const to of [peer.publicKey, user.publicKey]) {
-        const s = dmSubject(to);
-        await store({ subject: s, token: dm, msgId: storeMsgId(jti(dm), s) }, false);
-        expect(await stored("CHAT_DMS", s)).toBe(1);
-      }
+      const dm = await encodeDm(signer, { name: "keeper", to: peer.publicKey, msg: "one copy" });
+      await store(
+        { subject: dmSubject(peer.publicKey, user.publicKey), token: dm, msgId: jti(dm) },
+        false,
+      );
+      // both sides read it from their own DM history
+      expect(await read(nc, HISTORY_DMS_SUBJECT, encodeHistoryDmsRequest())).toEqual([dm]);
+      expect(await read(peerNc, HISTORY_DMS_SUBJECT, encodeHistoryDmsRequest())).toEqual([dm]);
     } finally {
       await nc.close();
+      await peerNc.close();
     }
   });
 
-  it("rejects when no stream takes the subject, and when the connection is closed", async () => {
-    const user = await mintChatUser(stack.dir, "nostream");
-    const nc = await connectUser(user);
-    const store = jetStreamStore(() => nc);
-    // presence is live only: no stream confirms it
-    const entry = { subject: "chat.KUBECON.online", token: "x", msgId: "x@online" };
-    await expect(store(entry, false)).rejects.toThrow();
+  it("a message too old to store is refused for good; a closed connection only fails", async () => {
+    const user = await mintChatUser(stack.dir, "stale");
+    const nc = await connectChatUser(stack, user);
+    const store = requestStore(() => nc);
+    const signer = await signerFromSeed(user.seed);
+    const old = await encodePost(signer, {
+      name: "stale",
+      channel: "store",
+      msg: "from an hour ago",
+      now: Date.now() - 3600_000,
+    });
+    const entry = { subject: postSubject("store", user.publicKey), token: old, msgId: jti(old) };
+    const err = await store(entry, false).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isRefusal(err)).toBe(true);
+    expect(err).toMatchObject({ serviceCode: "STALE" });
     await nc.close();
-    await expect(store(entry, false)).rejects.toThrow(/closed/);
+    const closed = await store(entry, false).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(closed).toBeInstanceOf(Error);
+    expect(isRefusal(closed)).toBe(false);
   });
 });

@@ -1,16 +1,24 @@
 // The same ChatSession over a websocket (`wsconnect`), as the browser runs it. Node 20 has no
-// global WebSocket, so the `ws` package stands in. This file uses wsconnect only: connect and
-// wsconnect must not be mixed in one process (vitest runs each file in its own fork).
-import { readFile } from "node:fs/promises";
-import { jetstreamManager } from "@nats-io/jetstream";
-import { credsAuthenticator, type NatsConnection, wsconnect } from "@nats-io/nats-core";
-import { ensureChatStreams } from "@natschat/access";
+// global WebSocket, so the `ws` package stands in. The chat connections here use wsconnect only;
+// the history service and the stand-in directory run on Node connections made before any
+// wsconnect (connect and wsconnect should not be mixed in one process: each sets nats-core's
+// transport; these service connections never reconnect in this test).
+import { wsconnect } from "@nats-io/nats-core";
 import { ChatSession, type ChatSessionOptions, waitForSnapshot } from "@natschat/client";
-import { mintChatUser, startTestStack, type TestStack } from "@natschat/testing";
+import type { HistoryService } from "@natschat/history";
+import {
+  mintChatUser,
+  startTestDirectory,
+  startTestHistory,
+  startTestStack,
+  type TestDirectory,
+  type TestStack,
+} from "@natschat/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let stack: TestStack;
-let leaf: NatsConnection;
+let history: HistoryService;
+let directory: TestDirectory;
 
 beforeAll(async () => {
   // a variable specifier: `ws` ships no types here, and only its constructor is needed
@@ -18,16 +26,13 @@ beforeAll(async () => {
   const ws = (await import(specifier)) as { WebSocket: typeof globalThis.WebSocket };
   globalThis.WebSocket ??= ws.WebSocket;
   stack = await startTestStack();
-  // the history streams, created over websocket too (leaf creds are unrestricted in CHAT)
-  leaf = await wsconnect({
-    servers: stack.topology.servers[0]?.websocketUrl as string,
-    authenticator: credsAuthenticator(await readFile(stack.creds("leaf"))),
-  });
-  await ensureChatStreams(leaf, { perSubject: 100, maxAgeDays: 1, replicas: 1 });
+  history = await startTestHistory(stack);
+  directory = await startTestDirectory(stack);
 });
 
 afterAll(async () => {
-  await leaf?.close();
+  await directory?.stop();
+  await history?.stop();
   await stack?.stop();
 });
 
@@ -44,6 +49,8 @@ describe("ChatSession over websocket", () => {
     };
     const ann = await mintChatUser(stack.dir, "ann");
     const ben = await mintChatUser(stack.dir, "ben");
+    directory.register(ann);
+    directory.register(ben);
     const a = new ChatSession({ jwt: ann.jwt, seed: ann.seed }, opts);
     const b = new ChatSession({ jwt: ben.jwt, seed: ben.seed }, opts);
     try {
@@ -63,11 +70,10 @@ describe("ChatSession over websocket", () => {
       // history reads work over websocket too
       await b.historyLoaded();
       expect(b.snapshot().channels[0]?.history).toBe("loaded");
-      // JetStream stores asynchronously: wait until the post is in the stream
-      const jsm = await jetstreamManager(leaf);
+      // the history writer acks asynchronously: wait until it has stored the post
       const deadline = Date.now() + 5000;
-      while ((await jsm.streams.info("CHAT_POSTS")).state.messages < 1) {
-        if (Date.now() > deadline) throw new Error("the post never reached CHAT_POSTS");
+      while (history.writer.stats.stored < 1) {
+        if (Date.now() > deadline) throw new Error("the history writer never stored the post");
         await new Promise((r) => setTimeout(r, 20));
       }
       const c = new ChatSession({ jwt: ben.jwt, seed: ben.seed }, opts);

@@ -6,7 +6,14 @@
 // registry: nothing lost, no name issued twice, no name registered without a success.
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type RegisterOptions, renew } from "@natschat/client";
-import { AccessError, newUserSigner, PROVISIONED_SUBJECT } from "@natschat/protocol";
+import {
+  AccessError,
+  encodeRegistryQuery,
+  newUserSigner,
+  PROVISIONED_SUBJECT,
+  parseRegistryPage,
+  REGISTRY_PAGE_MAX,
+} from "@natschat/protocol";
 import type { TestStack } from "@natschat/testing";
 import { connectRole } from "@natschat/trust";
 
@@ -168,13 +175,21 @@ export interface Accounting {
   keysTwice: string[];
 }
 
-/** Asks the access service for the registry (`{name: key}` of every active name). */
+/** Asks the access service for the registry, page by page (`{name: key}` of every active name). */
 export async function fetchRegistry(
   admin: NatsConnection,
   timeoutMs = 10_000,
 ): Promise<Record<string, string>> {
-  const m = await admin.request(PROVISIONED_SUBJECT, "", { timeout: timeoutMs });
-  return m.json<Record<string, string>>();
+  const out: Record<string, string> = {};
+  let after: string | undefined;
+  for (;;) {
+    const q = encodeRegistryQuery({ after, limit: REGISTRY_PAGE_MAX });
+    const m = await admin.request(PROVISIONED_SUBJECT, q, { timeout: timeoutMs });
+    const page = parseRegistryPage(m.string());
+    for (const u of page.users) if (!u.revoked) out[u.name] = u.key;
+    if (!page.next) return out;
+    after = page.next;
+  }
 }
 
 /** Compares the attempts with the registry (restricted to the burst's names). */

@@ -1,5 +1,6 @@
 // Bad chat messages reach a real ChatSession through a real server: an attacker holding valid
-// chat-user creds publishes crafted payloads on the posts, DM and presence subjects. Each is
+// chat-user creds publishes crafted payloads on its own posts, DM and presence subjects
+// (protocol v3: the server lets it publish only under its own key). Each is
 // dropped and counted by reason (snapshot().drops), never shown and never fatal: the receiver
 // keeps its connection, and a valid marker post from the same sender, published right after,
 // arrives and is shown (NATS keeps one publisher's order, so the bad one was handled first).
@@ -8,8 +9,8 @@
 // unit-tested in packages/protocol/test/envelope.test.ts.
 import { createConnection } from "node:net";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { ensureChatStreams } from "@natschat/access";
 import type { ChatSession } from "@natschat/client";
+import type { HistoryService } from "@natschat/history";
 import {
   base64urlEncode,
   DM_TYPE,
@@ -21,14 +22,22 @@ import {
   encodePresence,
   MSG_MAX_LENGTH,
   newSigner,
-  ONLINE_SUBJECT,
   POST_TYPE,
-  postsSubject,
+  postSubject,
+  presenceSubject,
   randomJti,
   type Signer,
   signerFromSeed,
 } from "@natschat/protocol";
-import { type MintedUser, mintChatUser, startTestStack, type TestStack } from "@natschat/testing";
+import {
+  type MintedUser,
+  mintChatUser,
+  startTestDirectory,
+  startTestHistory,
+  startTestStack,
+  type TestDirectory,
+  type TestStack,
+} from "@natschat/testing";
 import { connectRole } from "@natschat/trust";
 import { ChatApp } from "@natschat/tui";
 import { render } from "ink-testing-library";
@@ -37,6 +46,8 @@ import { SessionPool, texts, waitForPost, waitOnline, within } from "../src/mod.
 
 let stack: TestStack;
 let leaf: NatsConnection;
+let history: HistoryService;
+let directory: TestDirectory;
 let pool: SessionPool;
 let reader: ChatSession;
 let readerUser: MintedUser;
@@ -52,12 +63,15 @@ beforeAll(async () => {
     credsPath: stack.creds("leaf"),
     inboxOwner: "leaf",
   });
-  await ensureChatStreams(leaf, { perSubject: 1000, maxAgeDays: 1, replicas: 1 });
+  history = await startTestHistory(stack);
+  directory = await startTestDirectory(stack);
   pool = new SessionPool(stack.trust.summary);
   [readerUser, mallory] = await Promise.all([
     mintChatUser(stack.dir, "reader"),
     mintChatUser(stack.dir, "mallory"),
   ]);
+  directory.register(readerUser);
+  directory.register(mallory);
   reader = await pool.open(readerUser, stack.urls, "reader");
   const m = await pool.open(mallory, stack.urls, "mallory");
   await waitOnline(reader, [mallory.publicKey]);
@@ -69,8 +83,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await pool?.stopAll();
   await leaf?.close();
+  await directory?.stop();
+  await history?.stop();
   await stack?.stop();
 });
+
+/** mallory's own subject of posts to `channel` (the only one the server lets it post on). */
+const posts = (channel = "General") => postSubject(channel, mallory.publicKey);
 
 /** Claims of a post from mallory to #General, overridable. */
 function post(over: Record<string, unknown> = {}, nats: Record<string, unknown> = {}) {
@@ -101,7 +120,7 @@ async function expectDropped(
   if (from !== attacker) await from.flush();
   const marker = `marker ${++marks}`;
   attacker.publish(
-    postsSubject("General"),
+    posts(),
     await encodePost(signer, { name: "mallory", channel: "General", msg: marker }),
   );
   const after = await waitForPost(reader, "General", marker);
@@ -115,11 +134,11 @@ const b64 = (v: unknown) => base64urlEncode(new TextEncoder().encode(JSON.string
 
 describe("bad chat messages are dropped and counted", () => {
   it("not a JWT", async () => {
-    await expectDropped(postsSubject("General"), "hello, I am not a JWT", "not-jwt");
+    await expectDropped(posts(), "hello, I am not a JWT", "not-jwt");
   });
 
   it("invalid UTF-8", async () => {
-    await expectDropped(postsSubject("General"), new Uint8Array([0xff, 0xfe, 0x41]), "not-jwt");
+    await expectDropped(posts(), new Uint8Array([0xff, 0xfe, 0x41]), "not-jwt");
   });
 
   it("bad signature (another key's signature)", async () => {
@@ -127,22 +146,22 @@ describe("bad chat messages are dropped and counted", () => {
     const good = await encodeJwt(signer, post());
     const forged = await encodeJwt(other, post());
     const token = `${good.split(".").slice(0, 2).join(".")}.${forged.split(".")[2]}`;
-    await expectDropped(postsSubject("General"), token, "bad-signature");
+    await expectDropped(posts(), token, "bad-signature");
   });
 
   it('wrong alg ("HS256")', async () => {
     const token = `${b64({ typ: "JWT", alg: "HS256" })}.${b64({ ...post(), iss: mallory.publicKey })}.c2ln`;
-    await expectDropped(postsSubject("General"), token, "bad-alg");
+    await expectDropped(posts(), token, "bad-alg");
   });
 
   it("signed by an account key, not a user key", async () => {
     const { signer: account } = await newSigner("A");
-    await expectDropped(postsSubject("General"), await encodeJwt(account, post()), "bad-issuer");
+    await expectDropped(posts(), await encodeJwt(account, post()), "bad-issuer");
   });
 
   it("missing field (no jti)", async () => {
     await expectDropped(
-      postsSubject("General"),
+      posts(),
       await encodeJwt(signer, post({ jti: undefined })),
       "missing-field",
     );
@@ -150,39 +169,31 @@ describe("bad chat messages are dropped and counted", () => {
 
   it("missing field (no nats.msg)", async () => {
     await expectDropped(
-      postsSubject("General"),
+      posts(),
       await encodeJwt(signer, post({}, { msg: undefined })),
       "missing-field",
     );
   });
 
   it("wrong type (iat is a string)", async () => {
-    await expectDropped(
-      postsSubject("General"),
-      await encodeJwt(signer, post({ iat: "yesterday" })),
-      "wrong-type",
-    );
+    await expectDropped(posts(), await encodeJwt(signer, post({ iat: "yesterday" })), "wrong-type");
   });
 
   it("wrong type (nats.msg is an object)", async () => {
     await expectDropped(
-      postsSubject("General"),
+      posts(),
       await encodeJwt(signer, post({}, { msg: { html: "<b>x</b>" } })),
       "wrong-type",
     );
   });
 
   it("wrong type (a post whose sub is not a channel)", async () => {
-    await expectDropped(
-      postsSubject("General"),
-      await encodeJwt(signer, post({ sub: "Gen.eral" })),
-      "wrong-type",
-    );
+    await expectDropped(posts(), await encodeJwt(signer, post({ sub: "Gen.eral" })), "wrong-type");
   });
 
   it(`oversize text (${MSG_MAX_LENGTH + 1} characters)`, async () => {
     await expectDropped(
-      postsSubject("General"),
+      posts(),
       await encodeJwt(signer, post({}, { msg: "x".repeat(MSG_MAX_LENGTH + 1) })),
       "oversize",
     );
@@ -192,51 +203,58 @@ describe("bad chat messages are dropped and counted", () => {
     // a chat user cannot even publish this (its payload limit is the envelope limit): the leaf
     // role, unrestricted in CHAT, stands in for a misbehaving server-side publisher
     const blob = `eyJ${"A".repeat(ENVELOPE_MAX_BYTES)}`;
-    await expectDropped(postsSubject("General"), blob, "oversize", leaf);
+    await expectDropped(posts(), blob, "oversize", leaf);
   });
 
   it("a future iat (one hour ahead)", async () => {
     const iat = Math.floor(Date.now() / 1000) + 3600;
-    await expectDropped(
-      postsSubject("General"),
-      await encodeJwt(signer, post({ iat })),
-      "future-iat",
-    );
+    await expectDropped(posts(), await encodeJwt(signer, post({ iat })), "future-iat");
   });
 
   it('an unknown nats.type ("chat-poll")', async () => {
     await expectDropped(
-      postsSubject("General"),
+      posts(),
       await encodeJwt(signer, post({}, { type: "chat-poll" })),
       "unknown-type",
     );
   });
 
   it("a post for #General published on #NATS", async () => {
-    await expectDropped(postsSubject("NATS"), await encodeJwt(signer, post()), "wrong-subject");
+    await expectDropped(posts("NATS"), await encodeJwt(signer, post()), "wrong-subject");
+  });
+
+  it("a post signed by mallory on a subject that names the reader's key", async () => {
+    // the server refuses that publish from mallory; the leaf role, unrestricted in CHAT, stands
+    // in for a misbehaving server-side publisher, and the reader still drops it
+    await expectDropped(
+      postSubject("General", readerUser.publicKey),
+      await encodeJwt(signer, post()),
+      "signer-mismatch",
+      leaf,
+    );
   });
 
   it("a replayed post (the same signed token twice)", async () => {
     const token = await encodePost(signer, { name: "mallory", channel: "General", msg: "once" });
-    attacker.publish(postsSubject("General"), token);
+    attacker.publish(posts(), token);
     await waitForPost(reader, "General", "once");
-    await expectDropped(postsSubject("General"), token, "replay");
+    await expectDropped(posts(), token, "replay");
     expect(texts(reader.snapshot(), "General").filter((t) => t === "once")).toHaveLength(1);
   });
 
   it("a stale post (older than the live window of 240 s)", async () => {
     const iat = Math.floor(Date.now() / 1000) - 600;
-    await expectDropped(postsSubject("General"), await encodeJwt(signer, post({ iat })), "expired");
+    await expectDropped(posts(), await encodeJwt(signer, post({ iat })), "expired");
   });
 
   it("expired presence", async () => {
     const token = await encodePresence(signer, { name: "mallory", ttlSeconds: -120 });
-    await expectDropped(ONLINE_SUBJECT, token, "expired");
+    await expectDropped(presenceSubject(mallory.publicKey), token, "expired");
   });
 
   it("presence carrying someone else's issued user JWT", async () => {
     const token = await encodePresence(signer, { name: "reader", userJwt: readerUser.jwt });
-    await expectDropped(ONLINE_SUBJECT, token, "bad-identity");
+    await expectDropped(presenceSubject(mallory.publicKey), token, "bad-identity");
     expect(reader.snapshot().users.find((u) => u.key === mallory.publicKey)?.name).toBe("mallory");
   });
 
@@ -247,7 +265,7 @@ describe("bad chat messages are dropped and counted", () => {
       to: third.publicKey,
       msg: "misrouted",
     });
-    await expectDropped(dmSubject(readerUser.publicKey), token, "wrong-subject");
+    await expectDropped(dmSubject(readerUser.publicKey, mallory.publicKey), token, "wrong-subject");
   });
 
   it("a DM whose sub is not a user key", async () => {
@@ -258,13 +276,13 @@ describe("bad chat messages are dropped and counted", () => {
       sub: "reader",
       nats: { type: DM_TYPE, msg: "to a name", version: 2 },
     });
-    await expectDropped(dmSubject(readerUser.publicKey), token, "wrong-type");
+    await expectDropped(dmSubject(readerUser.publicKey, mallory.publicKey), token, "wrong-type");
   });
 });
 
 describe("oversize beyond the account's payload limit", () => {
   it("the client library refuses it before the wire, naming the limit", async () => {
-    expect(() => attacker.publish(postsSubject("General"), new Uint8Array(20_000))).toThrow(
+    expect(() => attacker.publish(posts(), new Uint8Array(20_000))).toThrow(
       /max_payload size exceeded/,
     );
     expect(reader.state).toBe("connected");
@@ -275,13 +293,13 @@ describe("oversize beyond the account's payload limit", () => {
     const reply = await rawNatsPublish(
       { host: url.hostname, port: Number(url.port) },
       mallory,
-      postsSubject("General"),
+      posts(),
       20_000,
     );
     expect(reply.lines).toContain("-ERR 'Maximum Payload Violation'");
     expect(reply.closed).toBe(true);
     // everyone else carries on
-    await expectDropped(postsSubject("General"), "still here?", "not-jwt");
+    await expectDropped(posts(), "still here?", "not-jwt");
   });
 });
 
@@ -338,7 +356,7 @@ describe("HTML and script in a text", () => {
   it("are kept verbatim and shown as text by the terminal chat", async () => {
     const html = `<img src=x onerror="alert(1)"><script>alert('x')</script> & <b>bold</b>`;
     attacker.publish(
-      postsSubject("General"),
+      posts(),
       await encodePost(signer, { name: "mallory", channel: "General", msg: html }),
     );
     const snap = await waitForPost(reader, "General", html, { from: "mallory" });

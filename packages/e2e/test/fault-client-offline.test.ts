@@ -1,32 +1,33 @@
 // Fault: a client is offline for a while. Its connection runs through a TCP proxy, so only this
 // client loses the network while the server and the other users carry on. While it is away
 // others post and DM it; when the network comes back the session reconnects by itself and
-// backfills from JetStream what it missed: every post and DM once, in order, none twice, none
+// backfills from the history service what it missed: every post and DM once, in order, none twice, none
 // dropped, and counted as unread. What the client itself sent while offline waits in its outbox
 // (store-and-forward) and is delivered and stored once, when it is back.
-import type { NatsConnection } from "@nats-io/nats-core";
 import { waitForSnapshot } from "@natschat/client";
 import type { HistoryService } from "@natschat/history";
 import {
   mintChatUser,
+  startTestDirectory,
   startTestHistory,
   startTestStack,
+  type TestDirectory,
   type TestStack,
-  withChatStreams,
 } from "@natschat/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SessionPool, TcpProxy, texts, waitForPost, waitOnline } from "../src/mod.ts";
 
 let stack: TestStack;
-let leaf: NatsConnection;
+// protocol v3: the history service stores and serves history; names come from the directory
+let history: HistoryService;
+let directory: TestDirectory;
 let proxy: TcpProxy;
 let pool: SessionPool;
-let history: HistoryService;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  leaf = await withChatStreams(stack);
   history = await startTestHistory(stack);
+  directory = await startTestDirectory(stack);
   const port = Number(new URL((stack.urls[0] as string).replace("nats:", "http:")).port);
   proxy = await TcpProxy.start({ port });
   pool = new SessionPool(stack.trust.summary);
@@ -34,8 +35,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await pool?.stopAll();
+  await directory?.stop();
   await history?.stop();
-  await leaf?.close();
   await proxy?.close();
   await stack?.stop();
 });
@@ -46,6 +47,8 @@ describe("fault: a client offline for a while", () => {
       mintChatUser(stack.dir, "away"),
       mintChatUser(stack.dir, "other"),
     ]);
+    directory.register(away);
+    directory.register(other);
     const a = await pool.open(away, [`nats://127.0.0.1:${proxy.port}`], "away");
     const o = await pool.open(other, stack.urls, "other");
     await Promise.all([waitOnline(a, [other.publicKey]), waitOnline(o, [away.publicKey])]);

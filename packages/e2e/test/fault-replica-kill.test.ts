@@ -18,7 +18,19 @@ import {
   startReplica,
 } from "../src/mod.ts";
 
-const LIMITS = ["--rate-global", "100000/1", "--rate-name", "1000/1", "--rate-key", "1000/1"];
+// every client of this test is on 127.0.0.1: the per-address limit is off
+const LIMITS = [
+  "--rate-global",
+  "100000/1",
+  "--rate-name",
+  "1000/1",
+  "--rate-key",
+  "1000/1",
+  "--rate-address",
+  "0/1",
+  "--quota-address",
+  "0/1",
+];
 
 let stack: TestStack;
 let admin: NatsConnection;

@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 describe("property 1: a private key never crosses the wire, nor lands in the registry", () => {
-  it("the registry bucket holds public keys and times only: no seed, no JWT", async () => {
+  it("the registry bucket holds public keys, times and each key's own issued JWT only: no seed", async () => {
     const bootstrap = await connectRole({
       servers: stack.urls,
       credsPath: stack.creds("bootstrap"),
@@ -71,9 +71,20 @@ describe("property 1: a private key never crosses the wire, nor lands in the reg
       expect(record, u.name).toBeDefined();
       expect(record).not.toContain(u.seed);
     }
+    // The only JWT a record may hold is the user JWT issued to the record's own key (public: the
+    // directory serves it so receivers can check the CHAT account's signature; useless without
+    // the seed, which never leaves the client). No seed, no creds, no other JWT.
     for (const v of values) {
       expect(v).not.toMatch(ANY_SEED);
-      expect(v).not.toMatch(JWT);
+      const record = JSON.parse(v) as { key?: string; jwt?: string };
+      const rest = JSON.stringify({ ...record, jwt: undefined });
+      expect(rest).not.toMatch(JWT);
+      if (record.jwt !== undefined) {
+        const payload = JSON.parse(
+          Buffer.from(record.jwt.split(".")[1] as string, "base64url").toString(),
+        ) as { sub?: string; nats?: { type?: string } };
+        expect(payload).toMatchObject({ sub: record.key, nats: { type: "user" } });
+      }
     }
   });
 });

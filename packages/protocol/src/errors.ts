@@ -139,6 +139,10 @@ export const AccessErrorCodes = {
   INTERNAL: "INTERNAL",
   LEGACY_DISABLED: "LEGACY_DISABLED",
   NOT_FOUND: "NOT_FOUND",
+  /** The name is reserved (a role, a channel, a word like "admin" or "everyone"). */
+  NAME_RESERVED: "NAME_RESERVED",
+  /** The registry is near its limit: no new names, renewals still work. */
+  REGISTRY_FULL: "REGISTRY_FULL",
   /** No access service answered, or it is shutting down: retry later. */
   UNAVAILABLE: "UNAVAILABLE",
 } as const;
@@ -157,6 +161,14 @@ export class AccessError extends NatschatError {
     options?: ErrorOptions,
   ) {
     super(code, message, options);
+  }
+}
+
+/** A service reply or request on the wire does not have the documented shape. */
+export class WireFormatError extends NatschatError {
+  override name = "WireFormatError";
+  constructor(message: string, options?: ErrorOptions) {
+    super("WIRE_INVALID", message, options);
   }
 }
 

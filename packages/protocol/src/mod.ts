@@ -18,6 +18,23 @@ export {
 export { base64urlDecode, base64urlEncode } from "./base64url.ts";
 export { type Creds, formatCreds, parseCreds } from "./creds.ts";
 export {
+  DIRECTORY_LOOKUP_MAX_KEYS,
+  DIRECTORY_ONLINE_DEFAULT,
+  DIRECTORY_ONLINE_MAX,
+  type DirectoryEntry,
+  encodeLookupReply,
+  encodeLookupRequest,
+  encodeOnlineQuery,
+  encodeOnlineReply,
+  type LookupReply,
+  type OnlineQuery,
+  type OnlineReply,
+  parseLookupReply,
+  parseLookupRequest,
+  parseOnlineQuery,
+  parseOnlineReply,
+} from "./directory-wire.ts";
+export {
   type Ed25519Provider,
   ed25519Provider,
   type GeneratedKey,
@@ -74,6 +91,7 @@ export {
   NatschatError,
   NkeyError,
   type NkeyErrorCode,
+  WireFormatError,
 } from "./errors.ts";
 export {
   encodeHistoryDmsRequest,
@@ -127,6 +145,27 @@ export {
   isPublicKey,
   type NkeyKind,
 } from "./nkey.ts";
+export {
+  applyRegistryChange,
+  encodeRegistryChange,
+  encodeRegistryPage,
+  encodeRegistryQuery,
+  encodeRevokeResult,
+  parseRegistryChange,
+  parseRegistryPage,
+  parseRegistryQuery,
+  parseRegistryUser,
+  parseRevokeResult,
+  REGISTRY_PAGE_DEFAULT,
+  REGISTRY_PAGE_MAX,
+  type RegistryChange,
+  type RegistryPage,
+  type RegistryQuery,
+  type RegistryUser,
+  type ReleaseReason,
+  type RevokeResult,
+  type RevokeServerResult,
+} from "./registry-wire.ts";
 export {
   ACCESS_SUBJECT,
   CHANNEL_MAX_LENGTH,

@@ -131,7 +131,7 @@ describe("access reply", () => {
     expect(parseAccessReply("-ERR 'x'", "BOGUS")).toMatchObject({ code: "UNKNOWN" });
     expect(parseAccessReply("a.b.c")).toEqual({ ok: true, jwt: "a.b.c" });
     expect(parseAccessReply("hello")).toMatchObject({ ok: false });
-    expect(Object.keys(AccessErrorCodes)).toHaveLength(11);
+    expect(Object.keys(AccessErrorCodes)).toHaveLength(13);
     expect(new AccessError("RATE_LIMITED", "slow down").reason).toBe("RATE_LIMITED");
   });
 });

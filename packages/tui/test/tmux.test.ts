@@ -6,9 +6,16 @@ import { chmod, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import type { NatsConnection } from "@nats-io/nats-core";
+import type { HistoryService } from "@natschat/history";
 import { freePort } from "@natschat/server";
-import { mintChatUser, startTestStack, type TestStack, withChatStreams } from "@natschat/testing";
+import {
+  mintChatUser,
+  startTestDirectory,
+  startTestHistory,
+  startTestStack,
+  type TestDirectory,
+  type TestStack,
+} from "@natschat/testing";
 import {
   connectRole,
   loadSeed,
@@ -129,18 +136,22 @@ async function startChatPane(name: string, credsPath: string, server: string): P
 }
 
 let stack: TestStack;
-let leaf: NatsConnection;
+// protocol v3: history is a service, and names come from the directory (a stand-in here)
+let history: HistoryService;
+let directory: TestDirectory;
 
 describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
   beforeAll(async () => {
     stack = await startTestStack();
-    leaf = await withChatStreams(stack);
+    history = await startTestHistory(stack);
+    directory = await startTestDirectory(stack);
   });
 
   afterAll(async () => {
     // kill-server ends only our private tmux server (and the chats in it)
     await tmux("kill-server").catch(() => undefined);
-    await leaf?.close();
+    await directory?.stop();
+    await history?.stop();
     await stack?.stop();
   });
 
@@ -152,6 +163,7 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
       bob: await mintChatUser(stack.dir, "bob"),
     };
     for (const [name, u] of Object.entries(users)) {
+      directory.register(u);
       const path = join(stack.dir, `${name}.creds`);
       await writeFile(path, u.creds, { mode: 0o600 });
       await chmod(path, 0o600);

@@ -6,7 +6,6 @@ import { join } from "node:path";
 import type { MessageView } from "@natschat/client";
 import { parseRuntimeConfig, RuntimeConfigError } from "@natschat/web";
 import { describe, expect, it } from "vitest";
-import { parseRegistry } from "../src/app/admin/admin-model.ts";
 import { GROUP_GAP_MS, groupMessages, initials } from "../src/app/chat/grouping.ts";
 import { ensureWebBuild } from "../src/server/build.ts";
 import { INITIAL_BUDGET_BYTES, measureBundle } from "../src/server/bundle-size.ts";
@@ -91,32 +90,6 @@ describe("groupMessages", () => {
     expect(initials("ada-lovelace")).toBe("AL");
     expect(initials("~UABCD…WXYZ")).toBe("UA");
     expect(initials("")).toBe("?");
-  });
-});
-
-describe("parseRegistry", () => {
-  it("reads the detail form and the talk's {name: key} form", () => {
-    const detail = parseRegistry(
-      JSON.stringify({
-        users: [
-          { name: "ada", key: "UA", issued: "2025-01-01T00:00:00Z", revoked: true },
-          { name: "bob", key: "UB", lastSeen: "2025-01-01T00:00:00.000Z" },
-          { bogus: true },
-        ],
-        total: 2,
-        next: "bob",
-      }),
-    );
-    expect(detail.users).toEqual([
-      { name: "ada", key: "UA", issued: "2025-01-01T00:00:00Z", revoked: true },
-      { name: "bob", key: "UB", revoked: false, lastSeen: Date.parse("2025-01-01T00:00:00Z") },
-    ]);
-    expect(detail.next).toBe("bob");
-    expect(detail.total).toBe(2);
-    expect(parseRegistry(JSON.stringify({ ada: "UA" })).users).toEqual([
-      { name: "ada", key: "UA", revoked: false },
-    ]);
-    expect(() => parseRegistry("[]")).toThrow(/not a JSON object/);
   });
 });
 

@@ -5,6 +5,7 @@
 import {
   type ConnectionOptions,
   credsAuthenticator,
+  errors,
   type NatsConnection,
   wsconnect,
 } from "@nats-io/nats-core";
@@ -31,10 +32,11 @@ export async function connectRoleWs(
       ...opts,
     });
   } catch (err) {
-    const text = (err as Error).message;
-    const hint = /authoriz|authentic/i.test(text)
-      ? "the server refused these creds"
-      : "is `natschat up` running?";
-    throw new Error(`cannot connect to ${servers.join(", ")}: ${text} (${hint})`);
+    const text = err instanceof Error ? err.message : String(err);
+    const refused =
+      err instanceof errors.AuthorizationError ||
+      err instanceof errors.UserAuthenticationExpiredError;
+    const hint = refused ? "the server refused these creds" : "is `natschat up` running?";
+    throw new Error(`cannot connect to ${servers.join(", ")}: ${text} (${hint})`, { cause: err });
   }
 }

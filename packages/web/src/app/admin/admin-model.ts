@@ -1,11 +1,15 @@
 // The admin page's model: an ADMIN-role connection (inbox prefix `_INBOX_admin`) that lists the
-// registry (chat.req.provisioned, detail pages), follows its changes
-// (chat.req.provisioned.updates) and presence (chat.KUBECON.online, verified), and revokes
-// (chat.req.revoke). UI-agnostic: onChange + snapshot, like ChatSession.
+// registry page by page (chat.req.provisioned), follows its changes live
+// (chat.req.provisioned.updates, applied by revision: subscribed before the first page, so no
+// change falls between), follows presence (chat.KUBECON.online, verified), and revokes
+// (chat.req.revoke). Pages and changes are parsed by protocol's registry-wire, like the CLI.
+// UI-agnostic: onChange + snapshot, like ChatSession.
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import {
   ACCESS_ERROR_HEADER,
+  applyRegistryChange,
   EnvelopeVerifier,
+  encodeRegistryQuery,
   ONLINE_SUBJECT,
   PRESENCE_TTL_SECONDS,
   PRESENCE_TYPE,
@@ -13,7 +17,12 @@ import {
   PROVISIONED_UPDATES_SUBJECT,
   parseAccessReply,
   parseCreds,
+  parseRegistryChange,
+  parseRegistryPage,
+  parseRevokeResult,
+  REGISTRY_PAGE_MAX,
   REVOKE_SUBJECT,
+  type RegistryUser,
 } from "@natschat/protocol";
 import { connectRoleWs } from "../nats.ts";
 
@@ -46,46 +55,22 @@ export interface AdminSnapshot {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
-const PAGE = 1000;
 
-interface Page {
-  users: Partial<AdminUser>[];
-  next?: string;
-  total?: number;
-}
-
-/** Parses a registry reply: the detail form `{users:[...]}` or the talk's `{name: key}` map. */
-export function parseRegistry(text: string): Page {
-  const v = JSON.parse(text) as unknown;
-  if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    throw new Error("the registry reply is not a JSON object");
-  }
-  const o = v as Record<string, unknown>;
-  if (Array.isArray(o.users)) {
-    const users = o.users
-      .filter((u): u is Record<string, unknown> => typeof u === "object" && u !== null)
-      .filter((u) => typeof u.name === "string" && typeof u.key === "string")
-      .map(
-        (u): Partial<AdminUser> => ({
-          name: u.name as string,
-          key: u.key as string,
-          ...(typeof u.issued === "string" ? { issued: u.issued } : {}),
-          ...(typeof u.expires === "string" ? { expires: u.expires } : {}),
-          revoked: u.revoked === true,
-          ...(typeof u.revokedAt === "string" ? { revokedAt: u.revokedAt } : {}),
-          ...(typeof u.lastSeen === "string" ? { lastSeen: Date.parse(u.lastSeen) } : {}),
-        }),
-      );
-    return {
-      users,
-      ...(typeof o.next === "string" ? { next: o.next } : {}),
-      ...(typeof o.total === "number" ? { total: o.total } : {}),
-    };
-  }
+/** An admin-page user from a registry-wire user. */
+function adminUser(u: RegistryUser, old?: AdminUser): AdminUser {
   return {
-    users: Object.entries(o)
-      .filter(([, key]) => typeof key === "string")
-      .map(([name, key]) => ({ name, key: key as string, revoked: false })),
+    name: u.name,
+    key: u.key,
+    issued: u.issued,
+    ...(u.expires ? { expires: u.expires } : {}),
+    revoked: u.revoked === true,
+    ...(u.revokedAt ? { revokedAt: u.revokedAt } : {}),
+    ...(u.lastSeen !== undefined
+      ? { lastSeen: Date.parse(u.lastSeen) }
+      : old?.lastSeen !== undefined
+        ? { lastSeen: old.lastSeen }
+        : {}),
+    online: false,
   };
 }
 
@@ -94,6 +79,8 @@ export class AdminModel {
   readonly #servers: string[];
   readonly #listeners = new Set<() => void>();
   readonly #users = new Map<string, AdminUser>();
+  /** The registry as the service reports it, by name, with revisions (changes apply by revision). */
+  readonly #registry = new Map<string, RegistryUser>();
   /** user key → presence expiry, ms. */
   readonly #presence = new Map<string, number>();
   readonly #verifier = new EnvelopeVerifier({ maxAgeSeconds: 240 });
@@ -180,31 +167,37 @@ export class AdminModel {
   async reload(): Promise<void> {
     const nc = this.#nc;
     if (!nc) return;
-    const seen = new Set<string>();
-    let after = "";
+    const fresh = new Map<string, RegistryUser>();
+    let after: string | undefined;
     for (;;) {
       const reply = await nc.request(
         PROVISIONED_SUBJECT,
-        JSON.stringify({ detail: true, after, limit: PAGE }),
+        encodeRegistryQuery({ after, limit: REGISTRY_PAGE_MAX }),
         { timeout: REQUEST_TIMEOUT_MS },
       );
       const error = replyError(reply.string(), reply.headers?.get(ACCESS_ERROR_HEADER));
       if (error) throw new Error(`listing users failed: ${error}`);
-      const page = parseRegistry(reply.string());
-      for (const u of page.users) {
-        if (!u.name || !u.key) continue;
-        seen.add(u.name);
-        this.#users.set(u.name, { ...this.#users.get(u.name), ...u, online: false } as AdminUser);
-        // Until we hear a user's presence ourselves, the service's last-seen time stands in.
-        if (u.lastSeen !== undefined && !this.#presence.has(u.key)) {
-          this.#presence.set(u.key, u.lastSeen + PRESENCE_TTL_SECONDS * 1000);
-        }
-      }
-      if (page.total !== undefined) this.#total = page.total;
+      const page = parseRegistryPage(reply.string());
+      for (const u of page.users) fresh.set(u.name, u);
+      this.#total = page.total;
       if (!page.next) break;
       after = page.next;
     }
-    for (const name of [...this.#users.keys()]) if (!seen.has(name)) this.#users.delete(name);
+    // a change heard while paging may be newer than the page that held its name
+    for (const [name, u] of this.#registry) {
+      const f = fresh.get(name);
+      if (f && f.revision < u.revision) fresh.set(name, u);
+    }
+    this.#registry.clear();
+    for (const [name, u] of fresh) this.#registry.set(name, u);
+    this.#users.clear();
+    for (const u of fresh.values()) this.#users.set(u.name, adminUser(u));
+    for (const u of fresh.values()) {
+      // Until we hear a user's presence ourselves, the service's last-seen time stands in.
+      if (u.lastSeen !== undefined && !this.#presence.has(u.key)) {
+        this.#presence.set(u.key, Date.parse(u.lastSeen) + PRESENCE_TTL_SECONDS * 1000);
+      }
+    }
     this.#loaded = true;
     this.#changed();
   }
@@ -220,10 +213,16 @@ export class AdminModel {
       });
     const error = replyError(reply.string(), reply.headers?.get(ACCESS_ERROR_HEADER));
     if (error) throw new Error(error);
-    const u = this.#users.get(name);
-    if (u) this.#users.set(name, { ...u, revoked: true, revokedAt: new Date().toISOString() });
+    const { revoked } = parseRevokeResult(reply.string());
+    const u = this.#users.get(revoked.name);
+    if (u) {
+      this.#users.set(revoked.name, {
+        ...u,
+        revoked: true,
+        revokedAt: u.revokedAt ?? new Date().toISOString(),
+      });
+    }
     this.#changed();
-    this.#scheduleReload();
   }
 
   async close(): Promise<void> {
@@ -253,38 +252,21 @@ export class AdminModel {
   }
 
   #onUpdate(text: string): void {
-    let change: unknown;
+    let change: ReturnType<typeof parseRegistryChange>;
     try {
-      change = JSON.parse(text);
+      change = parseRegistryChange(text);
     } catch {
-      return; // not a registry change; nothing to apply
+      return; // not a registry change we can read; the next reload corrects the view
     }
-    if (typeof change !== "object" || change === null) return;
-    for (const [name, v] of Object.entries(change as Record<string, unknown>)) {
-      const old = this.#users.get(name);
-      if (v === null) this.#users.delete(name);
-      else if (typeof v === "string") {
-        this.#users.set(name, {
-          name,
-          key: v,
-          revoked: false,
-          issued: new Date().toISOString(),
-          online: false,
-        });
-      } else if (typeof v === "object" && typeof (v as { key?: unknown }).key === "string") {
-        const o = v as { key: string; revoked?: unknown };
-        this.#users.set(name, {
-          ...old,
-          name,
-          key: o.key,
-          revoked: o.revoked === true,
-          online: false,
-        });
-      }
+    const name = change.op === "released" ? change.name : change.user.name;
+    applyRegistryChange(this.#registry, change);
+    const u = this.#registry.get(name);
+    if (u) this.#users.set(name, adminUser(u, this.#users.get(name)));
+    else this.#users.delete(name);
+    if (change.op === "registered" || change.op === "released") {
+      this.#total = this.#registry.size;
     }
     this.#changed();
-    // The broadcast is terse; the detail list has the issue and expiry times.
-    this.#scheduleReload();
   }
 
   async #onPresence(data: Uint8Array): Promise<void> {

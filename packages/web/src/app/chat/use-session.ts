@@ -1,6 +1,7 @@
 // The React adapter of the shared ChatSession (@natschat/client): one session per stored
 // identity, started on mount and stopped on unmount, rendered through useSyncExternalStore.
 import {
+  ChatError,
   ChatSession,
   type ChatSession as ChatSessionType,
   type ChatSnapshot,
@@ -58,7 +59,7 @@ export function useChatSession(
         if (cancelled) return;
         const text = err instanceof Error ? err.message : String(err);
         // The server refusing our creds at connect time means they were revoked (or expired).
-        const refused = /authoriz|authentic|revoked|refused these creds/i.test(text);
+        const refused = err instanceof ChatError && err.code === "CHAT_CREDS_REFUSED";
         setStart({ phase: "failed", error: text, refused });
       }
     })();

@@ -1,0 +1,414 @@
+// The chat store: what a session knows and shows — its state, its conversations, the roster of
+// known users, drop counts and the last notice — and the immutable snapshot the UIs render,
+// with change notification batched per microtask. No NATS code: the session's parts feed it,
+// and it can be tested (or reused by another model) without a server.
+//
+// Names are not stored here: `names(key)` (the identity cache) is asked when a snapshot is
+// built, so a sender is shown under its issued name as soon as that is known, and under the
+// key's short form (`~UABCD…WXYZ`) until then — never under the name it claims.
+import { Conversation, type HistoryState, type MessageRecord } from "./conversation.ts";
+import { shortKey } from "./identity.ts";
+import { ChangeNotifier } from "./notifier.ts";
+
+/** Where a session stands. The last three are final. */
+export type SessionState =
+  | "connecting"
+  | "connected"
+  | "reconnecting"
+  | "revoked"
+  | "expired"
+  | "closed";
+
+const FINAL: readonly SessionState[] = ["revoked", "expired", "closed"];
+
+/** Whether a session in `state` has ended for good. */
+export function isFinal(state: SessionState): boolean {
+  return FINAL.includes(state);
+}
+
+/** Who we are. */
+export interface Me {
+  key: string;
+  /** The issued name of our key (empty until start() checked our user JWT). */
+  name: string;
+}
+
+/** A message as the UIs show it. */
+export interface MessageView {
+  id: string;
+  /** Sender's user key. */
+  from: string;
+  /** The issued name of the sender, or undefined while its identity is unknown. */
+  name: string | undefined;
+  /** What to show as the sender: the issued name, or the key's short form (`~UABCD…WXYZ`). */
+  display: string;
+  text: string;
+  /** Sender's signing time, ms since the epoch. */
+  time: number;
+  mine: boolean;
+  /** The message claims a name other than the sender's issued name (shown under the issued). */
+  claimedOther: boolean;
+  /** Stream sequence, for messages from history. */
+  seq?: number;
+}
+
+/** A channel or DM as the UIs show it. */
+export interface ConversationView {
+  /** "#CHANNEL" or "@<user key>". */
+  id: string;
+  kind: "channel" | "dm";
+  /** Channel name, or the peer's display label. */
+  title: string;
+  /** DMs: the peer's user key. */
+  peer?: string;
+  /** DMs: whether the peer is online. */
+  online?: boolean;
+  messages: readonly MessageView[];
+  unread: number;
+  history: HistoryState;
+}
+
+/** A known user. */
+export interface UserView {
+  key: string;
+  /** Issued name, if known. */
+  name: string | undefined;
+  display: string;
+  online: boolean;
+  /** When we last heard its presence, ms since the epoch. */
+  lastSeen: number | undefined;
+  me: boolean;
+}
+
+/** Everything a UI renders; immutable, and the same object until something changes. */
+export interface ChatSnapshot {
+  version: number;
+  state: SessionState;
+  reason: string | undefined;
+  me: Me;
+  selected: string;
+  channels: readonly ConversationView[];
+  dms: readonly ConversationView[];
+  users: readonly UserView[];
+  /** Rejected messages by reason. */
+  drops: Readonly<Record<string, number>>;
+  /** All rejected messages. */
+  dropped: number;
+  /** The last non-fatal problem (e.g. a denied publish), for a status line. */
+  notice: string | undefined;
+}
+
+/** What the store keeps about a user: presence is tracked by presence.ts. */
+export interface UserRecord {
+  key: string;
+  /** Presence expiry, ms; 0 when we never heard its presence. */
+  exp: number;
+  lastSeen: number | undefined;
+  online: boolean;
+}
+
+/**
+ * What a notice is about: a later notice of another kind replaces it, and clearNotice(kind)
+ * clears it only while it is still of that kind.
+ */
+export type NoticeKind = "unstored" | "renewal" | "directory" | "other";
+
+/** Options of ChatStore. */
+export interface ChatStoreOptions {
+  me: Me;
+  /** Conversation ids joined from the start ("#CHANNEL"); the first is selected. */
+  channels: readonly string[];
+  /** Most messages kept per conversation. */
+  maxMessages: number;
+  /** The issued name of a key, or undefined while it is unknown. */
+  names: (key: string) => string | undefined;
+  /** Called when a key enters the roster (a sender, a DM peer, someone online): resolve it. */
+  onNewUser?: (key: string) => void;
+}
+
+/** State, conversations, roster and snapshot of one chat session. */
+export class ChatStore {
+  readonly #notifier = new ChangeNotifier();
+  readonly #names: (key: string) => string | undefined;
+  readonly #onNewUser: (key: string) => void;
+  readonly #maxMessages: number;
+  readonly #conversations = new Map<string, Conversation>();
+  readonly #users = new Map<string, UserRecord>();
+  readonly #ownDrops = new Map<string, number>();
+  readonly #dropSources: (() => Readonly<Record<string, number>>)[] = [];
+  readonly #viewCache = new Map<string, { key: string; view: ConversationView }>();
+  #state: SessionState = "connecting";
+  #reason: string | undefined;
+  #me: Me;
+  #selected: string;
+  #notice: { text: string; kind: NoticeKind } | undefined;
+  #identityVersion = 0;
+  #snapshot: ChatSnapshot | undefined;
+  /** Where a DM conversation made now starts: "loaded" once the DM history read finished. */
+  #newDmHistory: HistoryState = "loading";
+
+  constructor(opts: ChatStoreOptions) {
+    this.#names = opts.names;
+    this.#onNewUser = opts.onNewUser ?? (() => undefined);
+    this.#maxMessages = opts.maxMessages;
+    this.#me = opts.me;
+    for (const id of opts.channels) this.conversation(id);
+    this.#selected = opts.channels[0] ?? "";
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  get reason(): string | undefined {
+    return this.#reason;
+  }
+
+  get me(): Me {
+    return this.#me;
+  }
+
+  get selected(): string {
+    return this.#selected;
+  }
+
+  /** Sets the state and its reason; false if that changed nothing. */
+  setState(state: SessionState, reason: string | undefined): boolean {
+    if (this.#state === state && this.#reason === reason) return false;
+    this.#state = state;
+    this.#reason = reason;
+    this.changed();
+    return true;
+  }
+
+  setMe(me: Me): void {
+    this.#me = me;
+    this.user(me.key);
+    this.identityChanged();
+  }
+
+  /** Shows `text` as the notice. */
+  setNotice(text: string, kind: NoticeKind = "other"): void {
+    this.#notice = { text, kind };
+    this.changed();
+  }
+
+  /** Clears the notice if it is still one of `kind`. */
+  clearNotice(kind: NoticeKind): void {
+    if (this.#notice?.kind !== kind) return;
+    this.#notice = undefined;
+    this.changed();
+  }
+
+  // --- conversations ----------------------------------------------------------------------
+
+  /** The conversation `id` ("#CHANNEL" or "@<key>"), made if it is new. */
+  conversation(id: string): Conversation {
+    let c = this.#conversations.get(id);
+    if (!c) {
+      const kind = id.startsWith("#") ? "channel" : "dm";
+      c = new Conversation(id, kind, id.slice(1), this.#maxMessages);
+      if (kind === "dm") c.setHistory(this.#newDmHistory);
+      this.#conversations.set(id, c);
+      if (kind === "dm") this.user(c.target);
+    }
+    return c;
+  }
+
+  /** The conversation `id` if there is one (a channel we did not join has none). */
+  find(id: string): Conversation | undefined {
+    return this.#conversations.get(id);
+  }
+
+  /** Conversations of one kind. */
+  conversations(kind: "channel" | "dm"): Conversation[] {
+    return [...this.#conversations.values()].filter((c) => c.kind === kind);
+  }
+
+  /** Where DM conversations made from now on start (after the DM history read). */
+  setNewDmHistory(state: HistoryState): void {
+    this.#newDmHistory = state;
+  }
+
+  /** Appends a live message (unread unless it is ours or on screen); false for a duplicate. */
+  deliver(c: Conversation, rec: MessageRecord): boolean {
+    if (!c.append(rec)) return false;
+    if (rec.from !== this.#me.key && this.#selected !== c.id) c.unread++;
+    this.changed();
+    return true;
+  }
+
+  /**
+   * Places messages read from history: "initial" puts them before what arrived live meanwhile;
+   * "backfill" appends only what is not shown yet, as unread.
+   */
+  placeHistory(c: Conversation, records: MessageRecord[], mode: "initial" | "backfill"): void {
+    if (mode === "initial") c.mergeHistory(records);
+    else {
+      for (const rec of records) {
+        if (c.append(rec) && rec.from !== this.#me.key && this.#selected !== c.id) c.unread++;
+      }
+    }
+    this.changed();
+  }
+
+  /** Puts `id` on screen (made if new) and clears its unread count. */
+  select(id: string): void {
+    const c = this.conversation(id);
+    this.#selected = id;
+    c.markRead();
+    this.changed();
+  }
+
+  // --- roster -----------------------------------------------------------------------------
+
+  /** The record of `key`, made if it is new. */
+  user(key: string): UserRecord {
+    let u = this.#users.get(key);
+    if (!u) {
+      u = { key, exp: 0, lastSeen: undefined, online: key === this.#me.key };
+      this.#users.set(key, u);
+      this.#onNewUser(key);
+    }
+    return u;
+  }
+
+  /** The record of `key` if it is known. */
+  findUser(key: string): UserRecord | undefined {
+    return this.#users.get(key);
+  }
+
+  /** Every known user. */
+  users(): IterableIterator<UserRecord> {
+    return this.#users.values();
+  }
+
+  /** An issued name was learned or changed: views are rebuilt with it. */
+  identityChanged(): void {
+    this.#identityVersion++;
+    this.changed();
+  }
+
+  // --- drops ------------------------------------------------------------------------------
+
+  /** Counts one rejected message. */
+  countDrop(reason: string): void {
+    this.#ownDrops.set(reason, (this.#ownDrops.get(reason) ?? 0) + 1);
+    this.changed();
+  }
+
+  /** Adds counted drops (of a finished history read, say). */
+  addDrops(drops: Readonly<Record<string, number>>): void {
+    let any = false;
+    for (const [k, n] of Object.entries(drops)) {
+      if (n <= 0) continue;
+      this.#ownDrops.set(k, (this.#ownDrops.get(k) ?? 0) + n);
+      any = true;
+    }
+    if (any) this.changed();
+  }
+
+  /** Adds live counters (a verifier's drops), read each time a snapshot is built. */
+  addDropSource(source: () => Readonly<Record<string, number>>): void {
+    this.#dropSources.push(source);
+  }
+
+  // --- change notification and snapshots --------------------------------------------------
+
+  /** Calls `cb` after changes (batched, once per microtask); returns the unsubscribe function. */
+  onChange(cb: () => void): () => void {
+    return this.#notifier.subscribe(cb);
+  }
+
+  /** Records a change: the snapshot is rebuilt and the listeners are called. */
+  changed(): void {
+    this.#snapshot = undefined;
+    this.#notifier.changed();
+  }
+
+  /** The current state, immutable; the same object until the next change. */
+  snapshot(): ChatSnapshot {
+    if (this.#snapshot) return this.#snapshot;
+    const views = [...this.#conversations.values()].map((c) => this.#view(c));
+    const drops = this.#drops();
+    const snap: ChatSnapshot = Object.freeze({
+      version: this.#notifier.version,
+      state: this.#state,
+      reason: this.#reason,
+      me: this.#me,
+      selected: this.#selected,
+      channels: Object.freeze(views.filter((v) => v.kind === "channel")),
+      dms: Object.freeze(views.filter((v) => v.kind === "dm")),
+      users: Object.freeze(
+        [...this.#users.values()]
+          .map((u) => this.#userView(u))
+          .sort((a, b) => a.display.localeCompare(b.display)),
+      ),
+      drops: Object.freeze(drops),
+      dropped: Object.values(drops).reduce((a, b) => a + b, 0),
+      notice: this.#notice?.text,
+    });
+    this.#snapshot = snap;
+    return snap;
+  }
+
+  #drops(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const source of this.#dropSources) {
+      for (const [k, n] of Object.entries(source())) out[k] = (out[k] ?? 0) + n;
+    }
+    for (const [k, n] of this.#ownDrops) out[k] = (out[k] ?? 0) + n;
+    return out;
+  }
+
+  #display(key: string): { name: string | undefined; display: string } {
+    const name = this.#names(key);
+    return { name, display: name ?? shortKey(key) };
+  }
+
+  #view(c: Conversation): ConversationView {
+    const peer = c.kind === "dm" ? this.#users.get(c.target) : undefined;
+    const cacheKey = `${c.version}/${this.#identityVersion}/${peer?.online ?? ""}`;
+    const hit = this.#viewCache.get(c.id);
+    if (hit && hit.key === cacheKey) return hit.view;
+    const messages = Object.freeze(
+      c.messages.map((m): MessageView => {
+        const { name, display } = this.#display(m.from);
+        return Object.freeze({
+          id: m.id,
+          from: m.from,
+          name,
+          display,
+          text: m.text,
+          time: m.time,
+          mine: m.from === this.#me.key,
+          claimedOther: name !== undefined && m.claimedName !== name,
+          ...(m.seq === undefined ? {} : { seq: m.seq }),
+        });
+      }),
+    );
+    const view: ConversationView = Object.freeze({
+      id: c.id,
+      kind: c.kind,
+      title: c.kind === "channel" ? c.target : this.#display(c.target).display,
+      ...(c.kind === "dm" ? { peer: c.target, online: peer?.online ?? false } : {}),
+      messages,
+      unread: c.unread,
+      history: c.history,
+    });
+    this.#viewCache.set(c.id, { key: cacheKey, view });
+    return view;
+  }
+
+  #userView(u: UserRecord): UserView {
+    const { name, display } = this.#display(u.key);
+    return Object.freeze({
+      key: u.key,
+      name,
+      display,
+      online: u.online,
+      lastSeen: u.lastSeen,
+      me: u.key === this.#me.key,
+    });
+  }
+}
