@@ -29,6 +29,12 @@ import type { Logger } from "./log.ts";
 export interface Requester {
   account: string;
   user: string;
+  /**
+   * The request reached the import over a leafnode connection (from an edge server): then
+   * `user` is the edge's leaf binding, not the person asking (nats-server 2.10 applies the
+   * import at the hub), so it names nobody's DMs.
+   */
+  viaLeafnode: boolean;
 }
 
 /** A reader's outcome. */
@@ -55,7 +61,7 @@ export function requesterOf(
   header: string | undefined,
   chatAccount: string,
 ): Requester | undefined {
-  if (!header || header.length > 4096) return undefined;
+  if (!header || header.length > 16_384) return undefined;
   let info: unknown;
   try {
     info = JSON.parse(header);
@@ -63,9 +69,9 @@ export function requesterOf(
     return undefined; // not the server's header: treated as absent
   }
   if (typeof info !== "object" || info === null) return undefined;
-  const { acc, user } = info as { acc?: unknown; user?: unknown };
+  const { acc, user, kind } = info as { acc?: unknown; user?: unknown; kind?: unknown };
   if (acc !== chatAccount || typeof user !== "string" || !isPublicKey(user, "U")) return undefined;
-  return { account: acc, user };
+  return { account: acc, user, viaLeafnode: kind === "Leafnode" };
 }
 
 /** Options of the readers. */
@@ -158,6 +164,12 @@ export class HistoryReaders {
           return await this.#page(this.opts.posts, channelKey(req.channel), req);
         }
         const req = parseHistoryDmsRequest(data);
+        if (who.viaLeafnode) {
+          throw new ReadRefusal(
+            "NO_IDENTITY",
+            "DM history cannot tell who asks through an edge server yet: connect to a hub server",
+          );
+        }
         const key = req.peer ? pairDmsKey(who.user, req.peer) : userDmsKey(who.user);
         return await this.#page(this.opts.dms, key, req, who.user);
       } finally {

@@ -72,9 +72,18 @@ describe("IndexBuilder: the index holds what the stream holds", () => {
 
 describe("requesterOf: the server's Nats-Request-Info, or nothing", () => {
   it("takes acc and user only when acc is CHAT and user a user key", () => {
-    expect(requesterOf(JSON.stringify({ acc: chat, user: u, rtt: 1 }), chat)).toEqual({
+    expect(
+      requesterOf(JSON.stringify({ acc: chat, user: u, rtt: 1, kind: "Client" }), chat),
+    ).toEqual({
       account: chat,
       user: u,
+      viaLeafnode: false,
+    });
+    // through an edge server, nats-server names the edge's leaf binding, not the person asking
+    expect(requesterOf(JSON.stringify({ acc: chat, user: u, kind: "Leafnode" }), chat)).toEqual({
+      account: chat,
+      user: u,
+      viaLeafnode: true,
     });
     for (const bad of [
       undefined,
@@ -86,7 +95,7 @@ describe("requesterOf: the server's Nats-Request-Info, or nothing", () => {
       JSON.stringify({ acc: chat, user: "bob" }),
       JSON.stringify({ acc: chat, user: { $ne: 1 } }),
       JSON.stringify({ acc: chat }),
-      "x".repeat(10_000),
+      "x".repeat(20_000),
     ])
       expect(requesterOf(bad, chat), String(bad).slice(0, 30)).toBeUndefined();
   });
@@ -110,6 +119,14 @@ describe("requesterOf: the server's Nats-Request-Info, or nothing", () => {
       code: "NO_IDENTITY",
     });
     const info = JSON.stringify({ acc: chat, user: u });
+    // a DM page asked through an edge: refused, never the leaf binding's "own" DMs
+    expect(
+      await readers.read(
+        "dms",
+        new Uint8Array(),
+        JSON.stringify({ acc: chat, user: u, kind: "Leafnode" }),
+      ),
+    ).toMatchObject({ ok: false, code: "NO_IDENTITY" });
     expect(await readers.read("dms", new Uint8Array([0xff]), info)).toMatchObject({
       ok: false,
       code: "BAD_REQUEST",

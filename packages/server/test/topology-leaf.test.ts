@@ -6,6 +6,11 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
 import { jetstreamManager } from "@nats-io/jetstream";
+import {
+  encodeHistoryDmsRequest,
+  HISTORY_DMS_SUBJECT,
+  parseHistoryReply,
+} from "@natschat/protocol";
 import { mintChatUser, startTestStack, type TestStack } from "@natschat/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -70,8 +75,20 @@ describe("leaf topology (TLS)", () => {
     const nc = await userAt(stack, edge(), user);
     try {
       const read = await readHistoryAsUser(stack, nc, "General");
-      await read.stop();
-      expect(read.tokens).toEqual(["first post"]);
+      try {
+        expect(read.tokens).toEqual(["first post"]);
+        // DM history needs who asks; through the edge, nats-server 2.10 names the edge's leaf
+        // binding in Nats-Request-Info (the import is applied at the hub), so the service
+        // refuses rather than answer for the wrong identity
+        const r = await nc.request(HISTORY_DMS_SUBJECT, encodeHistoryDmsRequest({}), {
+          timeout: 5000,
+        });
+        expect(
+          parseHistoryReply({ data: r.data, header: (k) => r.headers?.get(k) || undefined }),
+        ).toMatchObject({ ok: false, code: "NO_IDENTITY" });
+      } finally {
+        await read.stop();
+      }
     } finally {
       await nc.close();
     }
