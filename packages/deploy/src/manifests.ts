@@ -55,7 +55,11 @@ export function secretSpecs(o: DeployOptions): SecretSpec[] {
     {
       name: n.leafSecret,
       type: "Opaque",
-      files: { "leaf.creds": "leaf.creds", "sys.creds": "sys.creds" },
+      files: {
+        "leaf.creds": "leaf.creds",
+        "leaf-admin.creds": "leaf-admin.creds",
+        "sys.creds": "sys.creds",
+      },
     },
   ];
   if (o.tls) {

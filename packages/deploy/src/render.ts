@@ -85,6 +85,7 @@ export async function readRenderInputs(dir: string, o: DeployOptions): Promise<R
     "operator-signing.nk": await read(paths.key("operator-signing")),
     "bootstrap.creds": await read(paths.creds("bootstrap")),
     "leaf.creds": await read(paths.creds("leaf")),
+    "leaf-admin.creds": await read(paths.creds("leaf-admin")),
     "sys.creds": await read(paths.creds("sys")),
   };
   if (o.tls) {
@@ -104,7 +105,11 @@ export async function readRenderInputs(dir: string, o: DeployOptions): Promise<R
   const chat = trust.summary.accounts.CHAT;
   return {
     trust: resolverTrust(trust),
-    accounts: { chat: chat.publicKey, sys: trust.summary.accounts.SYS.publicKey },
+    accounts: {
+      chat: chat.publicKey,
+      admin: trust.summary.accounts.ADMIN.publicKey,
+      sys: trust.summary.accounts.SYS.publicKey,
+    },
     pub: { chatAccount: chat.publicKey, chatSigningKeys: chat.signingKeys },
     secrets,
   };

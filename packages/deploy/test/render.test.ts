@@ -126,6 +126,7 @@ describe("deploy render: nats configs", () => {
     const trust = await loadTrust(join(dir, "data"));
     const accounts = {
       chat: trust.summary.accounts.CHAT.publicKey,
+      admin: trust.summary.accounts.ADMIN.publicKey,
       sys: trust.summary.accounts.SYS.publicKey,
     };
     for (const spec of allPodSpecs(o, accounts)) {
@@ -143,6 +144,7 @@ describe("deploy render: nats configs", () => {
     const trust = await loadTrust(join(dir, "data"));
     const accounts = {
       chat: trust.summary.accounts.CHAT.publicKey,
+      admin: trust.summary.accounts.ADMIN.publicKey,
       sys: trust.summary.accounts.SYS.publicKey,
     };
     for (const spec of allPodSpecs(o, accounts)) {
