@@ -17,11 +17,11 @@ import {
   encodeOnlineQuery,
   encodePresence,
   newUserSigner,
-  ONLINE_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
   parseLookupReply,
   parseOnlineReply,
   parseRegistryChange,
+  presenceSubject,
   REVOKE_SUBJECT,
   type RegistryChange,
   signerFromSeed,
@@ -79,7 +79,10 @@ describe("expiry and directory", () => {
     const nc = await connectUser(stack, active);
     closers.push(() => nc.close());
     const signer = await signerFromSeed(active.seed);
-    nc.publish(ONLINE_SUBJECT, await encodePresence(signer, { name: "active", first: true }));
+    nc.publish(
+      presenceSubject(signer.publicKey),
+      await encodePresence(signer, { name: "active", first: true }),
+    );
     await nc.flush();
     await eventually(async () => {
       await svc.nc.flush();
@@ -158,7 +161,10 @@ describe("expiry and directory", () => {
     expect(tooMany.headers?.get("Natschat-Error-Code")).toBe("BAD_REQUEST");
     // online: "active" announced itself in the test before; page with limit 1
     const signer = await signerFromSeed(user.seed);
-    nc.publish(ONLINE_SUBJECT, await encodePresence(signer, { name: "dora", first: true }));
+    nc.publish(
+      presenceSubject(signer.publicKey),
+      await encodePresence(signer, { name: "dora", first: true }),
+    );
     await nc.flush();
     await eventually(async () => {
       await svc.nc.flush();
