@@ -142,6 +142,12 @@ export class IndexBuilder {
   }
 }
 
+/** A read waiting for the index to reach a stream sequence. */
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+}
+
 /** Follows one stream into an index with a headers-only ordered consumer. */
 export class StreamFollower {
   readonly index = new ConversationIndex();
@@ -154,6 +160,10 @@ export class StreamFollower {
   #pruning: Promise<void> = Promise.resolve();
   #stopped = false;
   #done: Promise<void> = Promise.resolve();
+  /** The last stream sequence the index has seen. */
+  #lastSeq = 0;
+  /** Reads waiting for the index to reach a sequence (bounded by the reads in flight). */
+  #waiters: Waiter[] = [];
 
   constructor(
     readonly js: JetStreamClient,
@@ -179,6 +189,8 @@ export class StreamFollower {
     this.#done = (async () => {
       for await (const m of messages) {
         this.#builder.add(m.subject, m.seq);
+        this.#lastSeq = m.seq;
+        if (this.#waiters.length > 0) this.#wake();
         if (m.info.pending === 0) this.#markReady();
         if (this.#stopped) break;
       }
@@ -193,6 +205,36 @@ export class StreamFollower {
     this.#timer.unref?.();
   }
 
+  #wake(): void {
+    const still: Waiter[] = [];
+    for (const w of this.#waiters) {
+      if (w.seq <= this.#lastSeq) w.resolve();
+      else still.push(w);
+    }
+    this.#waiters = still;
+  }
+
+  /**
+   * Resolves once the index holds everything the stream held when this was called (its last
+   * sequence), or after `timeoutMs`: a page then includes every message acked before the
+   * request, whichever replica stored it (read-your-writes).
+   */
+  async caughtUp(timeoutMs = 2000): Promise<void> {
+    const target = (await this.jsm.streams.info(this.stream)).state.last_seq;
+    if (target <= this.#lastSeq || this.#stopped) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w.resolve !== done);
+        resolve();
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#waiters.push({ seq: target, resolve: done });
+    });
+  }
+
   /** Drops what aged out of the stream (below its first sequence). */
   async prune(): Promise<void> {
     const info = await this.jsm.streams.info(this.stream);
@@ -204,6 +246,8 @@ export class StreamFollower {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#markReady();
+    for (const w of this.#waiters) w.resolve();
+    this.#waiters = [];
     this.#messages?.stop();
     await this.#done;
     await this.#pruning;

@@ -78,8 +78,8 @@ export function requesterOf(
 export interface ReaderOptions {
   chatAccount: string;
   direct: DirectStreamAPI;
-  posts: { stream: string; index: ConversationIndex };
-  dms: { stream: string; index: ConversationIndex };
+  posts: { stream: string; index: ConversationIndex; caughtUp?: () => Promise<void> };
+  dms: { stream: string; index: ConversationIndex; caughtUp?: () => Promise<void> };
   /** Largest reply, bytes (the server's max_payload less room for headers). */
   maxReplyBytes: number;
   /** Reads served at once (default 64); beyond, UNAVAILABLE. */
@@ -187,12 +187,14 @@ export class HistoryReaders {
   }
 
   async #page(
-    store: { stream: string; index: ConversationIndex },
+    store: { stream: string; index: ConversationIndex; caughtUp?: () => Promise<void> },
     key: string,
     req: { before?: number; limit?: number },
     participant?: string,
   ): Promise<ReadOutcome> {
     const limit = historyLimit(req);
+    // the newest page includes everything acked before the request (older pages are settled)
+    if (req.before === undefined) await store.caughtUp?.();
     const messages: HistoryMessage[] = [];
     let before = req.before;
     let more = false;

@@ -198,8 +198,16 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
     const readers = new HistoryReaders({
       chatAccount: opts.chatAccount,
       direct: jsm.direct,
-      posts: { stream: POSTS_STREAM, index: followers.posts.index },
-      dms: { stream: DMS_STREAM, index: followers.dms.index },
+      posts: {
+        stream: POSTS_STREAM,
+        index: followers.posts.index,
+        caughtUp: () => followers.posts.caughtUp(),
+      },
+      dms: {
+        stream: DMS_STREAM,
+        index: followers.dms.index,
+        caughtUp: () => followers.dms.caughtUp(),
+      },
       maxReplyBytes: maxPayload - 4096,
       log,
     });
