@@ -4,7 +4,9 @@
 //  2. the two ways the service could fetch those 100 bodies, measured against each other:
 //     direct get by sequence, pipelined (what the readers do), and an ordered consumer filtered
 //     to the channel, started at the page's first sequence;
-//  3. the history load of 3 channels (3 pages of 100, in parallel), as a client does on start.
+//  3. the history load of 3 channels (3 pages of 100, in parallel), as a client does on start;
+//  4. the store path: a signed post sent as a request until the writer's ack (verify, quota
+//     CAS, JetStream publish), one at a time, against a raw request/reply of the same payload.
 // Prints p50/p90 per path; a script, not a test.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import {
@@ -45,25 +47,25 @@ try {
   const alice = await mintChatUser(stack.dir, "alice");
   const nc = await connectChatUser(stack, alice);
   const signer = await signerFromSeed(alice.seed);
-  for (const channel of CHANNELS) {
-    await Promise.all(
-      Array.from({ length: 100 }, async (_, i) => {
-        const token = await encodePost(signer, {
-          name: "alice",
-          channel,
-          msg: `post ${i} ${"x".repeat(200)}`,
-        });
-        const r = await nc.request(postSubject(channel, alice.publicKey), token, {
-          timeout: 10_000,
-        });
-        const ack = parseStoreReply({
-          data: r.data,
-          header: (k) => r.headers?.get(k) || undefined,
-        });
-        if (!ack.ok) throw new Error(`not stored: ${ack.code} ${ack.message}`);
-      }),
-    );
-  }
+  // 16 in flight at a time: below the writer's per-sender cap (32)
+  const jobs = CHANNELS.flatMap((channel) =>
+    Array.from({ length: 100 }, (_, i) => ({ channel, i })),
+  );
+  let next = 0;
+  const worker = async () => {
+    for (let j = next++; j < jobs.length; j = next++) {
+      const { channel, i } = jobs[j] as { channel: string; i: number };
+      const token = await encodePost(signer, {
+        name: "alice",
+        channel,
+        msg: `post ${i} ${"x".repeat(200)}`,
+      });
+      const r = await nc.request(postSubject(channel, alice.publicKey), token, { timeout: 10_000 });
+      const ack = parseStoreReply({ data: r.data, header: (k) => r.headers?.get(k) || undefined });
+      if (!ack.ok) throw new Error(`not stored: ${ack.code} ${ack.message}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
   const page = async (channel: string) => {
     const r = await nc.request(
       HISTORY_POSTS_SUBJECT,
@@ -107,6 +109,34 @@ try {
     await Promise.all(CHANNELS.map((c) => page(c)));
   });
   console.log(`3. history load, 100 posts in each of 3 channels (parallel pages): ${stats(load)}`);
+  // 4. the store path against raw request/reply on the same connection
+  const echo = leaf.subscribe("bench.echo", {
+    callback: (_e, m) => {
+      m.respond(m.data);
+    },
+  });
+  await leaf.flush();
+  const tokens = await Promise.all(
+    Array.from({ length: RUNS * 4 }, (_, i) =>
+      encodePost(signer, { name: "alice", channel: "bench", msg: `ack ${i}` }),
+    ),
+  );
+  const raw: number[] = [];
+  const acked: number[] = [];
+  for (const [i, token] of tokens.entries()) {
+    // alternate so that machine noise hits both
+    let t = performance.now();
+    await nc.request(postSubject("bench", alice.publicKey), token, { timeout: 10_000 });
+    acked.push(performance.now() - t);
+    if (i % 2 === 0) {
+      t = performance.now();
+      await leaf.request("bench.echo", token, { timeout: 10_000 });
+      raw.push(performance.now() - t);
+    }
+  }
+  echo.unsubscribe();
+  console.log(`4a. raw request/reply, same payload: ${stats(raw)}`);
+  console.log(`4b. post → writer's ack (verify, quota CAS, JetStream publish): ${stats(acked)}`);
   await leaf.close();
   await nc.close();
 } finally {

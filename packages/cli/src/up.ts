@@ -15,6 +15,7 @@ import {
 import {
   connectRole,
   discoverServers,
+  edgeLeafCreds,
   ensurePrivateDir,
   initTrust,
   layout,
@@ -135,14 +136,7 @@ export async function upVerb(argv: string[]): Promise<number> {
       tls,
       preferred,
       onBusyPort: flags["strict-ports"] ? "fail" : "fallback",
-      leafCreds: {
-        chat: { account: trust.summary.accounts.CHAT.publicKey, credentials: paths.creds("leaf") },
-        sys: { account: trust.summary.accounts.SYS.publicKey, credentials: paths.creds("sys") },
-        admin: {
-          account: trust.summary.accounts.ADMIN.publicKey,
-          credentials: paths.creds("leaf-admin"),
-        },
-      },
+      leafCreds: edgeLeafCreds(trust),
     });
     for (const note of plan.notes) console.log(`note: ${note}`);
     const running = await startTopology({

@@ -57,8 +57,8 @@ export function secretSpecs(o: DeployOptions): SecretSpec[] {
       type: "Opaque",
       files: {
         "leaf.creds": "leaf.creds",
-        "sys.creds": "sys.creds",
         "leaf-admin.creds": "leaf-admin.creds",
+        "sys.creds": "sys.creds",
       },
     },
   ];

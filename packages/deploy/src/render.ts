@@ -85,8 +85,8 @@ export async function readRenderInputs(dir: string, o: DeployOptions): Promise<R
     "operator-signing.nk": await read(paths.key("operator-signing")),
     "bootstrap.creds": await read(paths.creds("bootstrap")),
     "leaf.creds": await read(paths.creds("leaf")),
-    "sys.creds": await read(paths.creds("sys")),
     "leaf-admin.creds": await read(paths.creds("leaf-admin")),
+    "sys.creds": await read(paths.creds("sys")),
   };
   if (o.tls) {
     await ensureDevCerts({ dir });
@@ -107,8 +107,8 @@ export async function readRenderInputs(dir: string, o: DeployOptions): Promise<R
     trust: resolverTrust(trust),
     accounts: {
       chat: chat.publicKey,
-      sys: trust.summary.accounts.SYS.publicKey,
       admin: trust.summary.accounts.ADMIN.publicKey,
+      sys: trust.summary.accounts.SYS.publicKey,
     },
     pub: { chatAccount: chat.publicKey, chatSigningKeys: chat.signingKeys },
     secrets,

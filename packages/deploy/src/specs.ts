@@ -29,9 +29,13 @@ export const REGION_SIZE = 3;
 /** What the edge's remotes bind: the CHAT and SYS account public keys. */
 export interface EdgeAccounts {
   chat: string;
+  /** With it, the edge gets an ADMIN remote and CHAT's imported services apply at the edge. */
+  admin?: string;
   sys: string;
-  admin: string;
 }
+
+/** The service subjects CHAT imports from ADMIN: over the ADMIN remote only, never over CHAT's. */
+const CHAT_IMPORTED_SERVICES = ["chat.req.access", "chat.svc.history.>", "chat.svc.directory.>"];
 
 /** The spec of pod i of a region (0-based, as StatefulSet pods are numbered). */
 export function regionPodSpec(o: DeployOptions, region: string, i: number): ServerSpec {
@@ -74,7 +78,7 @@ export function regionPodSpec(o: DeployOptions, region: string, i: number): Serv
   };
 }
 
-/** The spec of the edge server: no JetStream, CHAT and SYS leafnode remotes to the hub. */
+/** The spec of the edge server: no JetStream, CHAT, ADMIN and SYS leafnode remotes to the hub. */
 export function edgePodSpec(o: DeployOptions, accounts: EdgeAccounts): ServerSpec {
   const n = names(o);
   const [hub] = o.regions;
@@ -87,10 +91,22 @@ export function edgePodSpec(o: DeployOptions, accounts: EdgeAccounts): ServerSpe
     storeDir: POD_PATHS.store,
     resolverDir: POD_PATHS.resolver,
     leafRemotes: [
-      { urls, account: accounts.chat, credentials: `${POD_PATHS.leafCredsDir}/leaf.creds` },
+      {
+        urls,
+        account: accounts.chat,
+        credentials: `${POD_PATHS.leafCredsDir}/leaf.creds`,
+        ...(accounts.admin ? { denyExports: CHAT_IMPORTED_SERVICES } : {}),
+      },
+      ...(accounts.admin
+        ? [
+            {
+              urls,
+              account: accounts.admin,
+              credentials: `${POD_PATHS.leafCredsDir}/leaf-admin.creds`,
+            },
+          ]
+        : []),
       { urls, account: accounts.sys, credentials: `${POD_PATHS.leafCredsDir}/sys.creds` },
-      // the edge applies CHAT's service imports itself, so services learn the user who asked
-      { urls, account: accounts.admin, credentials: `${POD_PATHS.leafCredsDir}/leaf-admin.creds` },
     ],
     jetstream: "none",
     tls: o.tls

@@ -64,7 +64,6 @@ async function podPathMap(release: string, region: string): Promise<[string, str
     [POD_PATHS.ca, join(secrets, "ca.crt")],
     [`${POD_PATHS.leafCredsDir}/leaf.creds`, join(secrets, "leaf.creds")],
     [`${POD_PATHS.leafCredsDir}/sys.creds`, join(secrets, "sys.creds")],
-    [`${POD_PATHS.leafCredsDir}/leaf-admin.creds`, join(secrets, "leaf-admin.creds")],
     [POD_PATHS.resolver, join(scratch, "data", "resolver")],
     ['"/data"', `"${join(scratch, "data")}"`],
     ["/var/run/nats/nats.pid", join(scratch, "nats.pid")],
@@ -127,8 +126,8 @@ describe("deploy render: nats configs", () => {
     const trust = await loadTrust(join(dir, "data"));
     const accounts = {
       chat: trust.summary.accounts.CHAT.publicKey,
-      sys: trust.summary.accounts.SYS.publicKey,
       admin: trust.summary.accounts.ADMIN.publicKey,
+      sys: trust.summary.accounts.SYS.publicKey,
     };
     for (const spec of allPodSpecs(o, accounts)) {
       const release = names(o).release(spec.region);
@@ -145,8 +144,8 @@ describe("deploy render: nats configs", () => {
     const trust = await loadTrust(join(dir, "data"));
     const accounts = {
       chat: trust.summary.accounts.CHAT.publicKey,
-      sys: trust.summary.accounts.SYS.publicKey,
       admin: trust.summary.accounts.ADMIN.publicKey,
+      sys: trust.summary.accounts.SYS.publicKey,
     };
     for (const spec of allPodSpecs(o, accounts)) {
       const ours = serverSettings(spec, resolverTrust(trust)) as Record<string, unknown>;

@@ -19,7 +19,14 @@ import {
   waitMetaGroup,
 } from "@natschat/server";
 import { eventually } from "@natschat/testing";
-import { initTrust, type LoadedTrust, layout, loadTrust, resolverTrust } from "@natschat/trust";
+import {
+  edgeLeafCreds,
+  initTrust,
+  type LoadedTrust,
+  layout,
+  loadTrust,
+  resolverTrust,
+} from "@natschat/trust";
 import { TcpProxy } from "./proxy.ts";
 
 /** A running topology with controllable inter-region links. */
@@ -69,14 +76,7 @@ export async function startLinkedStack(opts: {
     topology: opts.topology,
     dir: paths.server,
     regions: opts.regions,
-    leafCreds: {
-      chat: { account: trust.summary.accounts.CHAT.publicKey, credentials: paths.creds("leaf") },
-      sys: { account: trust.summary.accounts.SYS.publicKey, credentials: paths.creds("sys") },
-      admin: {
-        account: trust.summary.accounts.ADMIN.publicKey,
-        credentials: paths.creds("leaf-admin"),
-      },
-    },
+    leafCreds: edgeLeafCreds(trust),
   });
   const proxies = new Map<string, TcpProxy>();
   const byPort = new Map<number, TcpProxy>();

@@ -1,9 +1,10 @@
 // What a service in ADMIN learns from Nats-Request-Info when a chat user asks from a leaf edge.
 // The edge has an ADMIN leafnode remote, so it applies CHAT's share:true import itself and the
-// service sees the user (kind "Client"). The same request also travels the CHAT link and crosses
-// the import again at the hub, where the server can only name the link (kind "Leafnode"): the
-// services drop that copy (protocol/request-info.ts). Without the ADMIN remote only the link's
-// copy arrives (checked when this test was written: the user's DMs were then read as the link's).
+// service sees the user (kind "Client"). The CHAT remote does not carry the imported service
+// subjects (deny_exports), so no copy crosses the import again at the hub, where the server could
+// only name the link (kind "Leafnode"); a service drops such a copy should one come
+// (protocol/request-info.ts). Without the ADMIN remote only the link's copy arrives (checked
+// when this test was written: the user's DMs were then read as the link's).
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
   HISTORY_DMS_SUBJECT,

@@ -114,10 +114,14 @@ describe("property 4: each part is given only its own secret", () => {
     expect(access).toMatch(/access/);
     expect(holders("chat-signing.nk")).toEqual([access]);
     expect(holders("operator-signing.nk")).toEqual([access]);
-    // the admin creds are in no Secret at all: the admin is a person with the data dir
-    expect(specs.flatMap((s) => Object.keys(s.files)).filter((f) => f.includes("admin"))).toEqual(
+    // the admin creds are in no Secret at all: the admin is a person with the data dir (the
+    // edge's ADMIN leaf binding, leaf-admin.creds, is the edge server's, in the leaf Secret)
+    expect(specs.flatMap((s) => Object.keys(s.files)).filter((f) => f === "admin.creds")).toEqual(
       [],
     );
+    expect(specs.filter((s) => "leaf-admin.creds" in s.files).map((s) => s.name)).toEqual([
+      "natschat-leaf",
+    ]);
     // the web app gets the public bootstrap creds, and nothing else
     const web = specs.find((s) => s.name.includes("web"));
     expect(Object.keys(web?.files ?? {})).toEqual(["bootstrap.creds"]);

@@ -3,9 +3,10 @@
 // stream; the bodies are then fetched by sequence. It is built at start from an ordered consumer
 // that delivers headers only (subject and sequence, not the bodies) and kept live by the same
 // consumer, so it costs a few numbers per stored message and nothing per request or per user.
-// Messages the stream dropped (max_age, a sender's own per-subject limit) are removed when a read
-// finds them gone.
-import type { ConsumerMessages, JetStreamClient } from "@nats-io/jetstream";
+// It holds what the stream holds: a sender's message evicted by its subject's limit is removed
+// when the one that evicted it arrives, messages aged out are pruned below the stream's first
+// sequence every minute, and a read that still finds one gone drops it.
+import type { ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { parseChatSubject } from "@natschat/protocol";
 import type { Logger } from "./log.ts";
 
@@ -53,6 +54,17 @@ export class ConversationIndex {
     return { seqs: list.slice(start, end), more: start > 0 };
   }
 
+  /** Forgets every sequence below `first` (the stream's first sequence: older ones aged out). */
+  pruneBefore(first: number): void {
+    for (const [key, list] of this.#lists) {
+      const i = lowerBound(list, first);
+      if (i === 0) continue;
+      list.splice(0, i);
+      this.#size -= i;
+      if (list.length === 0) this.#lists.delete(key);
+    }
+  }
+
   /** Forgets `seq` under `key` (the stream no longer has it). */
   remove(key: string, seq: number): void {
     const list = this.#lists.get(key);
@@ -87,21 +99,81 @@ export function keysOf(storedSubject: string): string[] {
     : [userDmsKey(s.recipient), userDmsKey(s.sender), pairDmsKey(s.sender, s.recipient)];
 }
 
+/**
+ * Feeds an index from a stream's (stored subject, sequence) pairs in order, and mirrors the
+ * stream's per-subject limit: when a subject holds more than `perSubject`, the stream dropped its
+ * oldest, and so does the index. Pure, so the bookkeeping is unit-tested.
+ */
+export class IndexBuilder {
+  /** Sequences per stored subject, ascending (one (conversation, sender) pair each). */
+  readonly #subjects = new Map<string, number[]>();
+
+  constructor(
+    readonly index: ConversationIndex,
+    readonly perSubject: number,
+  ) {}
+
+  /** Records one stored message. */
+  add(subject: string, seq: number): void {
+    const keys = keysOf(subject);
+    if (keys.length === 0) return; // not a v3 stored subject (e.g. a v2 message): never served
+    for (const key of keys) this.index.add(key, seq);
+    let q = this.#subjects.get(subject);
+    if (!q) {
+      q = [];
+      this.#subjects.set(subject, q);
+    }
+    q.push(seq);
+    while (q.length > this.perSubject) {
+      const evicted = q.shift() as number;
+      for (const key of keys) this.index.remove(key, evicted);
+    }
+  }
+
+  /** Forgets everything below the stream's first sequence. */
+  pruneBefore(first: number): void {
+    this.index.pruneBefore(first);
+    for (const [subject, q] of this.#subjects) {
+      let i = 0;
+      while (i < q.length && (q[i] as number) < first) i++;
+      if (i > 0) q.splice(0, i);
+      if (q.length === 0) this.#subjects.delete(subject);
+    }
+  }
+}
+
+/** A read waiting for the index to reach a stream sequence. */
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+}
+
 /** Follows one stream into an index with a headers-only ordered consumer. */
 export class StreamFollower {
   readonly index = new ConversationIndex();
+  readonly #builder: IndexBuilder;
   /** Resolves once the index holds every message that was in the stream at start. */
   readonly ready: Promise<void>;
   #markReady: () => void = () => {};
   #messages: ConsumerMessages | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #pruning: Promise<void> = Promise.resolve();
   #stopped = false;
   #done: Promise<void> = Promise.resolve();
+  /** The last stream sequence the index has seen. */
+  #lastSeq = 0;
+  /** Reads waiting for the index to reach a sequence (bounded by the reads in flight). */
+  #waiters: Waiter[] = [];
 
   constructor(
     readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
     readonly stream: string,
+    perSubject: number,
     readonly log: Logger,
+    readonly pruneEveryMs = 60_000,
   ) {
+    this.#builder = new IndexBuilder(this.index, perSubject);
     this.ready = new Promise((resolve) => {
       this.#markReady = resolve;
     });
@@ -116,20 +188,68 @@ export class StreamFollower {
     this.#messages = messages;
     this.#done = (async () => {
       for await (const m of messages) {
-        for (const key of keysOf(m.subject)) this.index.add(key, m.seq);
+        this.#builder.add(m.subject, m.seq);
+        this.#lastSeq = m.seq;
+        if (this.#waiters.length > 0) this.#wake();
         if (m.info.pending === 0) this.#markReady();
         if (this.#stopped) break;
       }
     })().catch((err: unknown) => {
       if (!this.#stopped) this.log.error("index follower stopped", { stream: this.stream, err });
     });
+    this.#timer = setInterval(() => {
+      this.#pruning = this.#pruning
+        .then(() => this.prune())
+        .catch((err: unknown) => this.log.warn("index prune failed", { stream: this.stream, err }));
+    }, this.pruneEveryMs);
+    this.#timer.unref?.();
   }
 
-  /** Stops the consumer. */
+  #wake(): void {
+    const still: Waiter[] = [];
+    for (const w of this.#waiters) {
+      if (w.seq <= this.#lastSeq) w.resolve();
+      else still.push(w);
+    }
+    this.#waiters = still;
+  }
+
+  /**
+   * Resolves once the index holds everything the stream held when this was called (its last
+   * sequence), or after `timeoutMs`: a page then includes every message acked before the
+   * request, whichever replica stored it (read-your-writes).
+   */
+  async caughtUp(timeoutMs = 2000): Promise<void> {
+    const target = (await this.jsm.streams.info(this.stream)).state.last_seq;
+    if (target <= this.#lastSeq || this.#stopped) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w.resolve !== done);
+        resolve();
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#waiters.push({ seq: target, resolve: done });
+    });
+  }
+
+  /** Drops what aged out of the stream (below its first sequence). */
+  async prune(): Promise<void> {
+    const info = await this.jsm.streams.info(this.stream);
+    this.#builder.pruneBefore(info.state.first_seq);
+  }
+
+  /** Stops the consumer and the prune timer. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
     this.#markReady();
+    for (const w of this.#waiters) w.resolve();
+    this.#waiters = [];
     this.#messages?.stop();
     await this.#done;
+    await this.#pruning;
   }
 }

@@ -9,7 +9,7 @@ export {
   resolveHistoryConfig,
 } from "./config.ts";
 export { HistoryServiceError, type HistoryServiceErrorCode } from "./errors.ts";
-export { ConversationIndex } from "./index.ts";
+export { ConversationIndex, IndexBuilder, keysOf } from "./index.ts";
 export { silentLogger as silentLoggerForTests } from "./log.ts";
 export { DEFAULT_DAILY_QUOTA_BYTES, QuotaLedger, utcDay } from "./quota.ts";
 export { HistoryReaders, requesterOf } from "./readers.ts";

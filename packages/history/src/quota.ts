@@ -11,7 +11,7 @@ import { QUOTA_BUCKET } from "@natschat/trust";
 /** Default per-sender daily quota: 8 MiB (≈ 500 messages at the 16 KiB maximum). */
 export const DEFAULT_DAILY_QUOTA_BYTES = 8 * 1024 * 1024;
 
-/** Eight compare-and-set rounds lost in a row: the caller answers UNAVAILABLE. */
+/** 32 compare-and-set rounds lost in a row: the caller answers UNAVAILABLE. */
 export class QuotaContentionError extends Error {
   override name = "QuotaContentionError";
   readonly code = "QUOTA_CONTENTION";
@@ -89,7 +89,7 @@ export class QuotaLedger {
       this.#known = new Map();
     }
     const key = `${sender}.${day}`;
-    for (let attempt = 0; attempt < 8; attempt++) {
+    for (let attempt = 0; attempt < 32; attempt++) {
       let state = this.#known.get(key);
       if (!state) {
         const e = await this.#kv.get(key);
@@ -110,9 +110,11 @@ export class QuotaLedger {
         this.#known.set(key, [rev, used + bytes]);
         return { ok: true, used: used + bytes };
       } catch (err) {
-        // another replica wrote first: re-read its count
+        // another replica wrote first: re-read its count, after a short random pause so that
+        // two replicas charging one sender do not keep colliding
         if (!isCasConflict(err)) throw err;
         this.#known.delete(key);
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
       }
     }
     throw new QuotaContentionError(sender);

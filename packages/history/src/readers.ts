@@ -19,7 +19,9 @@ import {
   parseChatSubject,
   parseHistoryDmsRequest,
   parseHistoryPostsRequest,
+  parseRequestInfo,
   REQUEST_INFO_HEADER,
+  relayedByLeafnode,
   serviceErrorHeaders,
 } from "@natschat/protocol";
 import { type ConversationIndex, channelKey, keysOf, pairDmsKey, userDmsKey } from "./index.ts";
@@ -29,6 +31,12 @@ import type { Logger } from "./log.ts";
 export interface Requester {
   account: string;
   user: string;
+  /**
+   * The request reached the import over a leafnode connection (from an edge server): then
+   * `user` is the edge's leaf binding, not the person asking (nats-server 2.10 applies the
+   * import at the hub), so it names nobody's DMs.
+   */
+  viaLeafnode: boolean;
 }
 
 /** A reader's outcome. */
@@ -55,25 +63,18 @@ export function requesterOf(
   header: string | undefined,
   chatAccount: string,
 ): Requester | undefined {
-  if (!header || header.length > 4096) return undefined;
-  let info: unknown;
-  try {
-    info = JSON.parse(header);
-  } catch {
-    return undefined; // not the server's header: treated as absent
-  }
-  if (typeof info !== "object" || info === null) return undefined;
-  const { acc, user } = info as { acc?: unknown; user?: unknown };
-  if (acc !== chatAccount || typeof user !== "string" || !isPublicKey(user, "U")) return undefined;
-  return { account: acc, user };
+  const info = parseRequestInfo(header);
+  const user = info?.user;
+  if (info?.acc !== chatAccount || user === undefined || !isPublicKey(user, "U")) return undefined;
+  return { account: info.acc, user, viaLeafnode: relayedByLeafnode(info) };
 }
 
 /** Options of the readers. */
 export interface ReaderOptions {
   chatAccount: string;
   direct: DirectStreamAPI;
-  posts: { stream: string; index: ConversationIndex };
-  dms: { stream: string; index: ConversationIndex };
+  posts: { stream: string; index: ConversationIndex; caughtUp?: () => Promise<void> };
+  dms: { stream: string; index: ConversationIndex; caughtUp?: () => Promise<void> };
   /** Largest reply, bytes (the server's max_payload less room for headers). */
   maxReplyBytes: number;
   /** Reads served at once (default 64); beyond, UNAVAILABLE. */
@@ -158,6 +159,12 @@ export class HistoryReaders {
           return await this.#page(this.opts.posts, channelKey(req.channel), req);
         }
         const req = parseHistoryDmsRequest(data);
+        if (who.viaLeafnode) {
+          throw new ReadRefusal(
+            "NO_IDENTITY",
+            "DM history cannot tell who asks through an edge server yet: connect to a hub server",
+          );
+        }
         const key = req.peer ? pairDmsKey(who.user, req.peer) : userDmsKey(who.user);
         return await this.#page(this.opts.dms, key, req, who.user);
       } finally {
@@ -175,12 +182,14 @@ export class HistoryReaders {
   }
 
   async #page(
-    store: { stream: string; index: ConversationIndex },
+    store: { stream: string; index: ConversationIndex; caughtUp?: () => Promise<void> },
     key: string,
     req: { before?: number; limit?: number },
     participant?: string,
   ): Promise<ReadOutcome> {
     const limit = historyLimit(req);
+    // the newest page includes everything acked before the request (older pages are settled)
+    if (req.before === undefined) await store.caughtUp?.();
     const messages: HistoryMessage[] = [];
     let before = req.before;
     let more = false;

@@ -7,13 +7,18 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/nats-core";
+import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { type Service, Svcm } from "@nats-io/services";
-import { HISTORY_DMS_SUBJECT, HISTORY_POSTS_SUBJECT } from "@natschat/protocol";
+import {
+  HISTORY_DMS_SUBJECT,
+  HISTORY_POSTS_SUBJECT,
+  serviceErrorHeaders,
+} from "@natschat/protocol";
 import {
   connectWithCreds,
   DMS_STREAM,
   HISTORY_QUEUE,
+  HISTORY_STREAMS,
   installNodeEd25519,
   POSTS_STREAM,
 } from "@natschat/trust";
@@ -163,8 +168,8 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
     const js = jetstream(chat, { timeout: 5000 });
     const jsm = await jetstreamManager(chat, { timeout: 5000 });
     const followers = {
-      posts: new StreamFollower(js, POSTS_STREAM, log),
-      dms: new StreamFollower(js, DMS_STREAM, log),
+      posts: new StreamFollower(js, jsm, POSTS_STREAM, HISTORY_STREAMS.posts.perSubject, log),
+      dms: new StreamFollower(js, jsm, DMS_STREAM, HISTORY_STREAMS.dms.perSubject, log),
     };
     for (const f of Object.values(followers)) {
       await withRetries(`follow ${f.stream}`, log, () => f.start());
@@ -193,8 +198,16 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
     const readers = new HistoryReaders({
       chatAccount: opts.chatAccount,
       direct: jsm.direct,
-      posts: { stream: POSTS_STREAM, index: followers.posts.index },
-      dms: { stream: DMS_STREAM, index: followers.dms.index },
+      posts: {
+        stream: POSTS_STREAM,
+        index: followers.posts.index,
+        caughtUp: () => followers.posts.caughtUp(),
+      },
+      dms: {
+        stream: DMS_STREAM,
+        index: followers.dms.index,
+        caughtUp: () => followers.dms.caughtUp(),
+      },
       maxReplyBytes: maxPayload - 4096,
       log,
     });
@@ -231,7 +244,18 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
             log.error("endpoint subscription failed", { endpoint, err });
             return;
           }
-          if (draining) return; // the next replica in the queue group gets the retry
+          if (draining) {
+            // answered, so the client retries at once (another replica takes it) instead of
+            // waiting out its timeout
+            const h = headers();
+            const [[, status], [, description], [name, code]] = serviceErrorHeaders(
+              "UNAVAILABLE",
+              "this history replica is stopping; retry",
+            ) as [[string, string], [string, string], [string, string]];
+            h.set(name, code);
+            msg.respondError(Number(status), description, "", { headers: h });
+            return;
+          }
           const task = readers.handle(endpoint, msg);
           inflight.add(task);
           void task.finally(() => inflight.delete(task));

@@ -206,4 +206,43 @@ describe("history service", () => {
     expect(replies.filter((r) => !r.ok).length).toBeGreaterThan(0); // answered UNAVAILABLE
     expect(replies.some((r) => r.ok)).toBe(true);
   });
+
+  it("refuses stale, future, misaddressed and mistyped messages with their codes", async () => {
+    const old = await encodePost(aliceSigner, {
+      name: "alice",
+      channel: "hist",
+      msg: "from 20 minutes ago",
+      now: Date.now() - 20 * 60_000,
+    });
+    expect(await send(aliceNc, postSubject("hist", alice.publicKey), old)).toMatchObject({
+      ok: false,
+      code: "STALE",
+      status: 409,
+    });
+    const future = await encodePost(aliceSigner, {
+      name: "alice",
+      channel: "hist",
+      msg: "from the future",
+      now: Date.now() + 10 * 60_000,
+    });
+    expect(await send(aliceNc, postSubject("hist", alice.publicKey), future)).toMatchObject({
+      ok: false,
+      code: "BAD_MESSAGE",
+    });
+    // a post for another channel, a DM for another recipient, a DM on a post subject
+    const other = await encodePost(aliceSigner, { name: "alice", channel: "NATS", msg: "x" });
+    const dmCarol = await encodeDm(aliceSigner, { name: "alice", to: carol.publicKey, msg: "x" });
+    for (const [subject, token] of [
+      [postSubject("hist", alice.publicKey), other],
+      [dmSubject(bob.publicKey, alice.publicKey), dmCarol],
+      [postSubject("hist", alice.publicKey), dmCarol],
+    ] as const) {
+      expect(await send(aliceNc, subject, token), subject).toMatchObject({
+        ok: false,
+        code: "BAD_MESSAGE",
+      });
+    }
+    expect(history.writer.stats.reasons["wrong-subject"]).toBeGreaterThanOrEqual(3);
+    expect(history.writer.stats.reasons.stale).toBeGreaterThanOrEqual(1);
+  });
 });

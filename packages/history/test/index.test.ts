@@ -3,6 +3,7 @@ import { createUser } from "@nats-io/nkeys";
 import {
   ConversationIndex,
   HistoryReaders,
+  IndexBuilder,
   requesterOf,
   silentLoggerForTests,
 } from "@natschat/history";
@@ -31,11 +32,58 @@ describe("ConversationIndex", () => {
   });
 });
 
+describe("IndexBuilder: the index holds what the stream holds", () => {
+  const v = createUser().getPublicKey();
+  const w = createUser().getPublicKey();
+
+  it("mirrors the per-subject limit: a sender's oldest goes, nobody else's", () => {
+    const ix = new ConversationIndex();
+    const b = new IndexBuilder(ix, 2);
+    b.add(`chat.store.posts.NATS.${u}`, 1);
+    b.add(`chat.store.posts.NATS.${v}`, 2); // someone else's
+    b.add(`chat.store.posts.NATS.${u}`, 3);
+    b.add(`chat.store.posts.NATS.${u}`, 4); // evicts u's 1, as the stream does
+    expect(ix.page("p NATS", undefined, 10).seqs).toEqual([2, 3, 4]);
+    // DMs: under the recipient, the sender and the pair
+    b.add(`chat.store.dms.${v}.${u}`, 5);
+    b.add(`chat.store.dms.${u}.${w}`, 6);
+    expect(ix.page(`u ${u}`, undefined, 10).seqs).toEqual([5, 6]);
+    expect(ix.page(`u ${v}`, undefined, 10).seqs).toEqual([5]);
+    expect(ix.page(u < v ? `d ${u} ${v}` : `d ${v} ${u}`, undefined, 10).seqs).toEqual([5]);
+    // v2 subjects (no server-proven sender) are never indexed
+    b.add("chat.KUBECON.posts.NATS", 7);
+    b.add("chat.store.posts.NATS", 8);
+    // posts 2, 3, 4 once each; each DM under recipient, sender and pair
+    expect(ix.size).toBe(3 + 3 + 3);
+  });
+
+  it("prunes below the stream's first sequence (aged out)", () => {
+    const ix = new ConversationIndex();
+    const b = new IndexBuilder(ix, 1000);
+    for (let seq = 1; seq <= 10; seq++) b.add(`chat.store.posts.NATS.${u}`, seq);
+    b.add(`chat.store.posts.Old.${u}`, 11);
+    b.pruneBefore(8);
+    expect(ix.page("p NATS", undefined, 100).seqs).toEqual([8, 9, 10]);
+    expect(ix.page("p Old", undefined, 100).seqs).toEqual([11]);
+    b.pruneBefore(12);
+    expect(ix.size).toBe(0);
+  });
+});
+
 describe("requesterOf: the server's Nats-Request-Info, or nothing", () => {
   it("takes acc and user only when acc is CHAT and user a user key", () => {
-    expect(requesterOf(JSON.stringify({ acc: chat, user: u, rtt: 1 }), chat)).toEqual({
+    expect(
+      requesterOf(JSON.stringify({ acc: chat, user: u, rtt: 1, kind: "Client" }), chat),
+    ).toEqual({
       account: chat,
       user: u,
+      viaLeafnode: false,
+    });
+    // through an edge server, nats-server names the edge's leaf binding, not the person asking
+    expect(requesterOf(JSON.stringify({ acc: chat, user: u, kind: "Leafnode" }), chat)).toEqual({
+      account: chat,
+      user: u,
+      viaLeafnode: true,
     });
     for (const bad of [
       undefined,
@@ -47,7 +95,7 @@ describe("requesterOf: the server's Nats-Request-Info, or nothing", () => {
       JSON.stringify({ acc: chat, user: "bob" }),
       JSON.stringify({ acc: chat, user: { $ne: 1 } }),
       JSON.stringify({ acc: chat }),
-      "x".repeat(10_000),
+      "x".repeat(20_000),
     ])
       expect(requesterOf(bad, chat), String(bad).slice(0, 30)).toBeUndefined();
   });
@@ -71,6 +119,14 @@ describe("requesterOf: the server's Nats-Request-Info, or nothing", () => {
       code: "NO_IDENTITY",
     });
     const info = JSON.stringify({ acc: chat, user: u });
+    // a DM page asked through an edge: refused, never the leaf binding's "own" DMs
+    expect(
+      await readers.read(
+        "dms",
+        new Uint8Array(),
+        JSON.stringify({ acc: chat, user: u, kind: "Leafnode" }),
+      ),
+    ).toMatchObject({ ok: false, code: "NO_IDENTITY" });
     expect(await readers.read("dms", new Uint8Array([0xff]), info)).toMatchObject({
       ok: false,
       code: "BAD_REQUEST",

@@ -166,7 +166,12 @@ export {
   type RevokeResult,
   type RevokeServerResult,
 } from "./registry-wire.ts";
-export { type RequestInfo, relayedByLeafnode, requestInfoOf } from "./request-info.ts";
+export {
+  parseRequestInfo,
+  type RequestInfo,
+  relayedByLeafnode,
+  requestInfoOf,
+} from "./request-info.ts";
 export {
   ACCESS_SUBJECT,
   CHANNEL_MAX_LENGTH,

@@ -4,9 +4,10 @@
 //
 // `kind` says what kind of connection the server took the request from. A chat user's request
 // is "Client". At a leaf edge the edge server applies CHAT's import itself (it has an ADMIN
-// leafnode remote), so the service sees the user; the same request may also travel the CHAT
-// leafnode link and cross the import again at the hub, where the server can only name the link
-// ("Leafnode"). That copy is dropped unanswered: answering it would answer for the link.
+// leafnode remote), so the service sees the user. A request that travelled a CHAT leafnode link
+// and crossed the import at the hub names only the link ("Leafnode"): an edge configured without
+// the ADMIN remote, or without the CHAT remote's deny of the service subjects. Such a request is
+// never answered as the user's.
 import { REQUEST_INFO_HEADER } from "./subjects.ts";
 
 /** The fields a service uses. */
@@ -28,8 +29,12 @@ interface HeaderSource {
 
 /** The Request-Info of a message, or undefined when absent or unreadable. */
 export function requestInfoOf(headers: HeaderSource | undefined): RequestInfo | undefined {
-  const text = headers?.get(REQUEST_INFO_HEADER);
-  if (!text) return undefined;
+  return parseRequestInfo(headers?.get(REQUEST_INFO_HEADER));
+}
+
+/** A Nats-Request-Info header's value, parsed; undefined when absent or unreadable. */
+export function parseRequestInfo(text: string | undefined): RequestInfo | undefined {
+  if (!text || text.length > 16_384) return undefined;
   let v: unknown;
   try {
     v = JSON.parse(text);

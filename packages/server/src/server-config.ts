@@ -21,6 +21,8 @@ export interface LeafRemote {
   urls: string[];
   account: string;
   credentials: string;
+  /** Subjects this edge does not send to the hub over this remote (nats-server deny_exports). */
+  denyExports?: string[];
 }
 
 /**
@@ -148,6 +150,7 @@ export function serverSettings(spec: ServerSpec, trust: ResolverTrust): ServerSe
         urls: r.urls,
         account: r.account,
         credentials: r.credentials,
+        deny_exports: r.denyExports?.length ? r.denyExports : undefined,
         tls: tls ? { ca_file: tls.ca } : undefined,
       })),
     };

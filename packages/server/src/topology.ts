@@ -59,13 +59,14 @@ export interface PlanOptions {
   onBusyPort?: "fallback" | "fail" | "ignore";
   /** creds files for the edge's leafnode remotes (leaf topology). */
   leafCreds?: {
-    chat: { account: string; credentials: string };
-    sys: { account: string; credentials: string };
+    /** `denyExports`: the service subjects CHAT imports, taken only over the ADMIN remote. */
+    chat: { account: string; credentials: string; denyExports?: string[] };
     /**
-     * ADMIN: the services' account. With it the edge itself applies CHAT's service imports, so
-     * the Nats-Request-Info the services read names the user who asked, not the leafnode link.
+     * Optional ADMIN remote: with it, CHAT's service imports are applied at the edge, so the
+     * services see the edge user in Nats-Request-Info (not the CHAT leaf binding).
      */
-    admin: { account: string; credentials: string };
+    admin?: { account: string; credentials: string };
+    sys: { account: string; credentials: string };
   };
   tls?: TlsFiles;
 }
@@ -213,10 +214,16 @@ export async function planTopology(opts: PlanOptions): Promise<Plan> {
       storeDir: join(opts.dir, name, "jetstream"),
       resolverDir: join(opts.dir, name, "resolver"),
       leafRemotes: [
-        { urls, ...opts.leafCreds.chat },
+        opts.leafCreds.admin
+          ? { urls, ...opts.leafCreds.chat }
+          : {
+              urls,
+              account: opts.leafCreds.chat.account,
+              credentials: opts.leafCreds.chat.credentials,
+            },
+        ...(opts.leafCreds.admin ? [{ urls, ...opts.leafCreds.admin }] : []),
         // without the SYS remote the edge never hears account updates, so revocations miss it
         { urls, ...opts.leafCreds.sys },
-        { urls, ...opts.leafCreds.admin },
       ],
       // no JetStream at the edge: its clients use the hub's streams with the domain prefix
       jetstream: "none",

@@ -43,10 +43,6 @@ describe("server config rendering", () => {
             credentials: paths.creds("leaf"),
           },
           sys: { account: trust.summary.accounts.SYS.publicKey, credentials: paths.creds("sys") },
-          admin: {
-            account: trust.summary.accounts.ADMIN.publicKey,
-            credentials: paths.creds("leaf-admin"),
-          },
         },
       });
       const bin = await ensureNatsServer();

@@ -17,7 +17,6 @@ afterAll(async () => {
 const leafCreds = {
   chat: { account: "ACHAT", credentials: "/x/leaf.creds" },
   sys: { account: "ASYS", credentials: "/x/sys.creds" },
-  admin: { account: "AADMIN", credentials: "/x/leaf-admin.creds" },
 };
 
 describe("topology plans", () => {
@@ -46,7 +45,7 @@ describe("topology plans", () => {
     expect(new Set(ports).size).toBe(ports.length);
   });
 
-  it("leaf: the edge has CHAT, SYS and ADMIN remotes to every hub server and no JetStream", async () => {
+  it("leaf: the edge has CHAT and SYS remotes to every hub server and no JetStream", async () => {
     const plan = await planTopology({
       topology: "leaf",
       dir,
@@ -60,7 +59,6 @@ describe("topology plans", () => {
     expect(edge?.leafRemotes).toEqual([
       { urls, account: "ACHAT", credentials: "/x/leaf.creds" },
       { urls, account: "ASYS", credentials: "/x/sys.creds" },
-      { urls, account: "AADMIN", credentials: "/x/leaf-admin.creds" },
     ]);
     expect(plan.servers.slice(0, 3).every((s) => s.jetstream === "server")).toBe(true);
   });

@@ -6,6 +6,11 @@ import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
 import { jetstreamManager } from "@nats-io/jetstream";
+import {
+  encodeHistoryDmsRequest,
+  HISTORY_DMS_SUBJECT,
+  parseHistoryReply,
+} from "@natschat/protocol";
 import { mintChatUser, startTestStack, type TestStack } from "@natschat/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -31,7 +36,7 @@ const hub = () => stack.topology.servers[0] as (typeof stack.topology.servers)[0
 const edge = () => stack.topology.servers.at(-1) as (typeof stack.topology.servers)[0];
 
 describe("leaf topology (TLS)", () => {
-  it("plans a hub of 3 and an edge with CHAT and SYS remotes to every hub server", () => {
+  it("plans a hub of 3 and an edge with CHAT, ADMIN and SYS remotes to every hub server", () => {
     const { plan } = stack.topology;
     expect(plan.servers.map((s) => `${s.name}@${s.region}`)).toEqual([
       "east-1@east",
@@ -42,7 +47,14 @@ describe("leaf topology (TLS)", () => {
     const remotes = edge().spec.leafRemotes ?? [];
     expect(remotes.map((r) => r.account)).toEqual([
       stack.trust.summary.accounts.CHAT.publicKey,
+      stack.trust.summary.accounts.ADMIN.publicKey,
       stack.trust.summary.accounts.SYS.publicKey,
+    ]);
+    // CHAT's imported services go over the ADMIN remote only (applied at the edge, once)
+    expect(remotes[0]?.denyExports).toEqual([
+      "chat.req.access",
+      "chat.svc.history.>",
+      "chat.svc.directory.>",
     ]);
     for (const r of remotes) expect(r.urls).toHaveLength(3);
     expect(edge().spec.jetstream).toBe("none");
@@ -70,8 +82,20 @@ describe("leaf topology (TLS)", () => {
     const nc = await userAt(stack, edge(), user);
     try {
       const read = await readHistoryAsUser(stack, nc, "General");
-      await read.stop();
-      expect(read.tokens).toEqual(["first post"]);
+      try {
+        expect(read.tokens).toEqual(["first post"]);
+        // DM history needs who asks: the edge's ADMIN remote lets CHAT's import apply at the
+        // edge, so Nats-Request-Info names this user (over the CHAT remote alone it would name
+        // the leaf binding, and the service would refuse)
+        const r = await nc.request(HISTORY_DMS_SUBJECT, encodeHistoryDmsRequest({}), {
+          timeout: 5000,
+        });
+        expect(
+          parseHistoryReply({ data: r.data, header: (k) => r.headers?.get(k) || undefined }),
+        ).toMatchObject({ ok: true, value: { messages: [], more: false } });
+      } finally {
+        await read.stop();
+      }
     } finally {
       await nc.close();
     }

@@ -11,7 +11,14 @@ import {
   startTopology,
   type Topology,
 } from "@natschat/server";
-import { initTrust, type LoadedTrust, layout, loadTrust, resolverTrust } from "@natschat/trust";
+import {
+  edgeLeafCreds,
+  initTrust,
+  type LoadedTrust,
+  layout,
+  loadTrust,
+  resolverTrust,
+} from "@natschat/trust";
 
 export interface TestStack {
   dir: string;
@@ -61,14 +68,7 @@ export async function startTestStack(
     dir: paths.server,
     regions: opts.regions,
     tls,
-    leafCreds: {
-      chat: { account: trust.summary.accounts.CHAT.publicKey, credentials: paths.creds("leaf") },
-      sys: { account: trust.summary.accounts.SYS.publicKey, credentials: paths.creds("sys") },
-      admin: {
-        account: trust.summary.accounts.ADMIN.publicKey,
-        credentials: paths.creds("leaf-admin"),
-      },
-    },
+    leafCreds: edgeLeafCreds(trust),
   });
   // Like `natschat up`, every start preloads the account JWTs the data dir holds now (a
   // revocation rewrites DIR/jwt/CHAT.jwt).

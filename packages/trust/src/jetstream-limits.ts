@@ -62,8 +62,12 @@ export const REGISTRY_STORE: StoreBudget = {
   maxMsgSize: 64 * 1024,
 };
 
-/** Headroom over the sum of the stores: one more stream's worth, for a migration or a spare. */
-const HEADROOM_BYTES = 256 * MiB;
+/**
+ * Headroom over the sum of the stores: in CHAT one more stream's worth (a migration or a
+ * spare); in ADMIN a third of the registry's R3 size (ADMIN stays at the 256 MiB it always had,
+ * which the access service's registry guard reports against).
+ */
+const HEADROOM_BYTES = { CHAT: 256 * MiB, ADMIN: 64 * MiB } as const;
 
 /** Consumers the services may hold in CHAT: ordered index and reader consumers per replica. */
 const CHAT_CONSUMERS = 128;
@@ -79,7 +83,7 @@ export function jetStreamLimits(account: "ADMIN" | "CHAT"): Partial<OperatorLimi
       ? [HISTORY_STREAMS.posts, HISTORY_STREAMS.dms, QUOTA_STORE]
       : [REGISTRY_STORE];
   return {
-    disk_storage: storeSum(stores) * MAX_REPLICAS + HEADROOM_BYTES,
+    disk_storage: storeSum(stores) * MAX_REPLICAS + HEADROOM_BYTES[account],
     // nothing of ours is memory-stored; a little for ephemeral needs, never unlimited
     mem_storage: 64 * MiB,
     streams: stores.length + 2,

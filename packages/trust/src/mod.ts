@@ -47,6 +47,7 @@ export {
 export {
   ACCOUNT_NAMES,
   type AccountName,
+  edgeLeafCreds,
   type InitReport,
   initTrust,
   type LoadedTrust,

@@ -74,7 +74,7 @@ const ROLE_SPECS: Record<
   "leaf-admin": {
     account: "ADMIN",
     about:
-      "binds an edge server's ADMIN leafnode remote: the edge applies CHAT's service imports itself, so services learn the asking user, not the link",
+      "binds an edge server's ADMIN leafnode remote (CHAT's service imports apply at the edge)",
   },
   history: {
     account: "CHAT",
@@ -423,6 +423,25 @@ export async function loadSeed(dir: string, name: string, type: "O" | "A"): Prom
       `${path} is missing; re-run \`natschat init --dir ${dir}\``,
     );
   return parseSeed(text, type, path);
+}
+
+/**
+ * The edge server's leafnode remotes: CHAT (the chat itself), ADMIN (so CHAT's service imports
+ * are applied at the edge, where the user is connected: the services then see the user in
+ * Nats-Request-Info, not the CHAT leaf binding) and SYS (account updates, revocations). The CHAT
+ * remote does not carry the imported service subjects, so each request takes the ADMIN path once.
+ */
+export function edgeLeafCreds(t: LoadedTrust) {
+  const paths = layout(t.dir);
+  return {
+    chat: {
+      account: t.summary.accounts.CHAT.publicKey,
+      credentials: paths.creds("leaf"),
+      denyExports: [ACCESS_SUBJECT, HISTORY_SUBJECTS, DIRECTORY_SUBJECTS],
+    },
+    admin: { account: t.summary.accounts.ADMIN.publicKey, credentials: paths.creds("leaf-admin") },
+    sys: { account: t.summary.accounts.SYS.publicKey, credentials: paths.creds("sys") },
+  };
 }
 
 /** The resolver material for server configs: operator, system account, and the preload map. */
