@@ -70,17 +70,8 @@ export function postSubject(channel: string, senderKey: string): string {
 }
 
 /** Live subject of a DM to `recipientKey` from `senderKey`; only the sender may publish on it. */
-export function dmSubject(recipientKey: string, senderKey: string): string;
-/**
- * @deprecated protocol v2 (`chat.KUBECON.dms.<recipient>`): chat users may no longer publish or
- * subscribe there. Pass the sender key too; this overload goes once the client has moved.
- */
-export function dmSubject(recipientKey: string): string;
-export function dmSubject(recipientKey: string, senderKey?: string): string {
-  const to = userKey(recipientKey, "a DM recipient");
-  return senderKey === undefined
-    ? `${DMS_PREFIX}.${to}`
-    : `${DMS_PREFIX}.${to}.${userKey(senderKey, "the sender")}`;
+export function dmSubject(recipientKey: string, senderKey: string): string {
+  return `${DMS_PREFIX}.${userKey(recipientKey, "a DM recipient")}.${userKey(senderKey, "the sender")}`;
 }
 
 /** Live subject of the presence announcements of `senderKey`. */
@@ -158,12 +149,6 @@ export function storedSubject(s: ChatSubject): string {
 }
 
 /**
- * @deprecated protocol v2's single presence subject; chat users may no longer publish there.
- * Use presenceSubject(myKey) to publish and ONLINE_WILDCARD to subscribe.
- */
-export const ONLINE_SUBJECT = ONLINE_PREFIX;
-
-/**
  * Header on a post or DM that its sender publishes again because the history stream had not
  * confirmed it (natschat's store-and-forward). Receivers that already show it skip it quietly.
  */
@@ -199,27 +184,6 @@ export function validateChannel(name: string): string {
 /** True if `name` is a valid channel name. */
 export function isValidChannel(name: string): boolean {
   return typeof name === "string" && name.length <= CHANNEL_MAX_LENGTH && TOKEN.test(name);
-}
-
-/** @deprecated protocol v2 (`chat.KUBECON.posts.<channel>`): use postSubject(channel, senderKey). */
-export function postsSubject(channel: string): string {
-  return `${POSTS_PREFIX}.${validateChannel(channel)}`;
-}
-
-/** @deprecated protocol v2: use parseChatSubject. */
-export function channelFromSubject(subject: string): string | undefined {
-  const prefix = `${POSTS_PREFIX}.`;
-  if (!subject.startsWith(prefix)) return undefined;
-  const channel = subject.slice(prefix.length);
-  return isValidChannel(channel) ? channel : undefined;
-}
-
-/** @deprecated protocol v2: use parseChatSubject. */
-export function recipientFromSubject(subject: string): string | undefined {
-  const prefix = `${DMS_PREFIX}.`;
-  if (!subject.startsWith(prefix)) return undefined;
-  const key = subject.slice(prefix.length);
-  return isPublicKey(key, "U") ? key : undefined;
 }
 
 /**
