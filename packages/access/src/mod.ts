@@ -70,6 +70,7 @@ export { announce, RegistryEndpoints, wireUser } from "./registry-endpoints.ts";
 export { ReplayGuard } from "./replay.ts";
 export { addressKey } from "./request-info.ts";
 export { DEFAULT_RESERVED_NAMES, parseReservedNames, ReservedNames } from "./reserved.ts";
+export { withRetries } from "./retries.ts";
 export { parseRevokeRequest, type RevokeOutcome, type RevokeRequest, Revoker } from "./revoke.ts";
 export {
   AccessServer,

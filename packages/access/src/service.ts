@@ -37,9 +37,13 @@ import { announce, RegistryEndpoints } from "./registry-endpoints.ts";
 import { ReplayGuard } from "./replay.ts";
 import { ReplicaCounter } from "./replicas.ts";
 import { DEFAULT_RESERVED_NAMES, ReservedNames } from "./reserved.ts";
+import { withRetries } from "./retries.ts";
 import { Revoker } from "./revoke.ts";
 import { maySubscribe } from "./role-check.ts";
 import { type Endpoint, REFUSALS, ServiceFigures } from "./stats.ts";
+
+const startupFailed = (message: string, cause: unknown) =>
+  new AccessServiceError("STARTUP_FAILED", message, { cause });
 
 /** The micro service's name, as $SRV.PING lists it. */
 export const SERVICE_NAME = "natschat-access";
@@ -108,25 +112,6 @@ export interface AccessService {
   readonly stopped: Promise<void>;
 }
 
-/** Runs a start-up step until it works (JetStream may still be electing a leader), 6 tries. */
-async function withRetries<T>(what: string, log: Logger, step: () => Promise<T>): Promise<T> {
-  let lastErr: unknown;
-  for (let attempt = 0; attempt < 6; attempt++) {
-    try {
-      return await step();
-    } catch (err) {
-      lastErr = err;
-      log.warn(`cannot ${what} yet; retrying`, { attempt, err });
-      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
-    }
-  }
-  throw new AccessServiceError(
-    "STARTUP_FAILED",
-    `cannot ${what}: ${lastErr instanceof Error ? lastErr.message : String(lastErr)}`,
-    { cause: lastErr },
-  );
-}
-
 /** Starts one replica of the access service. */
 export async function startAccessService(opts: AccessServiceOptions): Promise<AccessService> {
   // Requests are verified and user JWTs signed with node:crypto's Ed25519, not WebCrypto's.
@@ -167,11 +152,15 @@ export async function startAccessService(opts: AccessServiceOptions): Promise<Ac
       sys = s;
       closers.push(() => s.close());
     }
-    const registry = await withRetries("open the registry bucket", log, () =>
-      Registry.open(nc, {
-        log,
-        ...(opts.registryReplicas ? { replicas: opts.registryReplicas } : {}),
-      }),
+    const registry = await withRetries(
+      "open the registry bucket",
+      log,
+      () =>
+        Registry.open(nc, {
+          log,
+          ...(opts.registryReplicas ? { replicas: opts.registryReplicas } : {}),
+        }),
+      startupFailed,
     );
     closers.push(() => registry.stop());
     await registry.ready;

@@ -1,3 +1,3 @@
-// The history service logs through the same structured logger as the access service (JSON
-// lines, levels, seeds/JWTs/creds masked), so both services' lines read alike.
-export { createLogger, type Logger, silentLogger } from "@natschat/access";
+// What the history service shares with the access service: the structured logger (JSON lines,
+// levels, seeds/JWTs/creds masked), so both services' lines read alike, and the start-up retries.
+export { createLogger, type Logger, silentLogger, withRetries } from "@natschat/access";

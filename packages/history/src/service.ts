@@ -24,11 +24,14 @@ import {
 } from "@natschat/trust";
 import { HistoryServiceError } from "./errors.ts";
 import { StreamFollower } from "./index.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type Logger, withRetries } from "./log.ts";
 import { DEFAULT_DAILY_QUOTA_BYTES, QuotaLedger } from "./quota.ts";
 import { HistoryReaders } from "./readers.ts";
 import { DEDUPE_WINDOW_SECONDS, ensureHistoryStores } from "./streams.ts";
 import { HistoryWriter } from "./writer.ts";
+
+const startupFailed = (message: string, cause: unknown) =>
+  new HistoryServiceError("STARTUP_FAILED", message, { cause });
 
 /** The micro service's name, as $SRV.PING lists it. */
 export const HISTORY_SERVICE_NAME = "natschat-history";
@@ -118,25 +121,6 @@ async function connectAs(
   return nc;
 }
 
-/** Runs a start-up step until it works (JetStream may still be electing a leader), 6 tries. */
-async function withRetries<T>(what: string, log: Logger, step: () => Promise<T>): Promise<T> {
-  let lastErr: unknown;
-  for (let attempt = 0; attempt < 6; attempt++) {
-    try {
-      return await step();
-    } catch (err) {
-      lastErr = err;
-      log.warn(`cannot ${what} yet; retrying`, { attempt, err });
-      await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
-    }
-  }
-  throw new HistoryServiceError(
-    "STARTUP_FAILED",
-    `cannot ${what}: ${lastErr instanceof Error ? lastErr.message : String(lastErr)}`,
-    { cause: lastErr },
-  );
-}
-
 /** Starts one replica of the history service. */
 export async function startHistoryService(opts: HistoryServiceOptions): Promise<HistoryService> {
   installNodeEd25519(); // envelopes are verified with node:crypto's Ed25519
@@ -161,8 +145,11 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
     const replicas = opts.replicas ?? 1;
     const staleSeconds = opts.staleSeconds ?? DEDUPE_WINDOW_SECONDS;
     if (opts.ensureStores !== false) {
-      await withRetries("create the history streams", log, () =>
-        ensureHistoryStores(chat, { replicas, dedupeWindowSeconds: staleSeconds }),
+      await withRetries(
+        "create the history streams",
+        log,
+        () => ensureHistoryStores(chat, { replicas, dedupeWindowSeconds: staleSeconds }),
+        startupFailed,
       );
     }
     const js = jetstream(chat, { timeout: 5000 });
@@ -172,12 +159,16 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
       dms: new StreamFollower(js, jsm, DMS_STREAM, HISTORY_STREAMS.dms.perSubject, log),
     };
     for (const f of Object.values(followers)) {
-      await withRetries(`follow ${f.stream}`, log, () => f.start());
+      await withRetries(`follow ${f.stream}`, log, () => f.start(), startupFailed);
       closers.push(() => f.stop());
     }
     await Promise.all([followers.posts.ready, followers.dms.ready]);
-    const quota = await withRetries("open the quota bucket", log, () =>
-      QuotaLedger.open(chat, { dailyBytes: opts.dailyQuotaBytes ?? DEFAULT_DAILY_QUOTA_BYTES }),
+    const quota = await withRetries(
+      "open the quota bucket",
+      log,
+      () =>
+        QuotaLedger.open(chat, { dailyBytes: opts.dailyQuotaBytes ?? DEFAULT_DAILY_QUOTA_BYTES }),
+      startupFailed,
     );
     const writer = new HistoryWriter(chat, js, quota, { staleSeconds, log });
     writer.start();
