@@ -26,6 +26,7 @@ export {
   type IssuedJwt,
   UserIssuer,
 } from "./issuer.ts";
+export { bounded, withRetries } from "./lifecycle.ts";
 export {
   createLogger,
   LOG_LEVELS,
@@ -70,7 +71,6 @@ export { announce, RegistryEndpoints, wireUser } from "./registry-endpoints.ts";
 export { ReplayGuard } from "./replay.ts";
 export { addressKey } from "./request-info.ts";
 export { DEFAULT_RESERVED_NAMES, parseReservedNames, ReservedNames } from "./reserved.ts";
-export { withRetries } from "./retries.ts";
 export { parseRevokeRequest, type RevokeOutcome, type RevokeRequest, Revoker } from "./revoke.ts";
 export {
   AccessServer,

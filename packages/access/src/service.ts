@@ -27,6 +27,7 @@ import { replyOf, respond, type Work } from "./endpoint.ts";
 import { AccessServiceError } from "./errors.ts";
 import { DEFAULT_EXPIRY_RULES, type ExpiryRules, ExpirySweeper } from "./expiry.ts";
 import { UserIssuer } from "./issuer.ts";
+import { bounded, withRetries } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { PresenceTracker } from "./presence.ts";
 import { Provisioner } from "./provision.ts";
@@ -37,7 +38,6 @@ import { announce, RegistryEndpoints } from "./registry-endpoints.ts";
 import { ReplayGuard } from "./replay.ts";
 import { ReplicaCounter } from "./replicas.ts";
 import { DEFAULT_RESERVED_NAMES, ReservedNames } from "./reserved.ts";
-import { withRetries } from "./retries.ts";
 import { Revoker } from "./revoke.ts";
 import { maySubscribe } from "./role-check.ts";
 import { type Endpoint, REFUSALS, ServiceFigures } from "./stats.ts";
@@ -414,23 +414,4 @@ export class AccessServer implements AccessService {
     })();
     return this.#stopping;
   }
-}
-
-/**
- * Waits for a shutdown step, at most ms; true when it finished in time. Its failure is ignored:
- * we are stopping anyway.
- */
-async function bounded(step: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const finished = await Promise.race([
-    step.then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    }),
-  ]);
-  clearTimeout(timer);
-  return finished;
 }

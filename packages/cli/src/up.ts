@@ -95,11 +95,14 @@ export async function upVerb(argv: string[]): Promise<number> {
   let stoppingAll = false;
   const stopAll = async () => {
     stoppingAll = true;
-    for (let part = parts.pop(); part; part = parts.pop()) {
-      await part
-        .stop()
-        .catch((err) => console.error(`stopping ${part.name}: ${(err as Error).message}`));
-    }
+    const stopOne = (part: Part) =>
+      part.stop().catch((err) => console.error(`stopping ${part.name}: ${(err as Error).message}`));
+    // the services and the web drain side by side (each bounds its own steps, which run their
+    // full time when the servers are gone); the servers stop last, once nothing needs them
+    const clients = parts.splice(0).reverse();
+    const servers = clients.filter((p) => p.name === "nats-server");
+    await Promise.all(clients.filter((p) => p.name !== "nats-server").map(stopOne));
+    for (const part of servers) await stopOne(part);
     await rm(upJsonPath(dir), { force: true });
     await unlock();
   };

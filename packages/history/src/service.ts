@@ -24,7 +24,7 @@ import {
 } from "@natschat/trust";
 import { HistoryServiceError } from "./errors.ts";
 import { StreamFollower } from "./index.ts";
-import { createLogger, type Logger, withRetries } from "./log.ts";
+import { bounded, createLogger, type Logger, withRetries } from "./log.ts";
 import { DEFAULT_DAILY_QUOTA_BYTES, QuotaLedger } from "./quota.ts";
 import { HistoryReaders } from "./readers.ts";
 import { DEDUPE_WINDOW_SECONDS, ensureHistoryStores } from "./streams.ts";
@@ -268,12 +268,16 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
     const stop = () => {
       stopping ??= (async () => {
         draining = true;
-        await svc.stop().catch(() => undefined);
-        await writer.stop();
-        await Promise.allSettled([...inflight]);
-        for (const f of Object.values(followers)) await f.stop();
-        await admin.drain().catch(() => undefined);
-        await chat.drain().catch(() => undefined);
+        // each step is bounded: while the server is gone nothing can drain, and SIGTERM must
+        // still stop the process
+        await bounded(svc.stop(), 2000);
+        await bounded(writer.stop(), 2000);
+        await bounded(Promise.allSettled([...inflight]), 5000);
+        await bounded(Promise.all(Object.values(followers).map((f) => f.stop())), 2000);
+        for (const conn of [admin, chat]) {
+          // a drain that could not finish in time is cut short
+          if (!(await bounded(conn.drain(), 3000))) await conn.close();
+        }
         log.info("history service stopped");
         markStopped();
       })();
