@@ -38,8 +38,6 @@ export class QuotaLedger {
   readonly #now: () => number;
   /** "<key>.<day>" → last known [revision, used]; cleared when the day changes. */
   #known = new Map<string, [number, number]>();
-  /** Charges in progress per sender: one at a time here, so only other replicas race the CAS. */
-  readonly #chains = new Map<string, Promise<Charge>>();
   #day = "";
 
   private constructor(kv: KV, limit: number, now: () => number) {
@@ -64,22 +62,11 @@ export class QuotaLedger {
 
   /**
    * Adds `bytes` to `sender`'s count for today if it stays within the limit. Fails closed: a
-   * bucket error propagates, and the caller refuses the message.
+   * bucket error propagates, and the caller refuses the message. A replica's writer charges one
+   * sender's messages one at a time; across replicas the revision check decides.
    */
   charge(sender: string, bytes: number): Promise<Charge> {
-    const prev = this.#chains.get(sender);
-    const run = prev
-      ? prev.then(
-          () => this.#charge(sender, bytes),
-          () => this.#charge(sender, bytes),
-        )
-      : this.#charge(sender, bytes);
-    this.#chains.set(sender, run);
-    const forget = () => {
-      if (this.#chains.get(sender) === run) this.#chains.delete(sender);
-    };
-    run.then(forget, forget);
-    return run;
+    return this.#charge(sender, bytes);
   }
 
   async #charge(sender: string, bytes: number): Promise<Charge> {

@@ -71,6 +71,8 @@ export class HistoryWriter {
   readonly #maxPerSender: number;
   /** Messages in flight per sender; an entry lives only while its sender has some. */
   readonly #perSender = new Map<string, number>();
+  /** The last message of each sender in flight: the next one waits for it. */
+  readonly #tails = new Map<string, Promise<void>>();
   readonly #remember: number;
   readonly #now: () => number;
   // The streams de-duplicate by Nats-Msg-Id; the verifier must not drop a resend as a replay
@@ -130,13 +132,21 @@ export class HistoryWriter {
       return;
     }
     this.#perSender.set(sender, mine + 1);
-    const task = this.handle(msg).catch((err: unknown) => {
-      // handle() answers every outcome itself; reaching here is a bug, never the sender's input
-      this.#log.error("writer failed", { err });
-    });
+    // One sender's messages are handled one after another, in the order they arrived (NATS keeps
+    // a publisher's order): the stream stores them in the order they were said. Different
+    // senders still run side by side.
+    const previous = this.#tails.get(sender) ?? Promise.resolve();
+    const task = previous
+      .then(() => this.handle(msg))
+      .catch((err: unknown) => {
+        // handle() answers every outcome itself; reaching here is a bug, never the sender's input
+        this.#log.error("writer failed", { err });
+      });
+    this.#tails.set(sender, task);
     this.#inflight.add(task);
     void task.finally(() => {
       this.#inflight.delete(task);
+      if (this.#tails.get(sender) === task) this.#tails.delete(sender);
       const left = (this.#perSender.get(sender) ?? 1) - 1;
       if (left > 0) this.#perSender.set(sender, left);
       else this.#perSender.delete(sender);
