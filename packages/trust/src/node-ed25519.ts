@@ -87,11 +87,16 @@ function verifyInPool(key: KeyObject, data: Uint8Array, sig: Uint8Array): Promis
 /** Ed25519 through node:crypto, with KeyObjects as keys (the protocol caches them). */
 export const nodeEd25519: Ed25519Provider<KeyObject, KeyObject> = {
   name: "node:crypto",
+  // a JWK import: ~9 µs here, where the same key as DER SPKI goes through OpenSSL's decoders in
+  // ~98 µs; every new sender's first message (and every registration) imports one
   importPublicKey: (publicKey32) =>
     createPublicKey({
-      key: Buffer.concat([SPKI_ED25519_PREFIX, bytes32("public key", publicKey32)]),
-      format: "der",
-      type: "spki",
+      key: {
+        kty: "OKP",
+        crv: "Ed25519",
+        x: Buffer.from(bytes32("public key", publicKey32)).toString("base64url"),
+      },
+      format: "jwk",
     }),
   importPrivateKey: ed25519PrivateKeyObject,
   publicKeyFromSeed: (seed32) => rawPublicKey(createPublicKey(ed25519PrivateKeyObject(seed32))),
