@@ -4,7 +4,7 @@
 // service roles may send) is served without the per-address limit, and counted.
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { ServiceMsg } from "@nats-io/services";
-import { requestInfoOf } from "@natschat/protocol";
+import { AccessError, ForgedRequestInfoError, requestInfoOf } from "@natschat/protocol";
 import type { Reply } from "./endpoint.ts";
 import type { Logger } from "./log.ts";
 import type { Provisioner } from "./provision.ts";
@@ -24,7 +24,15 @@ export class AccessEndpoint {
   ) {}
 
   handle = async (msg: ServiceMsg): Promise<Reply> => {
-    const parsed = requestInfoOf(msg.headers);
+    let parsed: ReturnType<typeof requestInfoOf>;
+    try {
+      parsed = requestInfoOf(msg.headers);
+    } catch (err) {
+      if (!(err instanceof ForgedRequestInfoError)) throw err;
+      // a requester that adds its own header would pass for another address: refused, and
+      // counted as malformed, before any shared budget is spent
+      throw new AccessError("BAD_REQUEST", err.message, "malformed", { cause: err });
+    }
     const info = parsed?.acc === this.chatAccount ? parsed : undefined;
     if (!info?.host && this.withoutRequestInfo++ === 0) {
       this.log.warn(

@@ -363,7 +363,7 @@ export class AccessServer implements AccessService {
       }
       // the hub's copy of a request an edge relayed over its CHAT link: the edge delivers the
       // user's own copy through its ADMIN link (protocol/request-info.ts); this one names the link
-      if (relayedByLeafnode(requestInfoOf(msg.headers))) {
+      if (relayedCopy(msg)) {
         this.figures.relayed++;
         return;
       }
@@ -413,5 +413,14 @@ export class AccessServer implements AccessService {
       this.#markStopped();
     })();
     return this.#stopping;
+  }
+}
+
+/** The hub's copy of a request an edge relayed (a forged header is left to the endpoint). */
+function relayedCopy(msg: ServiceMsg): boolean {
+  try {
+    return relayedByLeafnode(requestInfoOf(msg.headers));
+  } catch {
+    return false; // more than one Request-Info: the endpoint refuses it with a clear error
   }
 }

@@ -10,6 +10,7 @@ import { headers } from "@nats-io/nats-core";
 import type { ServiceMsg } from "@nats-io/services";
 import {
   encodeHistoryPage,
+  ForgedRequestInfoError,
   type HistoryErrorCode,
   type HistoryMessage,
   HistoryWireError,
@@ -20,8 +21,8 @@ import {
   parseHistoryDmsRequest,
   parseHistoryPostsRequest,
   parseRequestInfo,
-  REQUEST_INFO_HEADER,
   relayedByLeafnode,
+  requestInfoText,
   serviceErrorHeaders,
 } from "@natschat/protocol";
 import { type ConversationIndex, channelKey, keysOf, pairDmsKey, userDmsKey } from "./index.ts";
@@ -107,14 +108,14 @@ export class HistoryReaders {
   async handle(endpoint: "posts" | "dms", msg: ServiceMsg): Promise<void> {
     let outcome: ReadOutcome;
     try {
-      outcome = await this.read(
-        endpoint,
-        msg.data,
-        msg.headers?.get(REQUEST_INFO_HEADER) || undefined,
-      );
+      outcome = await this.read(endpoint, msg.data, requestInfoText(msg.headers));
     } catch (err) {
-      this.opts.log.error("history read failed", { endpoint, err });
-      outcome = { ok: false, code: "INTERNAL", message: "internal error in the history service" };
+      if (err instanceof ForgedRequestInfoError) {
+        outcome = { ok: false, code: "NO_IDENTITY", message: err.message };
+      } else {
+        this.opts.log.error("history read failed", { endpoint, err });
+        outcome = { ok: false, code: "INTERNAL", message: "internal error in the history service" };
+      }
     }
     const s = this.stats[endpoint];
     if (outcome.ok) s.ok++;

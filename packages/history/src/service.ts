@@ -10,6 +10,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { type Service, Svcm } from "@nats-io/services";
 import {
+  CLOCK_SKEW_SECONDS,
   HISTORY_DMS_SUBJECT,
   HISTORY_POSTS_SUBJECT,
   serviceErrorHeaders,
@@ -148,7 +149,13 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
       await withRetries(
         "create the history streams",
         log,
-        () => ensureHistoryStores(chat, { replicas, dedupeWindowSeconds: staleSeconds }),
+        // the window counts from the store, the staleness from the signature, which may lie up to
+        // the clock skew ahead: a replay accepted as fresh is always inside the window
+        () =>
+          ensureHistoryStores(chat, {
+            replicas,
+            dedupeWindowSeconds: staleSeconds + CLOCK_SKEW_SECONDS,
+          }),
         startupFailed,
       );
     }

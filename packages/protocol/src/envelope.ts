@@ -17,6 +17,9 @@ import { isPublicKey } from "./nkey.ts";
 import { isValidChannel, parseChatSubject, validateChannel } from "./subjects.ts";
 
 /** `nats.type` of a channel post. */
+/** How far in the future a message's `iat` may be (clocks differ): a verifier's default. */
+export const CLOCK_SKEW_SECONDS = 30;
+
 export const POST_TYPE = "chat-post";
 /** `nats.type` of a direct message. */
 export const DM_TYPE = "chat-dm";
@@ -253,7 +256,7 @@ export class EnvelopeVerifier {
   readonly #seen = new Map<string, number>();
 
   constructor(opts: EnvelopeVerifierOptions = {}) {
-    this.#skew = opts.skewSeconds ?? 30;
+    this.#skew = opts.skewSeconds ?? CLOCK_SKEW_SECONDS;
     this.#maxMsg = opts.maxMsgLength ?? MSG_MAX_LENGTH;
     this.#maxBytes = opts.maxTokenBytes ?? ENVELOPE_MAX_BYTES;
     this.#window = (opts.replayWindowSeconds ?? 300) * 1000;

@@ -51,6 +51,7 @@ export {
   webCryptoEd25519,
 } from "./ed25519.ts";
 export {
+  CLOCK_SKEW_SECONDS,
   DM_TYPE,
   type DmEnvelope,
   DROP_REASONS,
@@ -167,10 +168,12 @@ export {
   type RevokeServerResult,
 } from "./registry-wire.ts";
 export {
+  ForgedRequestInfoError,
   parseRequestInfo,
   type RequestInfo,
   relayedByLeafnode,
   requestInfoOf,
+  requestInfoText,
 } from "./request-info.ts";
 export {
   ACCESS_SUBJECT,

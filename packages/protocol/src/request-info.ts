@@ -8,6 +8,12 @@
 // and crossed the import at the hub names only the link ("Leafnode"): an edge configured without
 // the ADMIN remote, or without the CHAT remote's deny of the service subjects. Such a request is
 // never answered as the user's.
+//
+// The server replaces a requester's own copy only when it is the first header line of that name:
+// a second copy, or a first one after another header whose value holds the name, stays, and the
+// server's copy is appended after it. A request with more than one copy is therefore forged, and
+// refused; with exactly one, that one is the server's.
+import { NatschatError } from "./errors.ts";
 import { REQUEST_INFO_HEADER } from "./subjects.ts";
 
 /** The fields a service uses. */
@@ -24,12 +30,39 @@ export interface RequestInfo {
 
 /** Headers as nats-core's MsgHdrs offers them (kept structural: protocol has no NATS code). */
 interface HeaderSource {
-  get(name: string): string;
+  keys(): string[];
+  values(name: string): string[];
 }
 
-/** The Request-Info of a message, or undefined when absent or unreadable. */
+/** A request carried more than one Nats-Request-Info: the requester added its own. */
+export class ForgedRequestInfoError extends NatschatError {
+  override name = "ForgedRequestInfoError";
+  constructor() {
+    super(
+      "REQUEST_INFO_FORGED",
+      "the request carries its own Nats-Request-Info header; only the server may set it",
+    );
+  }
+}
+
+/**
+ * The text of the server's Nats-Request-Info, or undefined when there is none; throws
+ * ForgedRequestInfoError when there is more than one (header names compared without case).
+ */
+export function requestInfoText(headers: HeaderSource | undefined): string | undefined {
+  if (!headers) return undefined;
+  const wanted = REQUEST_INFO_HEADER.toLowerCase();
+  const values = headers
+    .keys()
+    .filter((k) => k.toLowerCase() === wanted)
+    .flatMap((k) => headers.values(k));
+  if (values.length > 1) throw new ForgedRequestInfoError();
+  return values[0];
+}
+
+/** The server's Request-Info of a message, or undefined; throws ForgedRequestInfoError. */
 export function requestInfoOf(headers: HeaderSource | undefined): RequestInfo | undefined {
-  return parseRequestInfo(headers?.get(REQUEST_INFO_HEADER));
+  return parseRequestInfo(requestInfoText(headers));
 }
 
 /** A Nats-Request-Info header's value, parsed; undefined when absent or unreadable. */
