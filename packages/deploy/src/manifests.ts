@@ -95,53 +95,62 @@ const securityContext = {
   capabilities: { drop: ["ALL"] },
 };
 
-/** The access service: 2 replicas (a queue group), connected to the hub region. */
-export function accessDeployment(o: DeployOptions, pub: PublicTrust): IDeployment {
+/** What differs between the service Deployments (access, history). */
+interface ServiceSpec {
+  name: string;
+  /** the `natschat` verb the container runs. */
+  verb: string;
+  replicas: number;
+  /** NATSCHAT_* variables beyond the server URL, the replica id, the replicas and the CA. */
+  env: { name: string; value: string }[];
+  secretName: string;
+  secretPath: string;
+  resources: { requests: { cpu: string; memory: string }; limits: { memory: string } };
+}
+
+/**
+ * A service replica set: a queue group connected to the hub region, its creds from a Secret
+ * mounted read-only, R3 for the state it creates (created through the hub, so placed there).
+ */
+function serviceDeployment(o: DeployOptions, s: ServiceSpec): IDeployment {
   const n = names(o);
   const [hub] = o.regions;
   const scheme = o.tls ? "tls" : "nats";
   const env = [
     { name: "NATSCHAT_SERVER", value: `${scheme}://${n.serviceFqdn(hub)}:4222` },
     { name: "NATSCHAT_REPLICA_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-    { name: "NATSCHAT_ACCESS_CREDS", value: `${APP_PATHS.access}/access.creds` },
-    { name: "NATSCHAT_PUSH_CREDS", value: `${APP_PATHS.access}/push.creds` },
-    { name: "NATSCHAT_CHAT_SIGNING_KEY", value: `${APP_PATHS.access}/chat-signing.nk` },
-    { name: "NATSCHAT_OPERATOR_SIGNING_KEY", value: `${APP_PATHS.access}/operator-signing.nk` },
-    { name: "NATSCHAT_CHAT_ACCOUNT", value: pub.chatAccount },
-    // R3: the registry bucket and history streams, created through the hub, stay in the hub
+    ...s.env,
     { name: "NATSCHAT_REPLICAS", value: "3" },
     ...(o.tls ? [{ name: "NATSCHAT_TLS_CA", value: `${APP_PATHS.ca}/ca.crt` }] : []),
   ];
+  const volume = `${s.verb}-secrets`;
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name: n.access, namespace: o.namespace, labels: labels(n.access) },
+    metadata: { name: s.name, namespace: o.namespace, labels: labels(s.name) },
     spec: {
-      replicas: o.accessReplicas,
-      selector: { matchLabels: labels(n.access) },
+      replicas: s.replicas,
+      selector: { matchLabels: labels(s.name) },
       template: {
-        metadata: { labels: labels(n.access) },
+        metadata: { labels: labels(s.name) },
         spec: {
           containers: [
             {
-              name: "access",
+              name: s.verb,
               image: o.image,
-              args: ["access"],
+              args: [s.verb],
               env,
               volumeMounts: [
-                { name: "access-secrets", mountPath: APP_PATHS.access, readOnly: true },
+                { name: volume, mountPath: s.secretPath, readOnly: true },
                 ...(o.tls ? [{ name: "ca", mountPath: APP_PATHS.ca, readOnly: true }] : []),
               ],
-              resources: {
-                requests: { cpu: "50m", memory: "96Mi" },
-                limits: { memory: "256Mi" },
-              },
+              resources: s.resources,
               securityContext,
             },
           ],
           volumes: [
             // 0440: owned by root, readable through fsGroup by the node user (uid 1000)
-            { name: "access-secrets", secret: { secretName: n.accessSecret, defaultMode: 0o440 } },
+            { name: volume, secret: { secretName: s.secretName, defaultMode: 0o440 } },
             ...(o.tls ? [{ name: "ca", secret: { secretName: n.caSecret } }] : []),
           ],
           securityContext: { fsGroup: 1000 },
@@ -151,61 +160,43 @@ export function accessDeployment(o: DeployOptions, pub: PublicTrust): IDeploymen
   };
 }
 
+/** The access service: 2 replicas (a queue group), connected to the hub region. */
+export function accessDeployment(o: DeployOptions, pub: PublicTrust): IDeployment {
+  const n = names(o);
+  return serviceDeployment(o, {
+    name: n.access,
+    verb: "access",
+    replicas: o.accessReplicas,
+    env: [
+      { name: "NATSCHAT_ACCESS_CREDS", value: `${APP_PATHS.access}/access.creds` },
+      { name: "NATSCHAT_PUSH_CREDS", value: `${APP_PATHS.access}/push.creds` },
+      { name: "NATSCHAT_CHAT_SIGNING_KEY", value: `${APP_PATHS.access}/chat-signing.nk` },
+      { name: "NATSCHAT_OPERATOR_SIGNING_KEY", value: `${APP_PATHS.access}/operator-signing.nk` },
+      { name: "NATSCHAT_CHAT_ACCOUNT", value: pub.chatAccount },
+    ],
+    secretName: n.accessSecret,
+    secretPath: APP_PATHS.access,
+    resources: { requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } },
+  });
+}
+
 /** The history service: a queue group of replicas connected to the hub region (R3 stores). */
 export function historyDeployment(o: DeployOptions, pub: PublicTrust): IDeployment {
   const n = names(o);
-  const [hub] = o.regions;
-  const scheme = o.tls ? "tls" : "nats";
-  const env = [
-    { name: "NATSCHAT_SERVER", value: `${scheme}://${n.serviceFqdn(hub)}:4222` },
-    { name: "NATSCHAT_REPLICA_ID", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-    { name: "NATSCHAT_HISTORY_CREDS", value: `${APP_PATHS.history}/history.creds` },
-    { name: "NATSCHAT_HISTORY_API_CREDS", value: `${APP_PATHS.history}/history-api.creds` },
-    { name: "NATSCHAT_CHAT_ACCOUNT", value: pub.chatAccount },
-    // R3: the history streams and the quota bucket, created through the hub, stay in the hub
-    { name: "NATSCHAT_REPLICAS", value: "3" },
-    ...(o.tls ? [{ name: "NATSCHAT_TLS_CA", value: `${APP_PATHS.ca}/ca.crt` }] : []),
-  ];
-  return {
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name: n.history, namespace: o.namespace, labels: labels(n.history) },
-    spec: {
-      replicas: o.historyReplicas,
-      selector: { matchLabels: labels(n.history) },
-      template: {
-        metadata: { labels: labels(n.history) },
-        spec: {
-          containers: [
-            {
-              name: "history",
-              image: o.image,
-              args: ["history"],
-              env,
-              volumeMounts: [
-                { name: "history-secrets", mountPath: APP_PATHS.history, readOnly: true },
-                ...(o.tls ? [{ name: "ca", mountPath: APP_PATHS.ca, readOnly: true }] : []),
-              ],
-              resources: {
-                // the index holds a few numbers per stored message
-                requests: { cpu: "50m", memory: "128Mi" },
-                limits: { memory: "512Mi" },
-              },
-              securityContext,
-            },
-          ],
-          volumes: [
-            {
-              name: "history-secrets",
-              secret: { secretName: n.historySecret, defaultMode: 0o440 },
-            },
-            ...(o.tls ? [{ name: "ca", secret: { secretName: n.caSecret } }] : []),
-          ],
-          securityContext: { fsGroup: 1000 },
-        },
-      },
-    },
-  };
+  return serviceDeployment(o, {
+    name: n.history,
+    verb: "history",
+    replicas: o.historyReplicas,
+    env: [
+      { name: "NATSCHAT_HISTORY_CREDS", value: `${APP_PATHS.history}/history.creds` },
+      { name: "NATSCHAT_HISTORY_API_CREDS", value: `${APP_PATHS.history}/history-api.creds` },
+      { name: "NATSCHAT_CHAT_ACCOUNT", value: pub.chatAccount },
+    ],
+    secretName: n.historySecret,
+    secretPath: APP_PATHS.history,
+    // the index holds a few numbers per stored message
+    resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+  });
 }
 
 /** The web app: static files and /config.json, served by `natschat web`. */
