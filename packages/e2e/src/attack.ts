@@ -183,3 +183,25 @@ export async function copiesOf(leaf: NatsConnection, stream: string, token: stri
   }
   return copies;
 }
+
+/** The cast of the DM attacks: alice has DMed bob `text` (stored); mallory is the attacker. */
+export async function aliceDmsBob(
+  s: AttackStack,
+  text: string,
+): Promise<{ alice: MintedUser; bob: MintedUser; mallory: MintedUser }> {
+  const [alice, bob, mallory] = (await Promise.all(
+    ["alice", "bob", "mallory"].map((n) => testing.mintChatUser(s.stack.dir, n)),
+  )) as [MintedUser, MintedUser, MintedUser];
+  const a = await connectUser(s.stack, alice);
+  try {
+    const token = await protocol.encodeDm(await protocol.signerFromSeed(alice.seed), {
+      name: "alice",
+      to: bob.publicKey,
+      msg: text,
+    });
+    await storeGenuine(a, subjects.dm(bob.publicKey, alice.publicKey), token);
+  } finally {
+    await a.close();
+  }
+  return { alice, bob, mallory };
+}

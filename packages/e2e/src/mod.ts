@@ -5,6 +5,7 @@
 export { eventually, within } from "@natschat/testing";
 export {
   type AttackStack,
+  aliceDmsBob,
   attackSend,
   connectUser,
   copiesOf,

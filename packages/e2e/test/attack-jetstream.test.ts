@@ -6,14 +6,13 @@
 // stream has no consumer of theirs.
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { encodeDm, signerFromSeed } from "@natschat/protocol";
-import { type MintedUser, mintChatUser, probePublish } from "@natschat/testing";
+import { type MintedUser, probePublish } from "@natschat/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AttackStack,
+  aliceDmsBob,
   connectUser,
   startAttackStack,
-  storeGenuine,
   subjects,
 } from "../src/mod.ts";
 
@@ -25,19 +24,9 @@ let m: NatsConnection;
 
 beforeAll(async () => {
   s = await startAttackStack();
-  [alice, bob, mallory] = (await Promise.all(
-    ["alice", "bob", "mallory"].map((n) => mintChatUser(s.stack.dir, n)),
-  )) as [MintedUser, MintedUser, MintedUser];
-  m = await connectUser(s.stack, mallory);
   // something to find: alice DMs bob
-  const a = await connectUser(s.stack, alice);
-  const token = await encodeDm(await signerFromSeed(alice.seed), {
-    name: "alice",
-    to: bob.publicKey,
-    msg: "secret meeting",
-  });
-  await storeGenuine(a, subjects.dm(bob.publicKey, alice.publicKey), token);
-  await a.close();
+  ({ alice, bob, mallory } = await aliceDmsBob(s, "secret meeting"));
+  m = await connectUser(s.stack, mallory);
 }, 60_000);
 
 afterAll(async () => {

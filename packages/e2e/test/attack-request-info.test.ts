@@ -16,24 +16,16 @@ import {
   ACCESS_ERROR_HEADER,
   ACCESS_SUBJECT,
   encodeAccessRequest,
-  encodeDm,
   encodeHistoryDmsRequest,
   HISTORY_DMS_SUBJECT,
   newUserSigner,
   parseHistoryReply,
   REQUEST_INFO_HEADER,
-  signerFromSeed,
 } from "@natschat/protocol";
-import { type MintedUser, mintChatUser } from "@natschat/testing";
+import type { MintedUser } from "@natschat/testing";
 import { connectRole } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type AttackStack,
-  connectUser,
-  startAttackStack,
-  storeGenuine,
-  subjects,
-} from "../src/mod.ts";
+import { type AttackStack, aliceDmsBob, connectUser, startAttackStack } from "../src/mod.ts";
 
 let s: AttackStack;
 let alice: MintedUser;
@@ -51,19 +43,8 @@ beforeAll(async () => {
     log: silentLogger,
   });
   chatAccount = s.stack.trust.summary.accounts.CHAT.publicKey;
-  let bob: MintedUser;
-  [alice, bob, mallory] = (await Promise.all(
-    ["alice", "bob", "mallory"].map((n) => mintChatUser(s.stack.dir, n)),
-  )) as [MintedUser, MintedUser, MintedUser];
+  ({ alice, mallory } = await aliceDmsBob(s, "secret for bob"));
   m = await connectUser(s.stack, mallory);
-  const a = await connectUser(s.stack, alice);
-  const token = await encodeDm(await signerFromSeed(alice.seed), {
-    name: "alice",
-    to: bob.publicKey,
-    msg: "secret for bob",
-  });
-  await storeGenuine(a, subjects.dm(bob.publicKey, alice.publicKey), token);
-  await a.close();
 }, 60_000);
 
 afterAll(async () => {
