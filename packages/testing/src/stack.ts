@@ -89,7 +89,17 @@ export async function startTestStack(
     creds: (role) => paths.creds(role),
     async restart() {
       await stack.topology.stop();
-      stack.topology = await start();
+      try {
+        stack.topology = await start();
+      } catch (err) {
+        // nats-server 2.10 on a busy 2-core machine sometimes leaves a restarted peer not current
+        // for over a minute (startTopology heals only a peer left out of the group, and has
+        // stopped every server by now); one more start, on the same stores, is what an operator
+        // would do (issue 14 owns the cluster restart itself)
+        if ((err as { code?: string }).code !== "JETSTREAM_NOT_READY") throw err;
+        console.warn(`[testing] ${(err as Error).message}; restarting the topology once more`);
+        stack.topology = await start();
+      }
     },
     async stop() {
       await stack.topology.stop();
