@@ -105,6 +105,7 @@ async function connectAs(
       inboxOwner: role,
       name,
       reconnectForever: true,
+      asyncTraces: false, // as the access service: no stack capture per stored message
       ...(opts.tlsCaFile ? { tlsCaFile: opts.tlsCaFile } : {}),
     });
   } catch (err) {
