@@ -16,7 +16,12 @@ import type { WebRuntimeConfig } from "../../config.ts";
 import { ConfirmDialog } from "../ConfirmDialog.tsx";
 import { Icon } from "../Icon.tsx";
 import { navigate } from "../route.ts";
-import { forgetAdminCreds, loadAdminCreds, saveAdminCreds } from "./admin-creds.ts";
+import {
+  AdminCredsError,
+  forgetAdminCreds,
+  loadAdminCreds,
+  saveAdminCreds,
+} from "./admin-creds.ts";
 import { AdminModel, type AdminModel as AdminModelType, type AdminUser } from "./admin-model.ts";
 
 function when(iso: string | undefined): string {
@@ -55,8 +60,9 @@ function CredsDrop(props: { busy: boolean; error?: string; onCreds: (text: strin
       <h2>Load the admin creds</h2>
       <p>
         Drop the admin creds file here, or choose it: <code>creds/admin.creds</code> in the data
-        directory of <code>natschat up</code> (the path it prints under "admin creds"). It is never
-        uploaded; this browser keeps it until you log out.
+        directory of <code>natschat up</code> (the <code>--dir</code> it ran with;{" "}
+        <code>.natschat</code> in its working directory when none was given). It is never uploaded;
+        this browser keeps it until you log out.
       </p>
       <label className="primary file-button">
         <input
@@ -150,7 +156,10 @@ export default function AdminPage(props: { config: WebRuntimeConfig }) {
     // the admin creds this browser kept: connect with them at once
     const kept = loadAdminCreds(config.chatAccount);
     if (kept) {
-      model.connect(kept).catch(() => forgetAdminCreds(config.chatAccount));
+      model.connect(kept).catch((err: unknown) => {
+        // creds that are no admin's are dropped; a server that is down keeps them for a retry
+        if (err instanceof AdminCredsError) forgetAdminCreds(config.chatAccount);
+      });
     }
     return () => void model.close();
   }, [model, config.chatAccount]);

@@ -24,7 +24,7 @@ export class AdminCredsError extends Error {
 }
 
 const WHERE =
-  "Load creds/admin.creds from the data directory of `natschat up` (its --dir, ./.natschat when none was given); `natschat up` prints the path.";
+  "Load creds/admin.creds from the data directory of `natschat up` (the --dir it ran with; .natschat in its working directory when none was given).";
 
 /** What the page knows of the deployment: the two accounts whose users it can tell apart. */
 export interface AccountKeys {
