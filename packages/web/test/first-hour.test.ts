@@ -290,6 +290,8 @@ describe("the first hour in the browser", () => {
       .locator("a")
       .evaluateAll((as) => as.map((a) => a.getAttribute("href") ?? ""));
     expect(hrefs.some((h) => /^javascript:/i.test(h))).toBe(false);
+    await log.locator(".line", { has: bob.locator('a[href="https://nats.io/about"]') }).hover();
+    await bob.screenshot({ path: join(SHOTS, "web-markdown.png") });
     // Every message carries its time (shown on hover): one <time> per message.
     const texts = await log.locator(".text").count();
     expect(texts).toBeGreaterThanOrEqual(3);
