@@ -22,6 +22,13 @@ export {
 export { type ConfValue, renderConf } from "./conf.ts";
 export { ServerLayerError } from "./errors.ts";
 export {
+  dialHost,
+  isHostLike,
+  isLoopbackHost,
+  isWildcardHost,
+  reachableHosts,
+} from "./hosts.ts";
+export {
   type JszMetaCluster,
   leftOutOfMetaGroup,
   type MetaView,

@@ -1,10 +1,12 @@
 // Starts, health-checks and stops nats-server processes.
+
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { ServerLayerError } from "./errors.ts";
+import { dialHost } from "./hosts.ts";
 import type { ServerSpec } from "./server-config.ts";
 
 const run = promisify(execFile);
@@ -110,7 +112,7 @@ export async function startServer(opts: {
   );
   if (child.pid === undefined)
     throw new ServerLayerError("SERVER_SPAWN", `could not start ${opts.binary}`);
-  const host = spec.host;
+  const host = dialHost(spec.host);
   const server: RunningServer = {
     spec,
     pid: child.pid,

@@ -1,7 +1,9 @@
 // Plans the servers of a topology (single, cluster, supercluster, leaf) on one host:
 // names, regions, ports, routes, gateways and leafnode remotes. Configs render from these specs.
+
 import { join } from "node:path";
 import { ServerLayerError } from "./errors.ts";
+import { dialHost } from "./hosts.ts";
 import { freePort, isPortFree } from "./ports.ts";
 import { JETSTREAM_DOMAIN, type ServerSpec, type TlsFiles } from "./server-config.ts";
 
@@ -123,6 +125,8 @@ export function storagePlacement(topology: Topology, hub: string): StoragePlacem
 /** Plans every server of the topology with concrete ports. */
 export async function planTopology(opts: PlanOptions): Promise<Plan> {
   const host = opts.host ?? "127.0.0.1";
+  // servers dial each other at the bind address, or at loopback when it is a wildcard
+  const dial = dialHost(host);
   const notes: string[] = [];
   const mode = opts.onBusyPort ?? "fallback";
   const regions = parseRegions(opts.topology, opts.regions);
@@ -189,18 +193,18 @@ export async function planTopology(opts: PlanOptions): Promise<Plan> {
     // other regions' gateway URLs: with itself left out, a region of 3 in a supercluster of 6
     // counts 5, reaches quorum alone, and each region elects its own meta leader.
     const members = byRegion.get(s.region) ?? [];
-    if (clustered) s.routes = members.map((p) => `nats-route://${host}:${p.ports.cluster}`);
+    if (clustered) s.routes = members.map((p) => `nats-route://${dial}:${p.ports.cluster}`);
     if (opts.topology === "supercluster") {
       s.gateways = [...byRegion].map(([name, members]) => ({
         name,
-        urls: members.map((p) => `nats://${host}:${p.ports.gateway}`),
+        urls: members.map((p) => `nats://${dial}:${p.ports.gateway}`),
       }));
     }
   }
   if (opts.topology === "leaf" && opts.leafCreds) {
     const edge = second;
     // every hub server is a remote URL: the edge fails over when one hub server goes away
-    const urls = servers.map((p) => `nats-leaf://${host}:${p.ports.leafnode}`);
+    const urls = servers.map((p) => `nats-leaf://${dial}:${p.ports.leafnode}`);
     const name = `${edge}-1`;
     servers.push({
       name,

@@ -20,6 +20,7 @@ import {
   inboxPrefixFor,
   ONLINE_WILDCARD,
   parseCreds,
+  REVOKED_SUBJECT,
 } from "@natschat/protocol";
 import { TrustError } from "./errors.ts";
 import { jetStreamLimits } from "./jetstream-limits.ts";
@@ -148,6 +149,8 @@ function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partia
         type: "service",
         response_type: "Singleton",
       },
+      // revocations, so that chat users drop a revoked user from their online lists at once
+      { name: "chat-revoked", subject: REVOKED_SUBJECT, type: "stream" },
     ];
     claims.imports = [
       { name: "chat-online", subject: ONLINE_WILDCARD, account: pub("CHAT"), type: "stream" },
@@ -160,13 +163,16 @@ function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partia
       ["chat-history", HISTORY_SUBJECTS],
       ["chat-directory", DIRECTORY_SUBJECTS],
     ];
-    claims.imports = imports.map(([importName, subject]) => ({
-      name: importName,
-      subject,
-      account: pub("ADMIN"),
-      type: "service" as const,
-      share: true,
-    }));
+    claims.imports = [
+      ...imports.map(([importName, subject]) => ({
+        name: importName,
+        subject,
+        account: pub("ADMIN"),
+        type: "service" as const,
+        share: true,
+      })),
+      { name: "chat-revoked", subject: REVOKED_SUBJECT, account: pub("ADMIN"), type: "stream" },
+    ];
   }
   return claims;
 }

@@ -5,10 +5,12 @@ import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import type { WebRuntimeConfig } from "../config.ts";
 import {
   forgetIdentity,
+  getFormerName,
   getNotice,
   loadIdentity,
   type StoredIdentity,
   saveIdentity,
+  setFormerName,
   setNotice,
 } from "./identity-store.ts";
 import { useRoute } from "./route.ts";
@@ -116,6 +118,7 @@ export function App() {
     (identity: StoredIdentity) => {
       if (!chatAccount) return;
       saveIdentity(chatAccount, identity);
+      setFormerName(chatAccount, undefined);
       setNotice(undefined);
       setBoot((b) => (b.phase === "ready" ? { phase: "ready", config: b.config, identity } : b));
     },
@@ -146,7 +149,12 @@ export function App() {
     },
     [leave, start],
   );
-  const onLogout = useCallback(() => leave(), [leave]);
+  const loggedOutName = ready?.identity?.name;
+  const onLogout = useCallback(() => {
+    // the name stays reserved for the key just forgotten: Welcome says how to come back as it
+    if (chatAccount && loggedOutName) setFormerName(chatAccount, loggedOutName);
+    leave();
+  }, [leave, chatAccount, loggedOutName]);
 
   if (boot.phase === "loading") return <Screen title="Loading natschat…" busy />;
   if (boot.phase === "error") return <Screen title={boot.title} message={boot.message} />;
@@ -174,6 +182,7 @@ export function App() {
     <WelcomePage
       config={boot.config}
       notice={boot.notice}
+      formerName={getFormerName(boot.config.chatAccount)}
       onDismissNotice={() => {
         setNotice(undefined);
         setBoot((b) => (b.phase === "ready" ? { phase: "ready", config: b.config } : b));
