@@ -1,7 +1,8 @@
 // The admin page's creds: what a loaded creds file is (the admin role, a chat user, another
 // role or another deployment), judged from its user JWT before anything connects, and where the
-// page keeps them across a reload (this browser's localStorage, per CHAT account, as the chat
-// page keeps a user's creds; "Log out" removes them).
+// page keeps them across a reload: sessionStorage, per CHAT account, so they survive a reload of
+// the tab but not its closing (the admin's creds can revoke anyone: less exposure than the chat
+// page's localStorage); "Log out" removes them at once.
 import {
   inboxPrefixFor,
   PROVISIONED_SUBJECT,
@@ -85,13 +86,13 @@ const storageKey = (chatAccount: string) => `natschat:admin:${chatAccount}`;
 
 /** The admin creds this browser keeps for this deployment, if any. Secret: never log them. */
 export function loadAdminCreds(chatAccount: string): string | undefined {
-  return localStorage.getItem(storageKey(chatAccount)) ?? undefined;
+  return sessionStorage.getItem(storageKey(chatAccount)) ?? undefined;
 }
 
 export function saveAdminCreds(chatAccount: string, credsText: string): void {
-  localStorage.setItem(storageKey(chatAccount), credsText);
+  sessionStorage.setItem(storageKey(chatAccount), credsText);
 }
 
 export function forgetAdminCreds(chatAccount: string): void {
-  localStorage.removeItem(storageKey(chatAccount));
+  sessionStorage.removeItem(storageKey(chatAccount));
 }
