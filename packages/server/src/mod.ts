@@ -31,6 +31,7 @@ export {
   missingConnections,
   type RunningTopology,
   startTopology,
+  stuckInMetaGroup,
   waitConnected,
   waitMetaGroup,
 } from "./local.ts";
