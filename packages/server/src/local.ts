@@ -161,7 +161,16 @@ export interface JszMetaCluster {
   name?: string;
   leader?: string;
   cluster_size?: number;
-  replicas?: { name: string; current?: boolean }[];
+  /** the other members, as the leader sees them (only the leader fills it in). */
+  replicas?: {
+    name: string;
+    current?: boolean;
+    offline?: boolean;
+    /** nanoseconds since the leader last heard from it. */
+    active?: number;
+    /** log entries it is behind. */
+    lag?: number;
+  }[];
 }
 
 /** One server's MetaView from the meta_cluster of its JetStream report. */
