@@ -258,7 +258,7 @@ export function formatJetStream(js: JetStreamHealth): string[] {
       out.push(
         `  left out of the group: ${m.leftOut.join(", ")} (restart them; see docs/operations.md)`,
       );
-  }
+  } else if (js.streams.length) out.push("jetstream meta group: none (one JetStream server)");
   out.push(`streams (${js.streams.length}):`);
   const w = Math.max(4, ...js.streams.map((s) => s.name.length));
   for (const s of js.streams) {
