@@ -38,6 +38,7 @@ export {
   missingConnections,
   type RunningTopology,
   startTopology,
+  stuckInMetaGroup,
   waitConnected,
   waitMetaGroup,
 } from "./local.ts";
