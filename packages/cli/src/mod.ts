@@ -51,6 +51,10 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; about: s
     run: async (a) => (await import("./deploy.ts")).deployVerb(a),
     about: "`deploy render --out DIR`: Helm values and manifests for Kubernetes",
   },
+  upgrade: {
+    run: async (a) => (await import("./upgrade.ts")).upgradeVerb(a),
+    about: "move a protocol v2 deployment's history to the v3 layout (`up` does it itself)",
+  },
   push: { run: pushVerb, about: "push account JWTs to every server" },
   server: { run: serverVerb, about: "`server config`: print the nats-server config" },
   describe: { run: describeVerb, about: "decode and verify a JWT or creds file" },

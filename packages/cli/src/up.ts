@@ -31,6 +31,7 @@ import { guardProcess } from "./up-guard.ts";
 import { startHistoryPart } from "./up-history.ts";
 import { isAlive, type UpState, upJsonPath, writeUpState } from "./up-state.ts";
 import { DEFAULT_WEB_PORT, startWebPart } from "./up-web.ts";
+import { describeMigration, upgradeHistoryStores } from "./upgrade.ts";
 
 const USAGE =
   "natschat up [--dir DIR] [--topology single|cluster|supercluster|leaf] [--regions A,B] " +
@@ -192,6 +193,11 @@ export async function upVerb(argv: string[]): Promise<number> {
       if (!signalled && !stoppingAll) return guard.fatal("the access service stopped");
     });
     console.log(`access service started (id ${access.service.id}, log ${access.logPath})`);
+    // a data dir of protocol v2: its history moves to the v3 layout before the writer stores
+    for (const line of describeMigration(
+      await upgradeHistoryStores(dir, hub, topology === "single" ? 1 : 3, tls?.ca),
+    ))
+      console.log(`upgraded in place: ${line}`);
     const history = await startHistoryPart(dir, hub, topology === "single" ? 1 : 3, tls?.ca);
     parts.push({ name: "history service", stop: history.stop });
     void history.service.stopped.then(() => {

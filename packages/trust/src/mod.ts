@@ -47,6 +47,7 @@ export {
 export {
   ACCOUNT_NAMES,
   type AccountName,
+  ALL_USERS,
   edgeLeafCreds,
   type InitReport,
   initTrust,
