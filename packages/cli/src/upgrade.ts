@@ -10,6 +10,7 @@ import {
   migrateV2History,
   type TrustedSigner,
   type V2MigrationReport,
+  v2MigrationPending,
 } from "@natschat/history";
 import { connectRole, layout } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
@@ -29,7 +30,7 @@ function trustedByRegistry(registry: Registry): TrustedSigner {
   };
 }
 
-/** Brings the history stores of a v2 data dir to v3; a no-op on stores already migrated. */
+/** Brings the history stores of a v2 data dir to v3; [] when they were migrated before. */
 export async function upgradeHistoryStores(
   dir: string,
   servers: string | string[],
@@ -51,6 +52,8 @@ export async function upgradeHistoryStores(
   });
   try {
     await ensureHistoryStores(chat, { replicas });
+    // the registry's view costs a read of every name: only when a stream is still to migrate
+    if (!(await v2MigrationPending(chat))) return [];
     const registry = await Registry.open(admin, { replicas, log: silentLogger });
     try {
       await registry.ready;

@@ -136,6 +136,16 @@ async function migrateStream(
   return report;
 }
 
+/** Whether a history stream is not yet marked migrated (so the caller must look up its signers). */
+export async function v2MigrationPending(nc: NatsConnection): Promise<boolean> {
+  const jsm = await jetstreamManager(nc);
+  for (const stream of [POSTS_STREAM, DMS_STREAM]) {
+    const info = await jsm.streams.info(stream);
+    if (!info.config.metadata?.[V2_MIGRATED_METADATA]) return true;
+  }
+  return false;
+}
+
 /**
  * Copies the trusted v2 messages of both history streams into the v3 layout. Run it after
  * ensureHistoryStores (the streams take the stored subjects) and before the writer stores new

@@ -16,6 +16,7 @@ export {
   type TrustedSigner,
   V2_MIGRATED_METADATA,
   type V2MigrationReport,
+  v2MigrationPending,
 } from "./migrate-v2.ts";
 export { DEFAULT_DAILY_QUOTA_BYTES, QuotaLedger, utcDay } from "./quota.ts";
 export { HistoryReaders, requesterOf } from "./readers.ts";
