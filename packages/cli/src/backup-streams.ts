@@ -74,6 +74,18 @@ export async function dumpStream(
   return { messages, leftOut };
 }
 
+/** Refuses a restore into a system whose registry or history already holds messages. */
+export async function checkEmpty(nc: NatsConnection, name: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(name).catch(() => undefined);
+  if (info && info.state.messages > 0) {
+    throw new BackupError(
+      "RESTORE_CONFLICT",
+      `stream ${name} already holds ${info.state.messages} messages; restore goes into a fresh system: stop it, remove DIR/server, start \`natschat up\` again and restore before anyone joins`,
+    );
+  }
+}
+
 /** Restores one stream's messages into an empty stream of that name (made from the config). */
 export class StreamLoader {
   readonly #js;
@@ -95,14 +107,9 @@ export class StreamLoader {
   ): Promise<StreamLoader> {
     const jsm = await jetstreamManager(nc);
     const name = config.config.name;
-    const info = await jsm.streams.info(name).catch(() => undefined);
-    if (!info) await jsm.streams.add(config.config);
-    else if (info.state.messages > 0) {
-      throw new BackupError(
-        "RESTORE_CONFLICT",
-        `stream ${name} already holds ${info.state.messages} messages; restore goes into a fresh system: stop it, remove DIR/server, start \`natschat up\` again and restore before anyone joins`,
-      );
-    }
+    await checkEmpty(nc, name);
+    if (!(await jsm.streams.info(name).catch(() => undefined)))
+      await jsm.streams.add(config.config);
     return new StreamLoader(nc, jsm, name);
   }
 

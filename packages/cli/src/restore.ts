@@ -22,7 +22,7 @@ import {
 } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { BackupError, type BackupLine, readBackup, verifyBackup } from "./backup-file.ts";
-import { BACKED_UP_STREAMS, StreamLoader } from "./backup-streams.ts";
+import { BACKED_UP_STREAMS, checkEmpty, StreamLoader } from "./backup-streams.ts";
 import { UsageError } from "./errors.ts";
 import { connectVerbRole, isAlive, readUpState } from "./up-state.ts";
 
@@ -77,6 +77,15 @@ async function restoreStreams(
   file: string,
   flags: { dir: string; server?: string },
 ): Promise<string[]> {
+  // every target is checked before the first is written: a refusal leaves nothing half done
+  for (const spec of BACKED_UP_STREAMS) {
+    const nc = await connectVerbRole(flags, spec.role);
+    try {
+      await checkEmpty(nc, spec.name);
+    } finally {
+      await nc.close();
+    }
+  }
   const done: string[] = [];
   let loader: StreamLoader | undefined;
   let close: (() => Promise<void>) | undefined;
