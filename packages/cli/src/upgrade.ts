@@ -4,7 +4,7 @@
 // service starts; `natschat upgrade` runs it against running servers (a deployment whose
 // history service is scaled to zero). The trust side (every v2 user JWT revoked, the CHAT roles
 // re-issued) is done by `natschat init`: see trust/tree.ts.
-import { Registry, silentLogger } from "@natschat/access";
+import { Registry, type RegistryRecord, silentLogger } from "@natschat/access";
 import {
   ensureHistoryStores,
   migrateV2History,
@@ -19,14 +19,26 @@ import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const USAGE = "natschat upgrade [--dir DIR] [--server URL] [--replicas 1|3]";
 
-/** The registry's word on a signer: it holds a name, and signed before any revocation. */
-function trustedByRegistry(registry: Registry): TrustedSigner {
+/**
+ * The registry's word on a v2 signer: the key holds a name (the record found for it is that
+ * key's), and, when the key was revoked, the message was signed at or before the revocation.
+ */
+export function trustedSigners(
+  recordOf: (key: string) => RegistryRecord | undefined,
+): TrustedSigner {
   return (key, iat) => {
-    const name = registry.nameOf(key);
-    const record = name === undefined ? undefined : registry.get(name)?.record;
+    const record = recordOf(key);
     if (!record || record.key !== key) return false;
     if (!record.revoked) return true;
     return record.revokedAt !== undefined && iat <= Date.parse(record.revokedAt) / 1000;
+  };
+}
+
+/** A key's record in the registry's view. */
+function recordIn(registry: Registry) {
+  return (key: string) => {
+    const name = registry.nameOf(key);
+    return name === undefined ? undefined : registry.get(name)?.record;
   };
 }
 
@@ -57,7 +69,7 @@ export async function upgradeHistoryStores(
     const registry = await Registry.open(admin, { replicas, log: silentLogger });
     try {
       await registry.ready;
-      return await migrateV2History(chat, trustedByRegistry(registry));
+      return await migrateV2History(chat, trustedSigners(recordIn(registry)));
     } finally {
       await registry.stop();
     }
