@@ -17,6 +17,7 @@ export const BACKUP_VERSION = 1;
 
 export type BackupErrorCode =
   | "BACKUP_UNREADABLE"
+  | "BACKUP_UNWRITABLE"
   | "BACKUP_INVALID"
   | "BACKUP_TRUNCATED"
   | "BACKUP_DAMAGED"
@@ -54,7 +55,13 @@ export type BackupLine =
 export async function createBackupWriter(path: string) {
   const tmp = `${path}.partial-${process.pid}`;
   // created 0600 before a byte is written: the file holds seeds
-  await (await open(tmp, "w", 0o600)).close();
+  const fh = await open(tmp, "wx", 0o600).catch((err: NodeJS.ErrnoException) => {
+    throw new BackupError(
+      "BACKUP_UNWRITABLE",
+      `cannot write ${path} (${err.code ?? err.message}); choose a writable path with --out`,
+    );
+  });
+  await fh.close();
   const gzip = createGzip();
   const done = pipeline(gzip, createWriteStream(tmp, { mode: 0o600 }));
   const hash = createHash("sha256");

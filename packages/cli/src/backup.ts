@@ -51,19 +51,19 @@ export async function backupVerb(argv: string[]): Promise<number> {
   if (!flags.force && (await readOptional(flags.out).catch(() => "")) !== undefined)
     throw new UsageError(`${flags.out} exists; pass --force to replace it`);
   const trust = await loadTrust(flags.dir);
-  const push = await connectVerbRole(flags, "push");
-  const accountJwts = { ...trust.accountJwts };
-  try {
-    for (const acc of ACCOUNT_NAMES) {
-      const held = await lookupAccountJwt(push, trust.summary.accounts[acc].publicKey);
-      accountJwts[acc] = later(accountJwts[acc], held);
-    }
-  } finally {
-    await push.close();
-  }
-  const out = await createBackupWriter(flags.out);
+  const out = await createBackupWriter(flags.out); // an unwritable path fails before any work
   const counts: string[] = [];
   try {
+    const accountJwts = { ...trust.accountJwts };
+    const push = await connectVerbRole(flags, "push");
+    try {
+      for (const acc of ACCOUNT_NAMES) {
+        const held = await lookupAccountJwt(push, trust.summary.accounts[acc].publicKey);
+        accountJwts[acc] = later(accountJwts[acc], held);
+      }
+    } finally {
+      await push.close();
+    }
     await out.put({
       kind: "header",
       format: BACKUP_FORMAT,

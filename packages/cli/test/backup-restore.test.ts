@@ -245,5 +245,10 @@ describe("natschat backup and restore", () => {
     expect((await runCli(["restore", backup, "--dir", other])).stderr).toMatch(
       /\[RESTORE_CONFLICT\] .* holds another trust tree/,
     );
+    // and a backup to a path that cannot be written fails before it connects anywhere
+    const unwritable = join(tmp, "no-such-dir", "x.backup");
+    expect((await runCli(["backup", "--out", unwritable, "--dir", other])).stderr).toMatch(
+      /\[BACKUP_UNWRITABLE\] cannot write .*x\.backup \(ENOENT\)/,
+    );
   }, 120_000);
 });
