@@ -15,6 +15,7 @@ import { chatUserKind, renewBeforeConnect } from "@natschat/client";
 import {
   type Creds,
   decodeJwtUnverified,
+  EnvelopeVerifier,
   encodeHistoryDmsRequest,
   encodeHistoryPostsRequest,
   encodePost,
@@ -96,16 +97,24 @@ function connectUser(c: Creds): Promise<NatsConnection> {
   });
 }
 
-/** The message texts of a history page, oldest first. */
-function texts(page: ReturnType<typeof parseHistoryReply>): string[] {
+/**
+ * The message texts of a history page, oldest first, each checked as a receiver checks it (the
+ * signature, and the live subject the page gives, whose last token must be the signer).
+ */
+async function texts(page: ReturnType<typeof parseHistoryReply>): Promise<string[]> {
   if (!page.ok) throw new Error(`history refused: ${page.code} ${page.message}`);
-  return page.value.messages.map(
-    (m) => (decodeJwtUnverified(m.token).payload.nats as { msg: string }).msg,
-  );
+  const verifier = new EnvelopeVerifier();
+  const out: string[] = [];
+  for (const m of page.value.messages) {
+    const v = await verifier.verify(m.token, { subject: m.subject });
+    if (!v.ok) throw new Error(`a receiver would drop seq ${m.seq}: ${v.reason} ${v.detail}`);
+    out.push((decodeJwtUnverified(m.token).payload.nats as { msg: string }).msg);
+  }
+  return out;
 }
 
 async function channel(nc: NatsConnection, name: string): Promise<string[]> {
-  return texts(
+  return await texts(
     parseHistoryReply(
       wire(
         await nc.request(HISTORY_POSTS_SUBJECT, encodeHistoryPostsRequest({ channel: name }), {
@@ -157,7 +166,7 @@ describe("upgrading a v2 data dir in place", () => {
         "mallory before being revoked",
       ]);
       expect(await channel(a, "NATS")).toEqual(["streams before the upgrade"]);
-      const dms = texts(
+      const dms = await texts(
         parseHistoryReply(
           wire(
             await b.request(HISTORY_DMS_SUBJECT, encodeHistoryDmsRequest({}), { timeout: 10_000 }),

@@ -1,6 +1,7 @@
 // Upgrading in place: streams made by the access service before issue 10 (v2 subjects
 // chat.KUBECON.posts.* / dms.*, discard old, 1 GiB-era limits) are updated by the history
-// service to the v3 config; their v2 messages stay in the stream but are never served.
+// service to the v3 config; their v2 messages stay in the stream but are never served as such
+// (copying the ones the registry can vouch for is migrate-v2's: see cli/test/upgrade-v2).
 import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { ensureHistoryStores } from "@natschat/history";
