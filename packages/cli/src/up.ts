@@ -124,7 +124,7 @@ export async function upVerb(argv: string[]): Promise<number> {
   try {
     const report = await initTrust({ dir });
     console.log(
-      report.created.length ? `trust tree created in ${dir}` : `trust tree in ${dir} reused`,
+      report.treeExists ? `trust tree in ${dir} reused` : `trust tree created in ${dir}`,
     );
     if (report.updated.length)
       console.log(`upgraded in place (same keys): ${report.updated.join(", ")}`);
