@@ -123,9 +123,7 @@ export async function upVerb(argv: string[]): Promise<number> {
   });
   try {
     const report = await initTrust({ dir });
-    console.log(
-      report.treeExists ? `trust tree in ${dir} reused` : `trust tree created in ${dir}`,
-    );
+    console.log(report.treeExists ? `trust tree in ${dir} reused` : `trust tree created in ${dir}`);
     if (report.updated.length)
       console.log(`upgraded in place (same keys): ${report.updated.join(", ")}`);
     const trust = await loadTrust(dir);
