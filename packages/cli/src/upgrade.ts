@@ -6,12 +6,14 @@
 // re-issued) is done by `natschat init`: see trust/tree.ts.
 import { Registry, type RegistryRecord, silentLogger } from "@natschat/access";
 import {
+  DEDUPE_WINDOW_SECONDS,
   ensureHistoryStores,
   migrateV2History,
   type TrustedSigner,
   type V2MigrationReport,
   v2MigrationPending,
 } from "@natschat/history";
+import { CLOCK_SKEW_SECONDS } from "@natschat/protocol";
 import { connectRole, layout } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
@@ -63,9 +65,13 @@ export async function upgradeHistoryStores(
     tlsCaFile,
   });
   try {
-    await ensureHistoryStores(chat, { replicas });
-    // the registry's view costs a read of every name: only when a stream is still to migrate
+    // nothing of v2 (a new deployment, or moved before): the history service owns the stores
     if (!(await v2MigrationPending(chat))) return [];
+    // the v3 config first (stored subjects), with the window the history service sets
+    await ensureHistoryStores(chat, {
+      replicas,
+      dedupeWindowSeconds: DEDUPE_WINDOW_SECONDS + CLOCK_SKEW_SECONDS,
+    });
     const registry = await Registry.open(admin, { replicas, log: silentLogger });
     try {
       await registry.ready;

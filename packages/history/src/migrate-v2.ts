@@ -11,6 +11,8 @@
 // the v2 order and carry Nats-Msg-Id `<signer>.<jti>`, as the writer's do; the stream's config
 // metadata records that the stream was migrated, so a restart never copies twice.
 import {
+  JetStreamApiCodes,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
   jetstream,
@@ -136,12 +138,24 @@ async function migrateStream(
   return report;
 }
 
-/** Whether a history stream is not yet marked migrated (so the caller must look up its signers). */
+/** The v2 live subjects a stream may still hold messages under. */
+const V2_SUBJECTS = "chat.KUBECON.>";
+
+/**
+ * Whether a history stream still holds v2 messages that were never migrated (so the caller must
+ * look up their signers, and the writer should not store before them). The stream's subject
+ * state answers it without reading a message.
+ */
 export async function v2MigrationPending(nc: NatsConnection): Promise<boolean> {
   const jsm = await jetstreamManager(nc);
   for (const stream of [POSTS_STREAM, DMS_STREAM]) {
-    const info = await jsm.streams.info(stream);
-    if (!info.config.metadata?.[V2_MIGRATED_METADATA]) return true;
+    const info = await jsm.streams.info(stream, { subjects_filter: V2_SUBJECTS }).catch((err) => {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound)
+        return undefined; // a new deployment: nothing of v2
+      throw err;
+    });
+    if (!info || info.config.metadata?.[V2_MIGRATED_METADATA]) continue;
+    if (Object.keys(info.state.subjects ?? {}).length > 0) return true;
   }
   return false;
 }
