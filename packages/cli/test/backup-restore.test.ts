@@ -65,7 +65,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (up) await stopCli(up.child, "SIGKILL");
+  // SIGTERM: `up` stops its nats-server (a SIGKILL would leave it running); SIGKILL only after 20 s
+  if (up) await stopCli(up.child, "SIGTERM", 20_000);
   await rm(tmp, { recursive: true, force: true });
 });
 
