@@ -153,6 +153,7 @@ describe("upgrading a v2 data dir in place", () => {
     expect(alice.publicKey).toBe(manifest.users.alice);
     expect(alice.claims.name).toBe("alice");
     expect(chatUserKind(alice.jwt, alice.publicKey)).toBe("v3");
+    expect(renewBeforeConnect(alice)).toBe(false); // renewed once, used as it is from now on
     await expect(credsForName(dir, server, "mallory", chat)).rejects.toThrow(/revoked/);
 
     const a = await connectUser(alice);
