@@ -35,6 +35,7 @@ import { guardProcess } from "./up-guard.ts";
 import { startHistoryPart } from "./up-history.ts";
 import { isAlive, type UpState, upJsonPath, writeUpState } from "./up-state.ts";
 import { DEFAULT_WEB_PORT, startWebPart } from "./up-web.ts";
+import { describeMigration, upgradeHistoryStores } from "./upgrade.ts";
 
 const USAGE =
   "natschat up [--dir DIR] [--topology single|cluster|supercluster|leaf] [--regions A,B] " +
@@ -135,9 +136,7 @@ export async function upVerb(argv: string[]): Promise<number> {
   });
   try {
     const report = await initTrust({ dir });
-    console.log(
-      report.created.length ? `trust tree created in ${dir}` : `trust tree in ${dir} reused`,
-    );
+    console.log(report.treeExists ? `trust tree in ${dir} reused` : `trust tree created in ${dir}`);
     if (report.updated.length)
       console.log(`upgraded in place (same keys): ${report.updated.join(", ")}`);
     const trust = await loadTrust(dir);
@@ -211,6 +210,11 @@ export async function upVerb(argv: string[]): Promise<number> {
       if (!signalled && !stoppingAll) return guard.fatal("the access service stopped");
     });
     console.log(`access service started (id ${access.service.id}, log ${access.logPath})`);
+    // a data dir of protocol v2: its history moves to the v3 layout before the writer stores
+    for (const line of describeMigration(
+      await upgradeHistoryStores(dir, hub, topology === "single" ? 1 : 3, tls?.ca),
+    ))
+      console.log(`upgraded in place: ${line}`);
     const history = await startHistoryPart(dir, hub, topology === "single" ? 1 : 3, tls?.ca);
     parts.push({ name: "history service", stop: history.stop });
     void history.service.stopped.then(() => {

@@ -48,7 +48,13 @@ export {
   register,
   renew,
 } from "./register.ts";
-export { RENEW_BEFORE_MS, renewAt, renewalDue } from "./renewal.ts";
+export {
+  chatUserKind,
+  RENEW_BEFORE_MS,
+  renewAt,
+  renewalDue,
+  renewBeforeConnect,
+} from "./renewal.ts";
 export { conversationOf } from "./routing.ts";
 export { Scope, type ScopedTimer } from "./scope.ts";
 export { ChatSession } from "./session.ts";

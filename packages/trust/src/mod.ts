@@ -57,6 +57,7 @@ export {
 export {
   ACCOUNT_NAMES,
   type AccountName,
+  ALL_USERS,
   edgeLeafCreds,
   type InitReport,
   initTrust,

@@ -21,7 +21,7 @@ const formerKey = (chatAccount: string) => `natschat:former-name:${chatAccount}`
  */
 export async function loadIdentity(
   chatAccount: string,
-): Promise<{ identity?: StoredIdentity; expires?: Date; problem?: string }> {
+): Promise<{ identity?: StoredIdentity; jwt?: string; expires?: Date; problem?: string }> {
   const raw = localStorage.getItem(identityKey(chatAccount));
   if (!raw) return {};
   try {
@@ -30,6 +30,7 @@ export async function loadIdentity(
     const creds = await parseCreds(v.creds, { now: 0 }); // now 0: expired is still readable
     return {
       identity: { name: v.name, key: creds.publicKey, creds: v.creds },
+      jwt: creds.jwt,
       ...(creds.expires ? { expires: creds.expires } : {}),
     };
   } catch {
