@@ -23,7 +23,7 @@ import {
   writeSecret,
 } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
-import { UsageError } from "./errors.ts";
+import { NoDeploymentError, UsageError } from "./errors.ts";
 import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const USAGE =
@@ -39,12 +39,7 @@ async function chatAccountOf(
 ): Promise<{ chatAccount: string; chatSigningKeys: string[] }> {
   const path = layout(dir).trust;
   const text = await readOptional(path);
-  if (text === undefined) {
-    throw new TrustError(
-      "TRUST_MISSING",
-      `${path} is missing: run \`natschat up\` first, or pass the --dir of a running system`,
-    );
-  }
+  if (text === undefined) throw new NoDeploymentError(dir);
   try {
     const chat = (JSON.parse(text) as TrustSummary).accounts.CHAT;
     if (!chat?.publicKey || !Array.isArray(chat.signingKeys) || chat.signingKeys.length === 0) {
