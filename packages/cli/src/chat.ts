@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { type ChatCreds, ChatSession, register, renew, renewalDue } from "@natschat/client";
 import {
+  AccessError,
   type Creds,
   formatCreds,
   normalizeName,
@@ -24,6 +25,7 @@ import {
 } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { NoDeploymentError, UsageError } from "./errors.ts";
+import { nameTakenError } from "./taken-name.ts";
 import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const USAGE =
@@ -100,7 +102,12 @@ export async function credsForName(
       await writeSecret(path, formatCreds(renewed.jwt, saved.seed));
       console.error(`renewed ${renewed.name}'s credentials in ${path}`);
     } else {
-      const reg = await register(nc, name, chat);
+      const reg = await register(nc, name, chat).catch(async (err: unknown) => {
+        if (err instanceof AccessError && err.code === "NAME_TAKEN") {
+          throw await nameTakenError(dir, normalizeName(name));
+        }
+        throw err;
+      });
       await writeSecret(userCredsPath(dir, reg.name), reg.creds);
       console.error(
         `registered ${reg.name}; credentials saved to ${userCredsPath(dir, reg.name)} (mode 0600)`,

@@ -5,7 +5,7 @@
 import { join, resolve } from "node:path";
 
 /** `dir` as a shell word: quoted when it holds anything a shell would split or expand. */
-function shellWord(text: string): string {
+export function shellWord(text: string): string {
   return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
