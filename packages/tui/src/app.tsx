@@ -23,7 +23,7 @@ import {
   useSyncExternalStore,
 } from "react";
 import { type ChatModel, type SidebarEntry, sidebarEntries } from "./model.ts";
-import { lastPageTop, messageRows, type Row, visibleRows } from "./rows.ts";
+import { lastPageTop, messageRows, type Row, visibleRows, wrapLines } from "./rows.ts";
 import { type Outcome, submitLine } from "./submit.ts";
 
 /** Width of the sidebar, in columns. */
@@ -128,9 +128,10 @@ function Messages(props: {
   rows: Row[];
   top: number | undefined;
   help: boolean;
+  width: number;
   height: number;
 }) {
-  const { conversation, rows, top, help, height } = props;
+  const { conversation, rows, top, help, width, height } = props;
   const title = conversation
     ? conversation.kind === "channel"
       ? `#${conversation.title}`
@@ -138,7 +139,10 @@ function Messages(props: {
     : "";
   let body: ReactNode[];
   if (help) {
-    const lines = ["Commands", ...commandHelp(), "", "Keys", ...KEYS_HELP].slice(0, height);
+    const lines = wrapLines(["Commands", ...commandHelp(), "", "Keys", ...KEYS_HELP], width).slice(
+      0,
+      height,
+    );
     // the lines are fixed text: a line's position is its identity
     body = lines.map((l, i) => (
       // biome-ignore lint/suspicious/noArrayIndexKey: fixed lines, never reordered
@@ -401,6 +405,7 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now }: ChatAp
           rows={messageRowsNow}
           top={top}
           help={help}
+          width={paneWidth}
           height={paneHeight}
         />
       </Box>

@@ -94,3 +94,10 @@ export function visibleRows(rows: readonly Row[], height: number, top: number | 
   const start = top === undefined ? last : Math.min(Math.max(0, top), last);
   return rows.slice(start, start + height);
 }
+
+/** Plain lines (help text) wrapped to `width` cells, one row each. */
+export function wrapLines(lines: readonly string[], width: number): string[] {
+  return lines.flatMap((l) =>
+    l === "" ? [""] : wrapAnsi(l, Math.max(1, width), { hard: true, trim: true }).split("\n"),
+  );
+}
