@@ -25,6 +25,7 @@ import {
 } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { NoDeploymentError, UsageError } from "./errors.ts";
+import { natschatCommand } from "./hints.ts";
 import { nameTakenError } from "./taken-name.ts";
 import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
@@ -82,7 +83,7 @@ export async function credsForName(
   if ((await readOptional(bootstrap)) === undefined) {
     throw new TrustError(
       "BOOTSTRAP_MISSING",
-      `${bootstrap} is missing, so "${name}" cannot ${saved ? "be renewed" : "register"}; run \`natschat up\` or pass --creds FILE`,
+      `${bootstrap} is missing, so "${name}" cannot ${saved ? "be renewed" : "register"}; run \`${natschatCommand(dir, "up")}\` or pass --creds FILE`,
     );
   }
   const nc = await connectRole({
