@@ -109,7 +109,8 @@ describe("natschat up", () => {
         expect(alive(pid), `nats-server ${pid} left running`).toBe(false);
       await expect(readFile(join(dir, "up.json"))).rejects.toThrow();
     } finally {
-      await stopCli(child, "SIGKILL");
+      // after a failed assertion: SIGTERM lets up stop its nats-server (SIGKILL orphaned it)
+      await stopCli(child, "SIGTERM", 30_000);
     }
   });
 
