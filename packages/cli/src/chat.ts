@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { type ChatCreds, ChatSession, register, renew, renewBeforeConnect } from "@natschat/client";
 import {
+  AccessError,
   type Creds,
   formatCreds,
   normalizeName,
@@ -23,7 +24,9 @@ import {
   writeSecret,
 } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
-import { UsageError } from "./errors.ts";
+import { NoDeploymentError, UsageError } from "./errors.ts";
+import { natschatCommand } from "./hints.ts";
+import { nameTakenError } from "./taken-name.ts";
 import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const USAGE =
@@ -39,12 +42,7 @@ async function chatAccountOf(
 ): Promise<{ chatAccount: string; chatSigningKeys: string[] }> {
   const path = layout(dir).trust;
   const text = await readOptional(path);
-  if (text === undefined) {
-    throw new TrustError(
-      "TRUST_MISSING",
-      `${path} is missing: run \`natschat up\` first, or pass the --dir of a running system`,
-    );
-  }
+  if (text === undefined) throw new NoDeploymentError(dir);
   try {
     const chat = (JSON.parse(text) as TrustSummary).accounts.CHAT;
     if (!chat?.publicKey || !Array.isArray(chat.signingKeys) || chat.signingKeys.length === 0) {
@@ -85,7 +83,7 @@ export async function credsForName(
   if ((await readOptional(bootstrap)) === undefined) {
     throw new TrustError(
       "BOOTSTRAP_MISSING",
-      `${bootstrap} is missing, so "${name}" cannot ${saved ? "be renewed" : "register"}; run \`natschat up\` or pass --creds FILE`,
+      `${bootstrap} is missing, so "${name}" cannot ${saved ? "be renewed" : "register"}; run \`${natschatCommand(dir, "up")}\` or pass --creds FILE`,
     );
   }
   const nc = await connectRole({
@@ -105,7 +103,12 @@ export async function credsForName(
       await writeSecret(path, formatCreds(renewed.jwt, saved.seed));
       console.error(`renewed ${renewed.name}'s credentials in ${path}`);
     } else {
-      const reg = await register(nc, name, chat);
+      const reg = await register(nc, name, chat).catch(async (err: unknown) => {
+        if (err instanceof AccessError && err.code === "NAME_TAKEN") {
+          throw await nameTakenError(dir, normalizeName(name));
+        }
+        throw err;
+      });
       await writeSecret(userCredsPath(dir, reg.name), reg.creds);
       console.error(
         `registered ${reg.name}; credentials saved to ${userCredsPath(dir, reg.name)} (mode 0600)`,

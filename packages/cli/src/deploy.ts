@@ -20,9 +20,9 @@ const list = (v: string | undefined) =>
 
 export async function deployVerb(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== "render") throw new UsageError(`usage: ${USAGE}`);
+  // without the sub-verb, the flags are still checked (and --help answered)
   const { flags } = parseVerb(
-    rest,
+    sub === "render" ? rest : argv,
     {
       out: { type: "string" },
       namespace: { type: "string" },
@@ -37,6 +37,7 @@ export async function deployVerb(argv: string[]): Promise<number> {
     },
     USAGE,
   );
+  if (sub !== "render") throw new UsageError(`usage: ${USAGE}`);
   if (!flags.out) throw new UsageError(`--out DIR is required\nusage: ${USAGE}`);
   const out = resolve(flags.out);
   const replicas = flags["access-replicas"];

@@ -1,5 +1,7 @@
 // The `natschat` command: dispatches verbs to the layers. Errors print one clear line, exit non-zero.
+import { closest } from "@natschat/client";
 import { installNodeEd25519 } from "@natschat/trust";
+import { HelpRequested } from "./args.ts";
 import { describeVerb } from "./describe.ts";
 import { describeError, UsageError } from "./errors.ts";
 import { initVerb } from "./init.ts";
@@ -85,19 +87,29 @@ function help(): string {
 export async function main(argv: string[]): Promise<number> {
   // Every verb signs and verifies Ed25519 with node:crypto (sync, cheap), not WebCrypto.
   installNodeEd25519();
-  const [verb, ...rest] = argv;
+  const [first, ...args] = argv;
+  // `natschat help VERB` is `natschat VERB --help`
+  const [verb, rest] =
+    first === "help" && args[0] && VERBS[args[0]] ? [args[0], ["--help"]] : [first, args];
   if (!verb || verb === "help" || verb === "--help" || verb === "-h") {
     console.log(help());
     return verb ? 0 : 2;
   }
-  const entry = VERBS[verb];
+  const entry = Object.hasOwn(VERBS, verb) ? VERBS[verb] : undefined;
   if (!entry) {
-    console.error(`natschat: unknown verb "${verb}"\n\n${help()}`);
+    const near = closest(verb, Object.keys(VERBS));
+    console.error(
+      `natschat: unknown verb "${verb}"${near ? `; did you mean "${near}"?` : ""}\n\n${help()}`,
+    );
     return 2;
   }
   try {
     return await entry.run(rest);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      console.log(`natschat ${verb}: ${entry.about}\n\n${err.text}`);
+      return 0;
+    }
     console.error(`natschat ${verb}: ${describeError(err)}`);
     return err instanceof UsageError ? 2 : 1;
   }

@@ -1,7 +1,7 @@
 // `natschat push`: pushes every account JWT to every server and reports each server's answer.
 import { loadTrust, pushAll } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
-import { connectVerbRole } from "./up-state.ts";
+import { connectVerbRole, requireDeployment } from "./up-state.ts";
 
 const USAGE = "natschat push [--dir DIR] [--server URL] [--creds FILE]";
 
@@ -11,6 +11,7 @@ export async function pushVerb(argv: string[]): Promise<number> {
     { server: { type: "string" }, creds: { type: "string" } },
     USAGE,
   );
+  await requireDeployment(flags.dir);
   const trust = await loadTrust(flags.dir);
   const nc = await connectVerbRole(flags, "push");
   try {

@@ -8,12 +8,13 @@ const USAGE = "natschat server config [--dir DIR] [--port N] [--ws-port N] [--ht
 
 export async function serverVerb(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== "config") throw new UsageError(`usage: ${USAGE}`);
+  // without the sub-verb, the flags are still checked (and --help answered)
   const { flags } = parseVerb(
-    rest,
+    sub === "config" ? rest : argv,
     { port: { type: "string" }, "ws-port": { type: "string" }, "http-port": { type: "string" } },
     USAGE,
   );
+  if (sub !== "config") throw new UsageError(`usage: ${USAGE}`);
   const trust = await loadTrust(flags.dir);
   const plan = await planTopology({
     topology: "single",

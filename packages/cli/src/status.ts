@@ -101,22 +101,31 @@ function print(r: StatusReport): void {
       `  ${info.name} ${info.version}  id ${info.id}${meta ? `  ${meta}` : ""}${stats ? `  since ${stats.started}` : ""}`,
     );
     for (const ep of stats?.endpoints ?? []) {
-      const figures = scalarFigures(ep.data);
       console.log(
-        `    ${ep.name.padEnd(12)} ${ep.subject.padEnd(24)} queue ${ep.queue_group ?? "-"}  requests ${ep.num_requests}  errors ${ep.num_errors}${figures ? `  ${figures}` : ""}`,
+        `    ${ep.name.padEnd(12)} ${ep.subject.padEnd(24)} queue ${ep.queue_group ?? "-"}  requests ${ep.num_requests}  errors ${ep.num_errors}`,
       );
-      for (const line of accessSummary(ep.name, ep.data)) console.log(`      ${line}`);
+      const summary = accessSummary(ep.name, ep.data);
+      for (const line of summary.length > 0 ? summary : dataLines(ep.data))
+        console.log(`      ${line}`);
     }
   }
 }
 
-/** An endpoint's own top-level figures (numbers only), as `name value` pairs; --json has all. */
-export function scalarFigures(data: unknown): string {
-  if (typeof data !== "object" || data === null) return "";
-  return Object.entries(data)
-    .filter((e): e is [string, number] => typeof e[1] === "number")
-    .map(([k, v]) => `${k} ${v}`)
-    .join("  ");
+/**
+ * An endpoint's own stats (`data` of $SRV STATS) as words, one line: "stored 12 · quota.used 3".
+ * (The JSON of `status --json` keeps them as they are.)
+ */
+export function dataLines(data: unknown): string[] {
+  const parts: string[] = [];
+  const walk = (v: unknown, path: string) => {
+    if (v === null || v === undefined) return;
+    if (Array.isArray(v)) parts.push(`${path} ${v.length}`);
+    else if (typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+    } else parts.push(`${path} ${String(v)}`);
+  };
+  walk(data, "");
+  return parts.length > 0 ? [parts.join(" · ")] : [];
 }
 
 /** The access service's registry size against its limit, and its refusals by reason. */

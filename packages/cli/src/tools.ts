@@ -5,7 +5,7 @@ import { parseCreds } from "@natschat/protocol";
 import { connectRole, layout, loadTrust, ROLES, readOptional } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
-import { defaultServer, defaultTlsCa } from "./up-state.ts";
+import { defaultServer, defaultTlsCa, requireDeployment } from "./up-state.ts";
 
 const FLAGS = {
   creds: { type: "string" },
@@ -54,6 +54,7 @@ async function open(
   if (role && !(ROLES as readonly string[]).includes(role)) {
     throw new UsageError(`--role "${role}" is not a role: use one of ${ROLES.join(", ")}`);
   }
+  if (role && !flags.creds) await requireDeployment(flags.dir);
   const credsPath =
     (flags.creds as string | undefined) ?? (role ? layout(flags.dir).creds(role) : undefined);
   if (!credsPath) throw new UsageError(`pass --creds FILE or --role ROLE\nusage: ${USAGES[verb]}`);

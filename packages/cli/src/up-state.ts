@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { connectRole, layout, type Role, readOptional, writePublic } from "@natschat/trust";
+import { NoDeploymentError } from "./errors.ts";
 
 export interface UpServer {
   name: string;
@@ -78,6 +79,11 @@ export async function defaultServer(dir: string, flag?: string): Promise<string>
   return (await readUpState(dir))?.client ?? "nats://127.0.0.1:4222";
 }
 
+/** Throws NoDeploymentError when `dir` holds no natschat deployment (no trust.json). */
+export async function requireDeployment(dir: string): Promise<void> {
+  if ((await readOptional(layout(dir).trust)) === undefined) throw new NoDeploymentError(dir);
+}
+
 /**
  * Connects a verb as one role: server from --server or up.json, creds from --creds or the data
  * dir's role creds, the role's inbox prefix, and up.json's CA when the servers run TLS.
@@ -86,6 +92,8 @@ export async function connectVerbRole(
   flags: { dir: string; server?: string; creds?: string },
   role: Role,
 ): Promise<NatsConnection> {
+  // the role's creds come from the data dir: say so when it is not one
+  if (!flags.creds) await requireDeployment(flags.dir);
   return connectRole({
     servers: await defaultServer(flags.dir, flags.server),
     credsPath: flags.creds ?? layout(flags.dir).creds(role),

@@ -30,6 +30,7 @@ import {
 } from "@natschat/trust";
 import { parsePort, parseVerb } from "./args.ts";
 import { UsageError } from "./errors.ts";
+import { dataPath, natschatCommand } from "./hints.ts";
 import { startAccessPart } from "./up-access.ts";
 import { guardProcess } from "./up-guard.ts";
 import { startHistoryPart } from "./up-history.ts";
@@ -349,6 +350,23 @@ async function pushToAll(nc: NatsConnection, jwts: string[], expected: number, l
   }
 }
 
+/** What to try next, each command with this data dir (hints.ts), and what it does. */
+function nextSteps(dir: string): string[] {
+  const steps: [string, string][] = [
+    [natschatCommand(dir, "chat alice"), "chat in the terminal as alice (registers her)"],
+    [natschatCommand(dir, "join bob"), "register a user (the key stays here)"],
+    [natschatCommand(dir, "users --watch"), "the registry, live"],
+    [natschatCommand(dir, "status"), "servers and services"],
+    [
+      natschatCommand(dir, `describe ${dataPath(dir, "creds", "admin.creds")}`),
+      "see a role's permissions",
+    ],
+    [natschatCommand(dir, "sub 'chat.KUBECON.online.*' --role admin"), "watch presence"],
+  ];
+  const width = Math.max(...steps.map(([c]) => c.length));
+  return steps.map(([c, what]) => `  ${c.padEnd(width)}  # ${what}`);
+}
+
 function printNextSteps(s: UpState): void {
   const lines = [
     "",
@@ -363,11 +381,7 @@ function printNextSteps(s: UpState): void {
     `  state       ${upJsonPath(s.dir)}`,
     "",
     "next, in another terminal:",
-    "  npx natschat join alice                              # register a user (key stays here)",
-    "  npx natschat users --watch                           # the registry, live",
-    "  npx natschat status                                  # servers and services",
-    "  npx natschat describe .natschat/creds/admin.creds   # see a role's permissions",
-    "  npx natschat sub 'chat.KUBECON.online.*' --role admin  # watch presence",
+    ...nextSteps(s.dir),
     "",
     "Ctrl-C stops everything.",
   ];

@@ -2,7 +2,7 @@
 // is used as it is; one that expires within the day, or has expired, is renewed for the same key
 // and name through the access service, and the file is rewritten (mode 0600) with the same seed.
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { RENEW_BEFORE_MS } from "@natschat/client";
 import { parseCreds } from "@natschat/protocol";
 import { mintChatUser } from "@natschat/testing";
@@ -59,4 +59,33 @@ describe("natschat chat NAME: saved creds and renewal", () => {
       expect((await stat(path)).mode & 0o777).toBe(0o600);
     });
   }
+});
+
+describe("natschat chat NAME: a name that is taken", () => {
+  it("is ours, with its creds file elsewhere: says which file, and the command to use it", async () => {
+    const server = cs.stack.topology.servers[0] as (typeof cs.stack.topology.servers)[0];
+    const reg = await registerAt(cs, server, "kim");
+    // e.g. `natschat join kim --out DIR/kim.creds`, or the web's logout download
+    const file = join(cs.stack.dir, "kim.creds");
+    await writeFile(file, reg.creds, { mode: 0o600 });
+    const err = await credsForName(cs.stack.dir, server.url, "kim", chatTrust()).catch(
+      (e: unknown) => e as Error & { code?: string },
+    );
+    expect(err).toBeInstanceOf(Error);
+    expect((err as { code?: string }).code).toBe("NAME_TAKEN");
+    expect((err as Error).message).toContain(`your creds for "kim" are in ${file}`);
+    expect((err as Error).message).toContain(`natschat chat --creds ${file} --dir ${cs.stack.dir}`);
+  });
+
+  it("is someone else's: says so, and how to get back in if it is ours after all", async () => {
+    const server = cs.stack.topology.servers[0] as (typeof cs.stack.topology.servers)[0];
+    await registerAt(cs, server, "lea");
+    const err = (await credsForName(cs.stack.dir, server.url, "lea", chatTrust()).catch(
+      (e: unknown) => e,
+    )) as Error & { code?: string };
+    expect(err.code).toBe("NAME_TAKEN");
+    expect(err.message).toContain(`"lea" is taken, and no creds for it are here`);
+    expect(err.message).toContain("natschat chat --creds FILE");
+    expect(err.message).toContain("pick another name");
+  });
 });

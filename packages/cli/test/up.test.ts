@@ -40,11 +40,19 @@ describe("natschat up", () => {
   it("starts the system, writes up.json, refuses a second up, serves push and tools, stops cleanly", async () => {
     const dir = join(tmp, "a");
     const [port, ws, http] = (await freePorts(3)).map(String) as [string, string, string];
-    const { child } = await startCli(
+    const { child, output } = await startCli(
       ["up", "--dir", dir, "--port", port, "--ws-port", ws, "--http-port", http],
       /Ctrl-C stops everything/,
     );
     try {
+      // every next step it prints works as printed: it names this data dir, not the default one
+      const steps = output()
+        .split("\n")
+        .filter((l) => l.trimStart().startsWith("npx natschat "));
+      expect(steps.length).toBeGreaterThan(3);
+      for (const step of steps) expect(step, step).toContain(`--dir ${dir}`);
+      expect(output()).toContain(`describe ${join(dir, "creds", "admin.creds")}`);
+      expect(output()).not.toContain(".natschat/creds");
       const up = JSON.parse(await readFile(join(dir, "up.json"), "utf8")) as UpJson;
       expect(up.client).toBe(`nats://127.0.0.1:${port}`);
       expect(up.websocket).toBe(`ws://127.0.0.1:${ws}`);
@@ -56,6 +64,11 @@ describe("natschat up", () => {
       expect(up.history?.service).toBe("natschat-history");
       const ping = await runCli(["status", "--dir", dir, "--json"]);
       expect(ping.stdout).toContain("natschat-history");
+      // the human status has words, not a JSON blob on each service line
+      const status = await runCli(["status", "--dir", dir]);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toContain("natschat-access");
+      expect(status.stdout).not.toMatch(/[{}"]/);
       expect(up.pids.servers.every(alive)).toBe(true);
 
       const second = await runCli(["up", "--dir", dir]);
@@ -96,7 +109,8 @@ describe("natschat up", () => {
         expect(alive(pid), `nats-server ${pid} left running`).toBe(false);
       await expect(readFile(join(dir, "up.json"))).rejects.toThrow();
     } finally {
-      await stopCli(child, "SIGKILL");
+      // after a failed assertion: SIGTERM lets up stop its nats-server (SIGKILL orphaned it)
+      await stopCli(child, "SIGTERM", 30_000);
     }
   });
 

@@ -57,7 +57,7 @@ export const COMMANDS: readonly CommandHelp[] = Object.freeze([
   {
     usage: "/dm NAME [message]",
     aliases: ["/msg", "/query"],
-    summary: "open a direct message with NAME (online or not), and send the message if given",
+    summary: "open a DM with NAME (online or not); send the message if given",
   },
   { usage: "/me ACTION", aliases: [], summary: "say what you are doing, e.g. /me waves" },
   { usage: "/quit", aliases: ["/exit", "/q"], summary: "leave the chat (the terminal)" },

@@ -1,6 +1,6 @@
 // What the terminal chat needs from a session (ChatSession satisfies it; tests pass a fake),
-// and the pure derivations the UI renders: sidebar entries and the messages that fit a pane.
-import type { ChatSnapshot, MessageView } from "@natschat/client";
+// and the pure derivations the UI renders from a snapshot: sidebar entries, names to keys.
+import type { ChatSnapshot } from "@natschat/client";
 
 /** The part of ChatSession the UI uses. */
 export interface ChatModel {
@@ -21,7 +21,10 @@ export interface SidebarEntry {
   online?: boolean;
 }
 
-/** Channels first, then DM conversations and online users to start one with, by name. */
+/**
+ * Channels first; then DM conversations and online users, by name; then the other users this
+ * chat knows by name (offline: a DM to them is kept until they are back).
+ */
 export function sidebarEntries(s: ChatSnapshot): SidebarEntry[] {
   const channels: SidebarEntry[] = s.channels.map((c) => ({
     id: c.id,
@@ -39,40 +42,14 @@ export function sidebarEntries(s: ChatSnapshot): SidebarEntry[] {
     if (u.me || !u.online || dms.has(id)) continue;
     dms.set(id, { id, kind: "dm", label: u.display, unread: 0, online: true });
   }
-  const people = [...dms.values()].sort((a, b) => a.label.localeCompare(b.label));
-  return [...channels, ...people];
+  const byLabel = (a: SidebarEntry, b: SidebarEntry) => a.label.localeCompare(b.label);
+  const offline: SidebarEntry[] = s.users
+    .filter((u) => !u.me && !u.online && u.name !== undefined && !dms.has(`@${u.key}`))
+    .map((u) => ({ id: `@${u.key}`, kind: "dm", label: u.display, unread: 0, online: false }));
+  return [...channels, ...[...dms.values()].sort(byLabel), ...offline.sort(byLabel)];
 }
 
-/** HH:MM in local time. */
-export function clock(ms: number): string {
-  const d = new Date(ms);
-  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
-}
-
-/** Lines a message takes when wrapped to `width` columns. */
-export function linesOf(m: MessageView, width: number): number {
-  const text = `${clock(m.time)} ${m.display}: ${m.text}`;
-  return text
-    .split("\n")
-    .reduce((n, line) => n + Math.max(1, Math.ceil(line.length / Math.max(1, width))), 0);
-}
-
-/** The newest messages that fit `height` lines of `width` columns, skipping `scroll` newest. */
-export function visibleMessages(
-  messages: readonly MessageView[],
-  width: number,
-  height: number,
-  scroll = 0,
-): MessageView[] {
-  const end = Math.max(0, messages.length - scroll);
-  const out: MessageView[] = [];
-  let used = 0;
-  for (let i = end - 1; i >= 0; i--) {
-    const m = messages[i] as MessageView;
-    const n = linesOf(m, width);
-    if (used + n > height && out.length > 0) break;
-    out.unshift(m);
-    used += n;
-  }
-  return out;
+/** The key of the known user issued `name` (online or not), if there is one. */
+export function userKeyByName(s: ChatSnapshot, name: string): string | undefined {
+  return s.users.find((u) => u.name === name)?.key;
 }

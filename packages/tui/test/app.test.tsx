@@ -1,87 +1,10 @@
 // Ink component tests of the chat screen with a scripted model (no server): layout, names,
-// unread markers, online dots, focus and keys, sending, status line.
-import type { ChatSnapshot, ConversationView, MessageView } from "@natschat/client";
-import { ChatApp, type ChatModel, sidebarEntries, visibleMessages } from "@natschat/tui";
+// unread markers, online dots, focus and keys, sending, slash commands, status line.
+import { commandHelp } from "@natschat/client";
+import { ChatApp, messageRows, printable, sidebarEntries, stamp, visibleRows } from "@natschat/tui";
 import { render } from "ink-testing-library";
 import { afterEach, describe, expect, it } from "vitest";
-
-const ME = `U${"A".repeat(55)}`;
-const BOB = `U${"B".repeat(55)}`;
-const CAROL = `U${"C".repeat(55)}`;
-
-const msg = (n: number, from: string, name: string | undefined, text: string): MessageView => ({
-  id: `${from} ${n}`,
-  from,
-  name,
-  display: name ?? `~${from.slice(0, 5)}…${from.slice(-4)}`,
-  text,
-  time: Date.UTC(2024, 0, 1, 12, n),
-  mine: from === ME,
-  claimedOther: false,
-});
-
-const channel = (name: string, messages: MessageView[] = [], unread = 0): ConversationView => ({
-  id: `#${name}`,
-  kind: "channel",
-  title: name,
-  messages,
-  unread,
-  history: "loaded",
-});
-
-function snapshot(over: Partial<ChatSnapshot> = {}): ChatSnapshot {
-  return {
-    version: 1,
-    state: "connected",
-    reason: undefined,
-    me: { key: ME, name: "me" },
-    selected: "#KUBECON",
-    channels: [
-      channel("KUBECON", [msg(1, BOB, "bob", "hello kubecon"), msg(2, ME, "me", "hi bob")]),
-      channel("NATS", [], 2),
-      channel("General"),
-    ],
-    dms: [],
-    users: [
-      { key: ME, name: "me", display: "me", online: true, lastSeen: undefined, me: true },
-      { key: BOB, name: "bob", display: "bob", online: true, lastSeen: 1, me: false },
-      { key: CAROL, name: "carol", display: "carol", online: false, lastSeen: 1, me: false },
-    ],
-    drops: {},
-    dropped: 0,
-    notice: undefined,
-    ...over,
-  };
-}
-
-class FakeModel implements ChatModel {
-  snap = snapshot();
-  readonly listeners = new Set<() => void>();
-  readonly selected: string[] = [];
-  readonly sent: Array<[string, string]> = [];
-  failNext: string | undefined;
-  snapshot = () => this.snap;
-  onChange = (cb: () => void) => {
-    this.listeners.add(cb);
-    return () => void this.listeners.delete(cb);
-  };
-  select = (target: string) => {
-    this.selected.push(target);
-    this.update({ selected: target });
-  };
-  send = async (target: string, text: string) => {
-    if (this.failNext) {
-      const m = this.failNext;
-      this.failNext = undefined;
-      throw new Error(m);
-    }
-    this.sent.push([target, text]);
-  };
-  update(over: Partial<ChatSnapshot>) {
-    this.snap = { ...this.snap, ...over, version: this.snap.version + 1 };
-    for (const cb of this.listeners) cb();
-  }
-}
+import { BOB, CAROL, channel, FakeModel, msg, snapshot } from "./fake-model.ts";
 
 /** Renders and returns helpers; waits for Ink to flush between key presses. */
 function mount(model: FakeModel, quit: () => void = () => undefined) {
@@ -120,7 +43,7 @@ describe("ChatApp", () => {
     expect(f).toContain("#KUBECON");
     expect(f).toContain("#NATS (2)");
     expect(f).toContain("● bob");
-    expect(f).not.toContain("carol"); // offline, no conversation: not listed
+    expect(f).toContain("○ carol"); // known, offline: listed for a DM that waits for her
     expect(f).toMatch(/\d\d:\d\d bob: hello kubecon/);
     expect(f).toMatch(/\d\d:\d\d me: hi bob/);
     expect(f).toContain("connected");
@@ -185,7 +108,7 @@ describe("ChatApp", () => {
     expect(model.selected).toEqual(["#NATS"]);
     await until(
       r.frame,
-      (f) => f.includes("› hello") === false && f.includes("no messages yet"),
+      (f) => f.includes("› hello") === false && f.includes("#NATS is empty: say hello"),
       "#NATS shown",
     );
     await r.press("\t");
@@ -214,8 +137,65 @@ describe("ChatApp", () => {
   });
 });
 
+describe("slash commands", () => {
+  it("/help shows the commands in the pane, sends nothing, and Esc closes it", async () => {
+    const model = new FakeModel();
+    const r = mount(model);
+    unmount = r.unmount;
+    await r.press("/help\r");
+    await until(r.frame, (f) => f.includes("Commands"), "the help");
+    for (const line of commandHelp()) expect(r.frame()).toContain(line.slice(0, 40));
+    expect(model.sent).toEqual([]);
+    await r.press("\u001B");
+    await until(r.frame, (f) => f.includes("hello kubecon"), "the messages again");
+  });
+
+  it("/join switches channel; an unknown channel or command gets a notice and is not sent", async () => {
+    const model = new FakeModel();
+    const r = mount(model);
+    unmount = r.unmount;
+    await r.press("/join #NATS\r");
+    expect(model.selected).toEqual(["#NATS"]);
+    await r.press("/join #nope\r");
+    await until(
+      r.frame,
+      (f) => f.includes("#nope is not one of this chat's channels"),
+      "the notice",
+    );
+    expect(r.frame()).toContain("› /join #nope"); // kept, to fix
+    await r.press("\u001B");
+    for (let i = 0; i < 11; i++) await r.press("\u007F");
+    await r.press("/hlep\r");
+    await until(r.frame, (f) => f.includes("did you mean /help?"), "the did-you-mean");
+    expect(model.sent).toEqual([]);
+  });
+
+  it("/dm NAME message reaches a known user who is offline; /me posts an action; /quit quits", async () => {
+    const model = new FakeModel();
+    let quits = 0;
+    const r = mount(model, () => quits++);
+    unmount = r.unmount;
+    await r.press("/dm carol see you tomorrow\r");
+    expect(model.selected).toEqual([`@${CAROL}`]);
+    expect(model.sent).toEqual([[`@${CAROL}`, "see you tomorrow"]]);
+    await until(r.frame, (f) => f.includes("carol is offline: DMs are kept"), "the offline note");
+    await r.press("/dm nobody\r");
+    await until(
+      r.frame,
+      (f) => f.includes(`no one called "nobody" is known here yet`),
+      "the notice",
+    );
+    await r.press("\u001B");
+    for (let i = 0; i < 10; i++) await r.press("\u007F");
+    await r.press("/me waves\r");
+    expect(model.sent.at(-1)).toEqual([`@${CAROL}`, "_waves_"]);
+    await r.press("/quit\r");
+    expect(quits).toBe(1);
+  });
+});
+
 describe("model helpers", () => {
-  it("lists DM conversations and online users, and fits the newest messages", () => {
+  it("lists DM conversations and online users", () => {
     const s = snapshot({
       dms: [
         {
@@ -237,9 +217,33 @@ describe("model helpers", () => {
       ["bob", 0, true],
       ["carol", 3, false],
     ]);
+  });
+
+  it("wraps messages into rows and shows full pages of them", () => {
+    const now = Date.now();
     const many = Array.from({ length: 50 }, (_, i) => msg(i, BOB, "bob", `m${i}`));
-    const shown = visibleMessages(many, 80, 10);
-    expect(shown.map((m) => m.text)).toEqual(Array.from({ length: 10 }, (_, i) => `m${40 + i}`));
-    expect(visibleMessages(many, 80, 10, 5).at(-1)?.text).toBe("m44");
+    const rows = messageRows(many, 80, now);
+    expect(rows).toHaveLength(50);
+    expect(visibleRows(rows, 10, undefined).map((r) => r.text)).toEqual(
+      Array.from({ length: 10 }, (_, i) => `m${40 + i}`),
+    );
+    // a top beyond the last page is the last page; a page is always full
+    expect(visibleRows(rows, 10, 45).map((r) => r.text)[0]).toBe("m40");
+    expect(visibleRows(rows, 10, 0).map((r) => r.text)).toHaveLength(10);
+    // a long word (a link) breaks at the width; the first row carries the head
+    const link = `https://docs.nats.io/${"x".repeat(100)}`;
+    const wrapped = messageRows([msg(1, BOB, "bob", `see ${link}`)], 40, now);
+    expect(wrapped[0]?.head?.name).toBe("bob");
+    expect(wrapped.map((r) => r.text).join("")).toBe(`see ${link}`);
+    expect(wrapped.every((r) => r.text.length <= 40)).toBe(true);
+  });
+
+  it("shows the day of a message from another day, and escapes control characters", () => {
+    const now = new Date(2024, 5, 10, 15, 0).getTime();
+    expect(stamp(new Date(2024, 5, 10, 9, 5).getTime(), now)).toBe("09:05");
+    expect(stamp(new Date(2024, 5, 9, 23, 59).getTime(), now)).toBe("Jun 9 23:59");
+    expect(printable("a\u001b]52;c;ZXZpbA==\u0007b\tc\u009bd")).toBe(
+      "a\uFFFD]52;c;ZXZpbA==\uFFFDb c\uFFFDd",
+    );
   });
 });

@@ -1,11 +1,9 @@
 // End-to-end: two terminal chats (`natschat chat --creds … --server …`) in tmux against a real
 // server. One sends; the other's captured pane shows the issued name and the text. Then the
 // receiver is revoked, and its chat ends with the reason and a non-zero exit status.
-import { execFile, execFileSync } from "node:child_process";
 import { chmod, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import type { HistoryService } from "@natschat/history";
 import { freePort } from "@natschat/server";
 import {
@@ -25,90 +23,16 @@ import {
   revokeInAccountJwt,
 } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hasTmux, paneRows, Tmux } from "./tmux.ts";
 
-const run = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../../..");
-// A private tmux server (its own socket), so the test never touches anyone else's sessions.
-const SOCKET = `natschat-e2e-${process.pid}`;
-
-function hasTmux(): boolean {
-  try {
-    execFileSync("tmux", ["-V"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const tmuxAvailable = hasTmux();
 if (!tmuxAvailable) console.warn("tmux is not installed: skipping the terminal end-to-end test");
-
-const tmux = (...args: string[]) => run("tmux", ["-L", SOCKET, ...args]);
-
-async function capture(session: string): Promise<string> {
-  const { stdout } = await tmux("capture-pane", "-p", "-J", "-t", session);
-  return stdout;
-}
-
-/** The processes running in the pane (its shell and the chat under it), for a failure message. */
-async function paneProcesses(session: string): Promise<string> {
-  try {
-    const { stdout } = await tmux("display-message", "-p", "-t", session, "#{pane_pid}");
-    const { stdout: ps } = await run("ps", ["-eo", "pid,ppid,stat,etime,time,args"]);
-    const [header, ...rows] = ps.trimEnd().split("\n");
-    const inPane = new Set([stdout.trim()]);
-    for (let grew = true; grew; ) {
-      grew = false;
-      for (const row of rows) {
-        const [pid, ppid] = row.trim().split(/\s+/);
-        if (pid && ppid && inPane.has(ppid) && !inPane.has(pid)) {
-          inPane.add(pid);
-          grew = true;
-        }
-      }
-    }
-    const mine = rows.filter((r) => inPane.has(r.trim().split(/\s+/)[0] ?? ""));
-    return [header, ...mine].join("\n");
-  } catch (err) {
-    return `(no process list: ${(err as Error).message})`;
-  }
-}
-
-/** Polls the pane until `pred` holds; fails with the last screen after `timeoutMs`. */
-async function waitForPane(
-  session: string,
-  pred: (screen: string) => boolean,
-  what: string,
-  timeoutMs = 20_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  let screen = "";
-  while (Date.now() < deadline) {
-    screen = await capture(session);
-    if (pred(screen)) return screen;
-    if (/natschat-exit=\d+/.test(screen)) break; // the chat ended: it will not get there
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(
-    `gave up waiting for ${what} (${timeoutMs} ms at most); ${session} shows:\n${screen.trimEnd()}\n` +
-      `processes in the pane:\n${await paneProcesses(session)}`,
-  );
-}
-
-/** Waits for the exit status the pane's shell prints after the chat ends. */
-async function waitForExit(session: string, timeoutMs = 10_000): Promise<number> {
-  const screen = await waitForPane(
-    session,
-    (s) => /natschat-exit=\d+/.test(s),
-    `${session}'s chat to exit`,
-    timeoutMs,
-  );
-  return Number(/natschat-exit=(\d+)/.exec(screen)?.[1]);
-}
+const tmux = new Tmux("e2e");
 
 /**
  * Starts `natschat chat --creds FILE --server URL` in a new tmux session called `name`, in a
- * 120x30 pane. When the chat ends, the pane's shell prints natschat-exit=STATUS.
+ * 120x30 pane, started outside the repo, as a user would run it (JSX must still compile).
  */
 async function startChatPane(name: string, credsPath: string, server: string): Promise<void> {
   const cmd = [
@@ -124,15 +48,7 @@ async function startChatPane(name: string, credsPath: string, server: string): P
     "--server",
     server,
   ].join(" ");
-  // tmux runs this through sh; the exit status is printed (tmux's own pane_dead_status is
-  // not reliable: it stays empty when tmux has not reaped the process yet)
-  // remain-on-exit (on before the pane starts) keeps the last screen for capture
-  await tmux(
-    ...["-f", "/dev/null", "start-server", ";", "set-option", "-g", "remain-on-exit", "on"],
-    // started outside the repo, as a user would run it: JSX must still compile
-    ...[";", "new-session", "-d", "-s", name, "-x", "120", "-y", "30", "-c", stack.dir],
-    `${cmd}; echo natschat-exit=$?`,
-  );
+  await tmux.start(name, cmd, { columns: 120, rows: 30, cwd: stack.dir });
 }
 
 let stack: TestStack;
@@ -149,7 +65,7 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
 
   afterAll(async () => {
     // kill-server ends only our private tmux server (and the chats in it)
-    await tmux("kill-server").catch(() => undefined);
+    await tmux.kill();
     await directory?.stop();
     await history?.stop();
     await stack?.stop();
@@ -175,13 +91,13 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
       ["alice", "bob"],
       ["bob", "alice"],
     ] as const) {
-      await waitForPane(me, (s) => s.includes("connected"), `${me}'s chat to connect`, 60_000);
-      await waitForPane(me, (s) => s.includes(`● ${other}`), `${me} to see ${other} online`);
+      await tmux.waitFor(me, (s) => s.includes("connected"), `${me}'s chat to connect`, 60_000);
+      await tmux.waitFor(me, (s) => s.includes(`● ${other}`), `${me} to see ${other} online`);
     }
 
-    await tmux("send-keys", "-t", "alice", "-l", "hello from the terminal");
-    await tmux("send-keys", "-t", "alice", "Enter");
-    const screen = await waitForPane(
+    await tmux.type("alice", "hello from the terminal");
+    await tmux.press("alice", "Enter");
+    const screen = await tmux.waitFor(
       "bob",
       (s) => /\d\d:\d\d alice: hello from the terminal/.test(s),
       "bob's pane to show alice's message",
@@ -206,12 +122,120 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
     } finally {
       await push.close();
     }
-    expect(await waitForExit("bob")).toBe(1);
-    expect(await capture("bob")).toMatch(/revoked/);
+    expect(await tmux.exitStatus("bob")).toBe(1);
+    expect(await tmux.screen("bob")).toMatch(/revoked/);
 
     // alice quits with Ctrl-C: exit status 0
-    await tmux("send-keys", "-t", "alice", "C-c");
-    expect(await waitForExit("alice")).toBe(0);
+    await tmux.press("alice", "C-c");
+    expect(await tmux.exitStatus("alice")).toBe(0);
+  });
+
+  it("slash commands are never posted; a quit says goodbye; names and DMs outlive their sender's session", {
+    timeout: 240_000,
+  }, async () => {
+    const creds: Record<string, string> = {};
+    for (const name of ["ann", "ben", "cat"]) {
+      const u = await mintChatUser(stack.dir, name);
+      directory.register(u);
+      creds[name] = join(stack.dir, `${name}.creds`);
+      await writeFile(creds[name], u.creds, { mode: 0o600 });
+    }
+    const server = stack.urls[0] as string;
+    await startChatPane("ann", creds.ann as string, server);
+    await startChatPane("ben", creds.ben as string, server);
+    await tmux.waitFor("ann", (s) => s.includes("● ben"), "ann to see ben online", 60_000);
+    await tmux.waitFor("ben", (s) => s.includes("● ann"), "ben to see ann online", 60_000);
+    await tmux.type("ben", "hello from ben");
+    await tmux.press("ben", "Enter");
+    await tmux.waitFor("ann", (s) => /\d\d:\d\d ben: hello from ben/.test(s), "ben's post at ann");
+
+    // commands act on ann's screen and go nowhere else
+    await tmux.type("ann", "/help");
+    await tmux.press("ann", "Enter");
+    await tmux.waitFor(
+      "ann",
+      (s) => s.includes("Commands") && s.includes("/join #CHANNEL"),
+      "the help",
+    );
+    await tmux.press("ann", "Escape");
+    await tmux.type("ann", "/hlep");
+    await tmux.press("ann", "Enter");
+    await tmux.waitFor(
+      "ann",
+      (s) => s.includes("/hlep is not a command; did you mean /help?"),
+      "the notice",
+    );
+    await tmux.press("ann", "Escape");
+    // held down: the backspaces arrive as one chunk
+    await tmux.press("ann", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace");
+    await tmux.type("ann", "/join #General");
+    await tmux.press("ann", "Enter");
+    await tmux.waitFor(
+      "ann",
+      (s) => s.includes("#General is empty: say hello"),
+      "the empty channel",
+    );
+    await tmux.type("ann", "/switch #KUBECON");
+    await tmux.press("ann", "Enter");
+    await tmux.type("ann", "after the commands");
+    await tmux.press("ann", "Enter");
+    const ben = await tmux.waitFor(
+      "ben",
+      (s) => s.includes("ann: after the commands"),
+      "ann's post at ben",
+    );
+    // ben's messages: posts only, no command (the status line's "/help" hint aside)
+    const rows = paneRows(ben);
+    expect(rows.filter((r) => /\/(help|hlep|join|switch)|Commands/.test(r))).toEqual([]);
+    expect(rows.filter((r) => r.includes("hello from ben"))).toHaveLength(1);
+
+    // ben quits: his goodbye takes him off ann's list at once (presence would last 60 s)
+    await tmux.press("ben", "C-c");
+    expect(await tmux.exitStatus("ben")).toBe(0);
+    await tmux.waitFor(
+      "ann",
+      (s) => s.includes("0 online") && s.includes("○ ben"),
+      "ben offline at ann",
+      5000,
+    );
+    expect(await tmux.screen("ann")).toMatch(/\d\d:\d\d ben: hello from ben/);
+
+    // a DM to ben while he is away is kept
+    await tmux.type("ann", "/dm ben see you later");
+    await tmux.press("ann", "Enter");
+    await tmux.waitFor(
+      "ann",
+      (s) => s.includes("ben is offline: DMs are kept"),
+      "the offline note",
+    );
+    await tmux.waitFor("ann", (s) => /ann: see you later/.test(s), "the DM in ann's pane");
+
+    // someone who never saw ben online reads his post under his issued name
+    await startChatPane("cat", creds.cat as string, server);
+    await tmux.waitFor(
+      "cat",
+      (s) => /\d\d:\d\d ben: hello from ben/.test(s),
+      "ben's post in cat's history",
+      60_000,
+    );
+    expect(await tmux.screen("cat")).not.toContain("~U");
+
+    // ben comes back and finds the DM
+    await startChatPane("ben2", creds.ben as string, server);
+    await tmux.waitFor("ben2", (s) => s.includes("● ann"), "ben back, seeing ann", 60_000);
+    await tmux.type("ben2", "/dm ann");
+    await tmux.press("ben2", "Enter");
+    await tmux.waitFor(
+      "ben2",
+      (s) => /\d\d:\d\d ann: see you later/.test(s),
+      "the DM, delivered through history",
+    );
+
+    for (const pane of ["ann", "cat", "ben2"]) {
+      await tmux.type(pane, "/quit");
+      await tmux.press(pane, "Enter");
+      expect(await tmux.exitStatus(pane)).toBe(0);
+    }
   });
 
   it("a server that is not there: the chat says so and exits 1", async () => {
@@ -219,8 +243,8 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
     await writeFile(path, (await mintChatUser(stack.dir, "carol")).creds, { mode: 0o600 });
     const nothing = `nats://127.0.0.1:${await freePort()}`;
     await startChatPane("carol", path, nothing);
-    expect(await waitForExit("carol", 60_000)).toBe(1);
-    const screen = await capture("carol");
+    expect(await tmux.exitStatus("carol", 60_000)).toBe(1);
+    const screen = await tmux.screen("carol", { joinWrapped: true });
     expect(screen).toContain(`cannot connect to ${nothing}`);
     expect(screen).toContain("is the server running?");
   });
@@ -234,9 +258,14 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
       await writeFile(path, (await mintChatUser(stack.dir, "dave")).creds, { mode: 0o600 });
       const port = (silent.address() as AddressInfo).port;
       await startChatPane("dave", path, `nats://127.0.0.1:${port}`);
-      await waitForPane("dave", (s) => s.includes("● connecting as dave"), "dave's screen", 60_000);
-      await tmux("send-keys", "-t", "dave", "C-c");
-      expect(await waitForExit("dave")).toBe(0);
+      await tmux.waitFor(
+        "dave",
+        (s) => s.includes("● connecting as dave"),
+        "dave's screen",
+        60_000,
+      );
+      await tmux.press("dave", "C-c");
+      expect(await tmux.exitStatus("dave")).toBe(0);
     } finally {
       silent.close();
     }
