@@ -50,6 +50,10 @@ const BY_VERB: Record<string, Record<string, FlagHelp>> = {
     tls: { help: "TLS on every listener, with the development CA (DIR/tls)" },
     "web-port": { value: "N", help: "port of the web app (default 8080)" },
     "strict-ports": { help: "fail when a port is taken instead of using the next free one" },
+    host: {
+      value: "ADDRESS",
+      help: "bind every listener here (default 127.0.0.1; 0.0.0.0 for the LAN, with --tls)",
+    },
   },
   join: {
     out: { value: "FILE", help: "write the creds here (default DIR/users/NAME.creds)" },
@@ -136,6 +140,9 @@ const BY_VERB: Record<string, Record<string, FlagHelp>> = {
       value: "KEY[,KEY]",
       help: "the CHAT account's signing keys (default: DIR/trust.json)",
     },
+  },
+  backup: {
+    out: { value: "FILE", help: "write the backup here (created 0600; it holds every secret)" },
   },
   sub: { count: { value: "N", help: "stop after N messages" } },
   reply: { count: { value: "N", help: "stop after N requests" } },
