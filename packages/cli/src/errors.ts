@@ -1,7 +1,14 @@
-// CLI errors: a usage error (exit 2), a data dir without a deployment, and the reporting of any coded error without a stack trace.
+// CLI errors: a usage error (exit 2), a start-up step that kept failing, a data dir without a
+// deployment, and the reporting of any coded error without a stack trace.
 export class UsageError extends Error {
   override name = "UsageError";
   readonly code = "USAGE";
+}
+
+/** A start-up step against the servers failed after its retries (e.g. JetStream not ready). */
+export class StartupError extends Error {
+  override name = "StartupError";
+  readonly code = "STARTUP_FAILED";
 }
 
 /** The data dir holds no deployment (no trust.json): a mistyped --dir, most likely. */

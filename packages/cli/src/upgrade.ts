@@ -4,7 +4,7 @@
 // service starts; `natschat upgrade` runs it against running servers (a deployment whose
 // history service is scaled to zero). The trust side (every v2 user JWT revoked, the CHAT roles
 // re-issued) is done by `natschat init`: see trust/tree.ts.
-import { Registry, type RegistryRecord, silentLogger } from "@natschat/access";
+import { Registry, type RegistryRecord, silentLogger, withRetries } from "@natschat/access";
 import {
   DEDUPE_WINDOW_SECONDS,
   ensureHistoryStores,
@@ -16,7 +16,7 @@ import {
 import { CLOCK_SKEW_SECONDS } from "@natschat/protocol";
 import { connectRole, layout } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
-import { UsageError } from "./errors.ts";
+import { StartupError, UsageError } from "./errors.ts";
 import { defaultServer, defaultTlsCa } from "./up-state.ts";
 
 const USAGE = "natschat upgrade [--dir DIR] [--server URL] [--replicas 1|3]";
@@ -65,8 +65,16 @@ export async function upgradeHistoryStores(
     tlsCaFile,
   });
   try {
-    // nothing of v2 (a new deployment, or moved before): the history service owns the stores
-    if (!(await v2MigrationPending(chat))) return [];
+    // nothing of v2 (a new deployment, or moved before): the history service owns the stores.
+    // Retried as the services' own start-up steps are: right after a restart the JetStream API
+    // may time out while the meta group elects its leader (seen on a supercluster in a loaded run).
+    const pending = await withRetries(
+      "check the history streams for protocol v2 messages",
+      silentLogger,
+      () => v2MigrationPending(chat),
+      (message, cause) => new StartupError(message, { cause }),
+    );
+    if (!pending) return [];
     // the v3 config first (stored subjects), with the window the history service sets
     await ensureHistoryStores(chat, {
       replicas,

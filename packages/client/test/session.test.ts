@@ -251,18 +251,19 @@ describe("two clients", () => {
     const carol = await registered("carol");
     const dave = await registered("dave");
     const c = await join(carol, { sweepIntervalMs: 50 });
-    // dave announces with a 1 s lifetime and never again: carol must mark him offline.
-    const d = await join(dave, { presenceTtlSeconds: 1, presenceIntervalMs: 3_600_000 });
+    // dave announces with a 4 s lifetime and never again: carol must mark him offline. (The
+    // lifetime leaves room for a loaded machine: carol must see him online before it lapses.)
+    const d = await join(dave, { presenceTtlSeconds: 4, presenceIntervalMs: 3_600_000 });
     await waitForSnapshot(c, (s) => user(s, dave.publicKey)?.online === true, {
-      timeoutMs: 1000,
+      timeoutMs: 3500,
       what: "carol to see dave",
     });
     await waitForSnapshot(d, (s) => user(s, carol.publicKey)?.online === true, {
-      timeoutMs: 1000,
+      timeoutMs: 3500,
       what: "dave to learn carol from her answer",
     });
     await waitForSnapshot(c, (s) => user(s, dave.publicKey)?.online === false, {
-      timeoutMs: 3000,
+      timeoutMs: 10_000,
       what: "carol to expire dave after his presence lapsed",
     });
   });

@@ -128,13 +128,13 @@ const ROWS: Row[] = [
     "access: an unknown flag",
     async () => ["access", ...(await d()), "--bogus"],
     2,
-    /Unknown option '--bogus'[\s\S]*usage: natschat access/,
+    /unknown flag --bogus;[\s\S]*usage: natschat access/,
   ],
   [
     "users: an unknown flag",
     async () => ["users", ...(await d()), "--bogus"],
     2,
-    /Unknown option '--bogus'[\s\S]*usage: natschat users/,
+    /unknown flag --bogus;[\s\S]*usage: natschat users/,
   ],
   [
     "chat: --history -5",
