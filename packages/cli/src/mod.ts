@@ -51,6 +51,10 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; about: s
     run: async (a) => (await import("./deploy.ts")).deployVerb(a),
     about: "`deploy render --out DIR`: Helm values and manifests for Kubernetes",
   },
+  "meta-check": {
+    run: async (a) => (await import("./meta-check.ts")).metaCheckVerb(a),
+    about: "check that the JetStream meta group spans every server (a Kubernetes hook Job runs it)",
+  },
   push: { run: pushVerb, about: "push account JWTs to every server" },
   server: { run: serverVerb, about: "`server config`: print the nats-server config" },
   describe: { run: describeVerb, about: "decode and verify a JWT or creds file" },

@@ -23,6 +23,7 @@ import {
 import { ensureNatsServer, renderServerConfig, serverSettings } from "@natschat/server";
 import { initTrust, loadTrust, resolverTrust } from "@natschat/trust";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { Job } from "kubernetes-models/batch/v1/Job";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
@@ -289,6 +290,45 @@ describe("deploy render: Helm values", () => {
         expect(known, `${release}: ${p} is not a key of the chart`).toBe(true);
       }
     }
+  });
+
+  it("pin the nats image to the server version every test runs", async () => {
+    const tested = (await ensureNatsServer()).version.replace(/^v/, "");
+    expect(tested).toMatch(/^\d+\.\d+\.\d+$/);
+    for (const [release, values] of Object.entries(rendered.values)) {
+      const image = (values.container as { image?: { repository?: string; tag?: string } })?.image;
+      expect(image, release).toEqual({ repository: "nats", tag: `${tested}-alpine` });
+    }
+  });
+
+  it("each region's release runs the meta-group check as a post-install/upgrade hook Job", async () => {
+    const n = names(o);
+    const [hub, second] = o.regions;
+    const monitor = (r: string) => [0, 1, 2].map((i) => `http://${n.podFqdn(r, i)}:8222`).join(",");
+    const jobOf = (release: string) =>
+      ((rendered.values[release]?.extraResources ?? []) as { kind: string }[]).filter(
+        (x) => x.kind === "Job",
+      );
+    expect(jobOf(n.release(o.edge))).toEqual([]);
+    for (const [region, args] of [
+      [hub, ["--monitor", monitor(hub), "--optional", monitor(second)]],
+      [second, ["--monitor", `${monitor(hub)},${monitor(second)}`]],
+    ] as const) {
+      const jobs = jobOf(n.release(region));
+      expect(jobs, region).toHaveLength(1);
+      const job = new Job(jobs[0] as never);
+      expect(() => job.validate()).not.toThrow();
+      expect(job.metadata?.annotations?.["helm.sh/hook"]).toBe("post-install,post-upgrade");
+      expect(job.spec?.backoffLimit).toBe(0);
+      const c = job.spec?.template.spec?.containers[0];
+      expect(c?.image).toBe(o.image);
+      expect(c?.args?.slice(0, 1)).toEqual(["meta-check"]);
+      expect(c?.args?.join(" ")).toContain(args.join(" "));
+      expect(c?.args?.join(" ")).toContain(`--namespace ${o.namespace}`);
+    }
+    // the values file on disk carries the Job: helm renders extraResources as they are
+    const onDisk = parseAllDocuments(await file(`helm/${n.release(hub)}.values.yaml`))[0]?.toJS();
+    expect(onDisk.extraResources[0].kind).toBe("Job");
   });
 
   it("a misspelt key would be caught", async () => {

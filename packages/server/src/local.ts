@@ -231,7 +231,7 @@ export function leftOutOfMetaGroup(views: MetaView[]): string[] {
 }
 
 /** How long a server must stay left out of a settled meta group before it is restarted. */
-const LEFT_OUT_GRACE_MS = 5_000;
+export const LEFT_OUT_GRACE_MS = 5_000;
 
 /**
  * Waits until the JetStream meta group spans every JetStream server of the topology. Given

@@ -34,6 +34,12 @@ export {
   waitConnected,
   waitMetaGroup,
 } from "./local.ts";
+export {
+  checkMetaGroup,
+  type MonitoredServer,
+  metaViewsAt,
+  monitoredServers,
+} from "./meta-check.ts";
 export { freePort, freePorts, isPortFree } from "./ports.ts";
 export { checkConfig, type RunningServer, startServer, waitHealthy } from "./process.ts";
 export {
