@@ -77,7 +77,13 @@ function common(o: DeployOptions, region: string): Values {
     statefulSet: { name: n.statefulSet(region) },
     container: { image: NATS_IMAGE },
     tlsCA: o.tls
-      ? { enabled: true, secretName: n.caSecret, dir: "/etc/nats-ca-cert", key: "ca.crt" }
+      ? {
+          enabled: true,
+          // cert-manager puts the issuing CA into each certificate's Secret as ca.crt
+          secretName: o.certManager ? n.tlsSecret(region) : n.caSecret,
+          dir: "/etc/nats-ca-cert",
+          key: "ca.crt",
+        }
       : { enabled: false },
     // nats-box would need creds of its own in operator mode; `natschat` verbs do its job
     natsBox: { enabled: false },

@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { ensureDevCerts, issueServerCert, type ResolverTrust, tlsLayout } from "@natschat/server";
 import { ensureDir, layout, loadTrust, resolverTrust } from "@natschat/trust";
 import { stringify } from "yaml";
+import { certManagerResources } from "./cert-manager.ts";
 import { chartConfigText } from "./chart-config.ts";
 import { DOCKERFILE, DOCKERIGNORE } from "./dockerfile.ts";
 import { DeployError } from "./errors.ts";
@@ -88,7 +89,7 @@ export async function readRenderInputs(dir: string, o: DeployOptions): Promise<R
     "leaf-admin.creds": await read(paths.creds("leaf-admin")),
     "sys.creds": await read(paths.creds("sys")),
   };
-  if (o.tls) {
+  if (o.tls && !o.certManager) {
     await ensureDevCerts({ dir });
     const t = tlsLayout(dir);
     const ca = { certPem: await read(t.ca), keyPem: await read(t.caKey) };
@@ -148,6 +149,14 @@ export function renderDeployment(o: DeployOptions, inputs: RenderInputs): Render
   const header = (what: string) =>
     `${what}; rendered by \`natschat deploy render\`\napply with: kubectl apply -k k8s/`;
   add("k8s/namespace.yaml", yamlDoc(header("the namespace"), namespaceManifest(o)));
+  if (o.certManager)
+    add(
+      "k8s/cert-manager.yaml",
+      yamlDocs(
+        header("the NATS servers' certificates, issued by cert-manager (install it first)"),
+        certManagerResources(o),
+      ),
+    );
   add(
     "k8s/access.yaml",
     yamlDoc(
