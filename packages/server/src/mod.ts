@@ -21,6 +21,7 @@ export {
 } from "./certs.ts";
 export { type ConfValue, renderConf } from "./conf.ts";
 export { ServerLayerError } from "./errors.ts";
+export { type LayoutServer, type LayoutShape, layoutServers } from "./layout.ts";
 export {
   type JszMetaCluster,
   leftOutOfMetaGroup,
@@ -62,4 +63,5 @@ export {
   storagePlacement,
   TOPOLOGIES,
   type Topology,
+  topologyShape,
 } from "./topology.ts";
