@@ -48,7 +48,8 @@ export async function metaCheckVerb(argv: string[]): Promise<number> {
     fix: (names) =>
       ns
         ? `restart ${names.length > 1 ? "each" : "it"}: ${names.map((n) => `kubectl -n ${ns} delete pod ${n}`).join("; ")} ` +
-          "(the StatefulSet starts it again on the same volume and it joins), then run the same helm upgrade --install again: it repeats this check"
+          "(the StatefulSet starts it again on the same volume), then run the same helm upgrade --install again: it repeats this check. " +
+          "Still left out on a first install: reinstall the release on empty volumes (deploy/README.md, 'A meta group that formed short')"
         : `restart ${names.join(", ")} on the same store; it joins the group as it starts`,
   });
   const leader = views.find((v) => v.server === v.leader);

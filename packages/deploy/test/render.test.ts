@@ -327,6 +327,12 @@ describe("deploy render: Helm values", () => {
       expect(c?.args?.join(" ")).toContain(args.join(" "));
       expect(c?.args?.join(" ")).toContain(`--namespace ${o.namespace}`);
     }
+    // the rendered README gives the same check to run by hand, for a --wait that timed out
+    const readme = await file("README.md");
+    for (const region of [hub, second])
+      expect(readme).toContain(
+        `--image=${o.image} -- ${jobOf(n.release(region))[0] ? new Job(jobOf(n.release(region))[0] as never).spec?.template.spec?.containers[0]?.args?.join(" ") : "?"}`,
+      );
     // the values file on disk carries the Job: helm renders extraResources as they are
     const onDisk = parseAllDocuments(await file(`helm/${n.release(hub)}.values.yaml`))[0]?.toJS();
     expect(onDisk.extraResources[0].kind).toBe("Job");
