@@ -4,10 +4,12 @@
 // 0600, and the CA key stays in the data dir.
 // Why not a library (@peculiar/x509, node-forge): Node 20 can parse certificates but not write
 // them, and the two shapes needed here (a CA, a server certificate with SANs) take ~60 lines of
-// DER (der.ts). node-forge has no ECDSA; @peculiar/x509 brings eleven packages (the ASN.1 schemas
-// of CMS, CSR, RSA, post-quantum keys, a DI container) and makes issuing async for every caller.
-// What is written is checked by node:crypto's X509Certificate, by nats-server and by Chromium in
-// the tests (certs.test.ts, chat-wss.test.ts).
+// DER (der.ts). node-forge has no ECDSA. @peculiar/x509 2.2.0 adds 19 packages to this tree (the
+// ASN.1 schemas of CMS, CSR, RSA and post-quantum keys, a DI container), makes issuing async for
+// every caller, and its IP parser (@peculiar/asn1-x509 IpConverter) reads "::ffff:10.1.2.3" as
+// hex groups too, so ipv6Bytes below would stay ours anyway. What is written here is checked by
+// node:crypto's X509Certificate, nats-server and Chromium in the tests (certs.test.ts,
+// chat-wss.test.ts).
 import {
   createHash,
   createPrivateKey,
