@@ -35,6 +35,7 @@ export async function metaCheckVerb(argv: string[]): Promise<number> {
   if (!Number.isFinite(seconds) || seconds <= 0)
     throw new UsageError(`--timeout "${flags.timeout}" is not a number of seconds`);
   const timeoutMs = seconds * 1000;
+  const started = Date.now();
   const servers = await monitoredServers({
     required,
     optional: urls(flags.optional),
@@ -44,7 +45,8 @@ export async function metaCheckVerb(argv: string[]): Promise<number> {
   const ns = flags.namespace;
   const views = await checkMetaGroup({
     servers,
-    timeoutMs,
+    // one budget for both: the Job's activeDeadlineSeconds leaves a minute above it
+    timeoutMs: Math.max(1000, timeoutMs - (Date.now() - started)),
     fix: (names) =>
       ns
         ? `restart ${names.length > 1 ? "each" : "it"}: ${names.map((n) => `kubectl -n ${ns} delete pod ${n}`).join("; ")} ` +

@@ -28,8 +28,12 @@ interface PodPorts {
 export interface LoopbackPods {
   /** Starts every pod of a release (a region's 3, or the edge) in parallel, as its StatefulSet does. */
   install(region: string): Promise<RunningServer[]>;
-  /** Restarts one pod on the same volume (what `kubectl delete pod` gets from its StatefulSet). */
-  restart(pod: string): Promise<RunningServer>;
+  /**
+   * `kubectl delete pod`: the pod's server ends and its StatefulSet starts it again on the same
+   * volume. A pod still starting (never healthy yet) is ended too; install() then waits for the
+   * new one.
+   */
+  deletePod(pod: string): Promise<void>;
   /**
    * Stops a region's pods, deletes their volumes and starts them again: `helm uninstall`, delete
    * the release's PVCs, install again. Only for a release that holds no data yet.
@@ -150,22 +154,47 @@ export async function loopbackPods(opts: {
     return server;
   }
 
+  /** Pods deleted while they were starting: their start-up failing is expected. */
+  const deletedWhileStarting = new Map<string, number>();
+
+  async function runPod(pod: PodPorts, config: string): Promise<RunningServer> {
+    for (;;) {
+      const deletions = deletedWhileStarting.get(pod.name) ?? 0;
+      try {
+        return await startPod(pod, config);
+      } catch (err) {
+        if ((deletedWhileStarting.get(pod.name) ?? 0) === deletions) throw err;
+      }
+    }
+  }
+
   async function install(region: string): Promise<RunningServer[]> {
     installed.add(region);
     const members = [...pods.values()].filter((p) => p.region === region);
     return Promise.all(
-      members.map(async (pod) => startPod(pod, await podConfig(pod, n.release(region)))),
+      members.map(async (pod) => runPod(pod, await podConfig(pod, n.release(region)))),
     );
   }
 
-  async function restart(name: string): Promise<RunningServer> {
+  async function deletePod(name: string): Promise<void> {
     const pod = pods.get(name);
+    if (!pod) throw new Error(`no pod ${name}`);
     const old = running.find((s) => s.spec.name === name);
-    if (!pod || !old) throw new Error(`no running pod ${name}`);
-    await old.stop();
-    running.splice(running.indexOf(old), 1);
-    // the pod's ConfigMap is unchanged: the same config file, the same volume
-    return startPod(pod, await readFile(old.configPath, "utf8"));
+    if (old) {
+      await old.stop();
+      running.splice(running.indexOf(old), 1);
+      // the pod's ConfigMap is unchanged: the same config file, the same volume
+      await startPod(pod, await readFile(old.configPath, "utf8"));
+      return;
+    }
+    // still starting: end the process this emulation started for it (its pid file, checked
+    // against the process's own command line); runPod starts it again
+    const configPath = join(opts.dir, name, "nats.conf");
+    const pid = Number((await readFile(join(opts.dir, name, "nats.pid"), "utf8")).trim());
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+    if (!cmdline.includes(configPath)) throw new Error(`${name}: no starting server to end`);
+    deletedWhileStarting.set(name, (deletedWhileStarting.get(name) ?? 0) + 1);
+    process.kill(pid, "SIGTERM");
   }
 
   async function reinstall(region: string): Promise<RunningServer[]> {
@@ -181,7 +210,7 @@ export async function loopbackPods(opts: {
   return {
     install,
     reinstall,
-    restart,
+    deletePod,
     running: () => [...running],
     mapUrl,
     async stop() {
