@@ -47,6 +47,9 @@ export async function connectService(opts: ServiceConnectOptions): Promise<NatsC
       name: opts.name,
       reconnectForever: opts.forever,
       tlsCaFile: opts.tlsCaFile,
+      // a service's errors carry their code and message; the request's stack is not worth
+      // two Error objects per request on the hot path
+      asyncTraces: false,
     });
   } catch (err) {
     throw new AccessServiceError("CONNECT_FAILED", (err as Error).message, { cause: err });

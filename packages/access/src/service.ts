@@ -18,7 +18,7 @@ import {
   relayedByLeafnode,
   requestInfoOf,
 } from "@natschat/protocol";
-import { installNodeEd25519 } from "@natschat/trust";
+import { accountStores, assertStoresFit, installNodeEd25519 } from "@natschat/trust";
 import { AccessEndpoint } from "./access-endpoint.ts";
 import { RevocationCatchUp } from "./catch-up.ts";
 import { connectService } from "./connect.ts";
@@ -155,11 +155,13 @@ export async function startAccessService(opts: AccessServiceOptions): Promise<Ac
     const registry = await withRetries(
       "open the registry bucket",
       log,
-      () =>
-        Registry.open(nc, {
+      async () => {
+        await assertStoresFit(nc, "ADMIN", accountStores("ADMIN", opts.registryReplicas ?? 1));
+        return Registry.open(nc, {
           log,
           ...(opts.registryReplicas ? { replicas: opts.registryReplicas } : {}),
-        }),
+        });
+      },
       startupFailed,
     );
     closers.push(() => registry.stop());

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
-import { type ChatCreds, ChatSession, register, renew, renewalDue } from "@natschat/client";
+import { type ChatCreds, ChatSession, register, renew, renewBeforeConnect } from "@natschat/client";
 import {
   type Creds,
   formatCreds,
@@ -67,7 +67,7 @@ async function readCredsFile(path: string, opts: { allowExpired?: boolean } = {}
   return parseCreds(text, opts.allowExpired ? { now: 0 } : {});
 }
 
-/** The creds for NAME: saved ones (renewed when due: see renewalDue), or a new registration. */
+/** The creds for NAME: saved ones (renewed first when due: see renewBeforeConnect), or a new registration. */
 export async function credsForName(
   dir: string,
   server: string,
@@ -79,7 +79,7 @@ export async function credsForName(
     (await readOptional(path)) === undefined
       ? undefined
       : await readCredsFile(path, { allowExpired: true });
-  if (saved && !renewalDue(saved.expires)) return saved;
+  if (saved && !renewBeforeConnect(saved)) return saved;
 
   const bootstrap = layout(dir).creds("bootstrap");
   if ((await readOptional(bootstrap)) === undefined) {

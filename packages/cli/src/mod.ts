@@ -55,6 +55,18 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; about: s
     run: async (a) => (await import("./meta-check.ts")).metaCheckVerb(a),
     about: "check that the JetStream meta group spans every server (a Kubernetes hook Job runs it)",
   },
+  upgrade: {
+    run: async (a) => (await import("./upgrade.ts")).upgradeVerb(a),
+    about: "move a protocol v2 deployment's history to the v3 layout (`up` does it itself)",
+  },
+  backup: {
+    run: async (a) => (await import("./backup.ts")).backupVerb(a),
+    about: "`backup --out FILE`: trust tree, registry and history in one 0600 file",
+  },
+  restore: {
+    run: async (a) => (await import("./restore.ts")).restoreVerb(a),
+    about: "`restore FILE`: the trust tree into an empty dir, then the registry and history",
+  },
   push: { run: pushVerb, about: "push account JWTs to every server" },
   server: { run: serverVerb, about: "`server config`: print the nats-server config" },
   describe: { run: describeVerb, about: "decode and verify a JWT or creds file" },

@@ -1,17 +1,18 @@
-// `natschat status`: every server ($SYS.REQ.SERVER.PING with the push role), the JetStream meta
-// group as the servers see it ($SYS.REQ.SERVER.PING.JSZ), and every NATS micro service
-// ($SRV.INFO and $SRV.STATS with the admin role), with their figures. Exits 1 when no server or
-// no access service answers.
+// `natschat status`: every server ($SYS.REQ.SERVER.PING with the push role), JetStream health
+// (the meta group, stream placement and replicas, each account's usage against its limits:
+// status-jetstream.ts), and every NATS micro service ($SRV.INFO and $SRV.STATS with the admin
+// role), with their figures, one line per item. Exits 1 when no server or no access service
+// answers.
 import type { NatsConnection } from "@nats-io/nats-core";
 import { type ServiceInfo, type ServiceStats, Svcm } from "@nats-io/services";
-import {
-  type JszMetaCluster,
-  leftOutOfMetaGroup,
-  type MetaView,
-  metaGroupProblem,
-  metaViewOf,
-} from "@natschat/server";
 import { parseVerb } from "./args.ts";
+import {
+  type AccountHealth,
+  collectJetStream,
+  formatJetStream,
+  type MetaHealth,
+  type StreamHealth,
+} from "./status-jetstream.ts";
 import { connectVerbRole } from "./up-state.ts";
 
 const USAGE = "natschat status [--json] [--dir DIR] [--server URL] [--wait MS]";
@@ -34,14 +35,11 @@ interface Statsz {
 
 export interface StatusReport {
   servers: Statsz[];
-  /** The meta group as each clustered JetStream server sees it (none on a single server). */
-  jetstream: { views: MetaView[]; problem?: string; leftOut: string[] };
+  /** The meta group as each clustered JetStream server sees it (no views on a single server). */
+  jetstream: MetaHealth;
+  streams: StreamHealth[];
+  accounts: AccountHealth[];
   services: { info: ServiceInfo; stats?: ServiceStats }[];
-}
-
-interface JszReply {
-  server?: { name?: string };
-  data?: { meta_cluster?: JszMetaCluster };
 }
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -59,24 +57,6 @@ async function servers(nc: NatsConnection, waitMs: number): Promise<Statsz[]> {
   const out: Statsz[] = [];
   for await (const m of replies) out.push(m.json<Statsz>());
   return out.sort((a, b) => String(a.server?.name).localeCompare(String(b.server?.name)));
-}
-
-async function jetstream(nc: NatsConnection, waitMs: number): Promise<StatusReport["jetstream"]> {
-  const replies = await nc.requestMany("$SYS.REQ.SERVER.PING.JSZ", "{}", {
-    strategy: "stall",
-    stall: 300,
-    maxWait: waitMs,
-  });
-  const views: MetaView[] = [];
-  for await (const m of replies) {
-    const r = m.json<JszReply>();
-    // no meta_cluster: no JetStream there, or a single server
-    if (r.data?.meta_cluster && r.server?.name)
-      views.push(metaViewOf(r.server.name, r.data.meta_cluster));
-  }
-  views.sort((a, b) => a.server.localeCompare(b.server));
-  const problem = views.length ? metaGroupProblem(views) : undefined;
-  return { views, ...(problem ? { problem } : {}), leftOut: leftOutOfMetaGroup(views) };
 }
 
 async function services(nc: NatsConnection, waitMs: number): Promise<StatusReport["services"]> {
@@ -106,18 +86,12 @@ function print(r: StatusReport): void {
         `  gateways ${z.gateways?.length ?? 0}  slow consumers ${z.slow_consumers ?? 0}`,
     );
   }
-  const js = r.jetstream;
-  if (js.views.length) {
-    const leader = js.views[0]?.leader ?? "none";
-    console.log(
-      `jetstream meta group: leader ${leader}, size ${js.views[0]?.clusterSize ?? "?"}, ${js.views.length} servers answer` +
-        (js.problem ? `; ${js.problem}` : "; formed"),
-    );
-    if (js.leftOut.length)
-      console.log(
-        `  left out of the group: ${js.leftOut.join(", ")} (restart them; see the README's multi-region notes)`,
-      );
-  }
+  for (const line of formatJetStream({
+    meta: r.jetstream,
+    streams: r.streams,
+    accounts: r.accounts,
+  }))
+    console.log(line);
   console.log(`services (${r.services.length}):`);
   for (const { info, stats } of r.services) {
     const meta = Object.entries(info.metadata ?? {})
@@ -127,13 +101,22 @@ function print(r: StatusReport): void {
       `  ${info.name} ${info.version}  id ${info.id}${meta ? `  ${meta}` : ""}${stats ? `  since ${stats.started}` : ""}`,
     );
     for (const ep of stats?.endpoints ?? []) {
-      const data = ep.data ? `  ${JSON.stringify(ep.data)}` : "";
+      const figures = scalarFigures(ep.data);
       console.log(
-        `    ${ep.name.padEnd(12)} ${ep.subject.padEnd(24)} queue ${ep.queue_group ?? "-"}  requests ${ep.num_requests}  errors ${ep.num_errors}${data}`,
+        `    ${ep.name.padEnd(12)} ${ep.subject.padEnd(24)} queue ${ep.queue_group ?? "-"}  requests ${ep.num_requests}  errors ${ep.num_errors}${figures ? `  ${figures}` : ""}`,
       );
       for (const line of accessSummary(ep.name, ep.data)) console.log(`      ${line}`);
     }
   }
+}
+
+/** An endpoint's own top-level figures (numbers only), as `name value` pairs; --json has all. */
+export function scalarFigures(data: unknown): string {
+  if (typeof data !== "object" || data === null) return "";
+  return Object.entries(data)
+    .filter((e): e is [string, number] => typeof e[1] === "number")
+    .map(([k, v]) => `${k} ${v}`)
+    .join("  ");
 }
 
 /** The access service's registry size against its limit, and its refusals by reason. */
@@ -184,9 +167,12 @@ export async function statusVerb(argv: string[]): Promise<number> {
     throw err;
   });
   try {
+    const js = await collectJetStream(sys, waitMs);
     const report: StatusReport = {
       servers: await servers(sys, waitMs),
-      jetstream: await jetstream(sys, waitMs),
+      jetstream: js.meta,
+      streams: js.streams,
+      accounts: js.accounts,
       services: await services(admin, waitMs),
     };
     if (flags.json) console.log(JSON.stringify(report, null, 2));

@@ -24,6 +24,8 @@ export interface UpState {
   websocket: string;
   monitoring: string;
   web?: string;
+  /** The web URLs teammates open, when `up --host` binds more than loopback. */
+  lan?: string[];
   /** The in-process access-service replica (natschat-access on $SRV). */
   access?: { service: string; id: string; replica: string; log: string };
   /** The in-process history-service replica (natschat-history on $SRV). */

@@ -1,5 +1,6 @@
 // The web app inside `natschat up`: builds it if needed and serves it with its runtime config
-// (websocket URLs of every server, the CHAT account and signing keys, the public bootstrap creds).
+// (websocket URLs of every server, the CHAT account and signing keys, the ADMIN account, the
+// public bootstrap creds), on `up --host`, over https with `up --tls`.
 import { readFile } from "node:fs/promises";
 import { DEFAULT_CHANNELS } from "@natschat/protocol";
 import type { LoadedTrust } from "@natschat/trust";
@@ -9,6 +10,10 @@ import { type RunningWebServer, startWebServer, WebServerError } from "@natschat
 export const DEFAULT_WEB_PORT = 8080;
 
 export interface WebPartOptions {
+  /** Bind address (`up --host`). */
+  host: string;
+  /** The development TLS: the web app is then served over https. */
+  tls?: { cert: string; key: string };
   port: number;
   strictPort: boolean;
   websocketUrls: string[];
@@ -25,6 +30,12 @@ export async function startWebPart(
   opts: WebPartOptions,
 ): Promise<{ server: RunningWebServer } | { failed: string }> {
   const chat = opts.trust.summary.accounts.CHAT;
+  const tls = opts.tls
+    ? {
+        certPem: await readFile(opts.tls.cert, "utf8"),
+        keyPem: await readFile(opts.tls.key, "utf8"),
+      }
+    : undefined;
   const bootstrapCreds = await readFile(opts.bootstrapCredsPath, "utf8");
   const config = {
     websocketUrls: opts.websocketUrls,
@@ -32,9 +43,12 @@ export async function startWebPart(
     chatAccount: chat.publicKey,
     chatSigningKeys: chat.signingKeys,
     channels: [...DEFAULT_CHANNELS],
+    adminAccount: opts.trust.summary.accounts.ADMIN.publicKey,
   };
   try {
     const server = await startWebServer({
+      host: opts.host,
+      ...(tls ? { tls } : {}),
       port: opts.port,
       strictPort: opts.strictPort,
       config: async () => config,

@@ -5,10 +5,14 @@ import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import {
+  dialHost,
   ensureDevCerts,
   ensureNatsServer,
+  isHostLike,
+  isLoopbackHost,
   parseTopology,
   planTopology,
+  reachableHosts,
   startTopology,
   type TlsFiles,
 } from "@natschat/server";
@@ -31,10 +35,11 @@ import { guardProcess } from "./up-guard.ts";
 import { startHistoryPart } from "./up-history.ts";
 import { isAlive, type UpState, upJsonPath, writeUpState } from "./up-state.ts";
 import { DEFAULT_WEB_PORT, startWebPart } from "./up-web.ts";
+import { describeMigration, upgradeHistoryStores } from "./upgrade.ts";
 
 const USAGE =
   "natschat up [--dir DIR] [--topology single|cluster|supercluster|leaf] [--regions A,B] " +
-  "[--tls] [--port N] [--ws-port N] [--http-port N] [--web-port N] [--strict-ports]";
+  "[--host ADDR] [--tls] [--port N] [--ws-port N] [--http-port N] [--web-port N] [--strict-ports]";
 
 /** A part of the running system that must be stopped on exit. */
 interface Part {
@@ -77,9 +82,18 @@ export async function upVerb(argv: string[]): Promise<number> {
       "web-port": { type: "string" },
       "strict-ports": { type: "boolean" },
       tls: { type: "boolean" },
+      host: { type: "string" },
     },
     USAGE,
   );
+  // every listener binds here (nats client, websocket, monitoring, web); teammates on the LAN
+  // need a LAN address (or 0.0.0.0) and --tls: a browser has WebCrypto only over https
+  const host = flags.host ?? "127.0.0.1";
+  if (!isHostLike(host)) {
+    throw new UsageError(
+      `--host "${host}" is neither an IP address nor a host name; use e.g. 0.0.0.0 or 192.168.1.20`,
+    );
+  }
   const topology = parseTopology(flags.topology ?? "single");
   const preferred = {
     client: parsePort(flags.port, "port") ?? 4222,
@@ -122,18 +136,22 @@ export async function upVerb(argv: string[]): Promise<number> {
   });
   try {
     const report = await initTrust({ dir });
-    console.log(
-      report.created.length ? `trust tree created in ${dir}` : `trust tree in ${dir} reused`,
-    );
+    console.log(report.treeExists ? `trust tree in ${dir} reused` : `trust tree created in ${dir}`);
     if (report.updated.length)
       console.log(`upgraded in place (same keys): ${report.updated.join(", ")}`);
     const trust = await loadTrust(dir);
     const binary = await ensureNatsServer(undefined, (line) => console.log(line));
     console.log(`nats-server ${binary.version} (${binary.path})`);
     const paths = layout(dir);
-    const tls = flags.tls ? await ensureTls(dir) : undefined;
+    const tls = flags.tls ? await ensureTls(dir, reachableHosts(host)) : undefined;
+    if (!tls && !isLoopbackHost(host)) {
+      console.log(
+        `note: --host ${host} without --tls: terminals can connect, but a browser on another machine cannot register (no WebCrypto over plain http); add --tls`,
+      );
+    }
     const plan = await planTopology({
       topology,
+      host,
       dir: paths.server,
       regions: flags.regions?.split(","),
       tls,
@@ -192,6 +210,11 @@ export async function upVerb(argv: string[]): Promise<number> {
       if (!signalled && !stoppingAll) return guard.fatal("the access service stopped");
     });
     console.log(`access service started (id ${access.service.id}, log ${access.logPath})`);
+    // a data dir of protocol v2: its history moves to the v3 layout before the writer stores
+    for (const line of describeMigration(
+      await upgradeHistoryStores(dir, hub, topology === "single" ? 1 : 3, tls?.ca),
+    ))
+      console.log(`upgraded in place: ${line}`);
     const history = await startHistoryPart(dir, hub, topology === "single" ? 1 : 3, tls?.ca);
     parts.push({ name: "history service", stop: history.stop });
     void history.service.stopped.then(() => {
@@ -200,6 +223,8 @@ export async function upVerb(argv: string[]): Promise<number> {
     console.log(`history service started (id ${history.service.id}, log ${history.logPath})`);
 
     const web = await startWebPart({
+      host,
+      ...(tls ? { tls } : {}),
       port: webPort,
       strictPort: Boolean(flags["strict-ports"]),
       // the hub's servers: the web app reads history with the plain $JS.API, which an edge
@@ -230,7 +255,11 @@ export async function upVerb(argv: string[]): Promise<number> {
       client: first.url,
       websocket: first.websocketUrl,
       monitoring: first.monitorUrl,
-      ...("server" in web ? { web: web.server.url } : {}),
+      // a wildcard bind is opened at loopback here
+      ...("server" in web ? { web: lanUrl(web.server.url, dialHost(host)) } : {}),
+      ...("server" in web && !isLoopbackHost(host)
+        ? { lan: reachableHosts(host).map((h) => lanUrl(web.server.url, h)) }
+        : {}),
       access: {
         service: "natschat-access",
         id: access.service.id,
@@ -281,9 +310,19 @@ export async function upVerb(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** The development CA and server certificate in DIR/tls (made on first use). */
-async function ensureTls(dir: string): Promise<TlsFiles> {
-  const report = await ensureDevCerts({ dir });
+/** The web URL with `host` in place of the bind address (what a teammate opens). */
+function lanUrl(webUrl: string, host: string): string {
+  const url = new URL(webUrl);
+  url.hostname = host.includes(":") ? `[${host}]` : host;
+  return url.toString().replace(/\/$/, "");
+}
+
+/**
+ * The development CA and server certificate in DIR/tls (made on first use), covering loopback
+ * and the addresses teammates dial.
+ */
+async function ensureTls(dir: string, hosts: string[]): Promise<TlsFiles> {
+  const report = await ensureDevCerts({ dir, hosts });
   console.log(
     `TLS on every listener; clients must trust ${report.files.ca}` +
       (report.created.length ? ` (created: ${report.created.join(", ")})` : ""),
@@ -318,6 +357,9 @@ function printNextSteps(s: UpState): void {
     `  websocket   ${s.websocket}`,
     `  monitoring  ${s.monitoring}`,
     ...(s.web ? [`  web         ${s.web}`] : []),
+    ...(s.lan ?? []).map(
+      (u) => `  teammates   ${u}   (on the LAN${s.tlsCa ? `; trust ${s.tlsCa}` : ""})`,
+    ),
     `  state       ${upJsonPath(s.dir)}`,
     "",
     "next, in another terminal:",

@@ -2,12 +2,7 @@
 // (security property 3). A name enters the cache only from an issued user JWT that
 // checkIssuedUserJwt accepts for exactly that key (signed by a CHAT signing key, issuer_account
 // CHAT, not expired). The name a sender writes into its own messages never does.
-import {
-  checkIssuedUserJwt,
-  decodeJwtUnverified,
-  IdentityError,
-  POSTS_PREFIX,
-} from "@natschat/protocol";
+import { checkIssuedUserJwt, IdentityError } from "@natschat/protocol";
 
 /** A key whose issued name is known. */
 export interface KnownIdentity {
@@ -90,24 +85,4 @@ export class IdentityCache {
 /** A short, clearly unverified label for a key whose issued name is unknown: `~UABCD…WXYZ`. */
 export function shortKey(key: string): string {
   return `~${key.slice(0, 5)}…${key.slice(-4)}`;
-}
-
-/**
- * What a user JWT lets its key do in the chat: "v3" when it may post only under its own key
- * (protocol v3), "v2" when it holds the older chat-user permissions (it should be renewed), and
- * undefined when it is no chat user at all: the bootstrap identity and the roles, whose JWTs a
- * CHAT signing key may also have signed, may not post.
- */
-export function chatUserKind(jwt: string, key: string): "v3" | "v2" | undefined {
-  let allow: unknown;
-  try {
-    allow = (decodeJwtUnverified(jwt).payload.nats as { pub?: { allow?: unknown } } | undefined)
-      ?.pub?.allow;
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(allow)) return undefined;
-  if (allow.includes(`${POSTS_PREFIX}.*.${key}`)) return "v3";
-  if (allow.some((a) => typeof a === "string" && a.startsWith(`${POSTS_PREFIX}.`))) return "v2";
-  return undefined;
 }

@@ -1,6 +1,13 @@
 // Public surface of @natschat/client: the chat session model shared by the terminal and web UIs.
 // Isomorphic (Node and browsers): the NATS connection is injected (connect or wsconnect).
 
+export {
+  type ChatCommand,
+  COMMANDS,
+  type CommandHelp,
+  commandHelp,
+  parseCommand,
+} from "./commands.ts";
 export type { ConnectFn } from "./connection.ts";
 export type { HistoryState, MessageRecord } from "./conversation.ts";
 export {
@@ -41,10 +48,17 @@ export {
   register,
   renew,
 } from "./register.ts";
-export { RENEW_BEFORE_MS, renewAt, renewalDue } from "./renewal.ts";
+export {
+  chatUserKind,
+  RENEW_BEFORE_MS,
+  renewAt,
+  renewalDue,
+  renewBeforeConnect,
+} from "./renewal.ts";
 export { conversationOf } from "./routing.ts";
 export { Scope, type ScopedTimer } from "./scope.ts";
 export { ChatSession } from "./session.ts";
+export { closest, oneTypoApart } from "./spelling.ts";
 export {
   type ChatSnapshot,
   ChatStore,

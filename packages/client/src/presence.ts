@@ -43,6 +43,9 @@ export interface PresenceOptions {
   };
 }
 
+/** How often the goodbye kept for goodbyeNow is signed again (well within the 30 s skew). */
+const GOODBYE_REFRESH_MS = 10_000;
+
 /** Most announcements kept waiting for the directory. */
 const MAX_WAITING = 10_000;
 
@@ -50,6 +53,12 @@ const MAX_WAITING = 10_000;
 export class Presence {
   readonly #o: PresenceOptions;
   #answer: ScopedTimer | undefined;
+  /**
+   * A goodbye signed in advance, for a page that is closing: it cannot wait for a signature
+   * (WebCrypto is async), so it publishes this one at once (goodbyeNow). Receivers take it while
+   * its iat is within their clock skew (30 s), so it is signed again every GOODBYE_REFRESH_MS.
+   */
+  #signedGoodbye: string | undefined;
   /** The latest announcement of each key the directory has not answered for yet. */
   readonly #waiting = new Map<string, PresenceEnvelope>();
 
@@ -60,7 +69,9 @@ export class Presence {
   /** Announces us as new, then keeps announcing and sweeping until the scope closes. */
   async start(): Promise<void> {
     await this.announce(true);
+    await this.#signGoodbye();
     this.#o.scope.interval(() => void this.announce(false), this.#o.intervalMs);
+    this.#o.scope.interval(() => void this.#signGoodbye(), GOODBYE_REFRESH_MS);
     this.#o.scope.interval(() => this.#sweep(), this.#o.sweepIntervalMs);
   }
 
@@ -73,6 +84,16 @@ export class Presence {
   /** Says goodbye: a presence that expires at once (sent while stopping). */
   goodbye(): Promise<void> {
     return this.#publish(false, 0);
+  }
+
+  /** Says goodbye now, without waiting (a page that is closing); false if none was ready. */
+  goodbyeNow(): boolean {
+    const nc = this.#o.nc();
+    const token = this.#signedGoodbye;
+    if (!nc || nc.isClosed() || !token) return false;
+    this.#signedGoodbye = undefined;
+    nc.publish(presenceSubject(this.#o.store.me.key), token);
+    return true;
   }
 
   async #publish(first: boolean, ttlSeconds: number): Promise<void> {
@@ -92,6 +113,23 @@ export class Presence {
       this.#o.store.setNotice(
         `could not announce presence: ${err instanceof Error ? err.message : err}`,
       );
+    }
+  }
+
+  async #signGoodbye(): Promise<void> {
+    const signer = this.#o.signer();
+    if (!signer || !this.#o.scope.live) return;
+    try {
+      this.#signedGoodbye = await encodePresence(signer, {
+        name: this.#o.store.me.name,
+        first: false,
+        userJwt: this.#o.userJwt(),
+        ttlSeconds: 0,
+        now: this.#o.now(),
+      });
+    } catch {
+      // a signature that failed here fails in announce() too, which reports it
+      this.#signedGoodbye = undefined;
     }
   }
 
@@ -117,8 +155,21 @@ export class Presence {
     this.#apply(e);
   }
 
-  /** The directory answered for `keys`: announcements that waited for it count now. */
+  /**
+   * The directory answered for `keys`: announcements that waited for it count now, and a key it
+   * now calls revoked is offline at once.
+   */
   resolved(keys: readonly string[]): void {
+    let changed = false;
+    for (const key of keys) {
+      const u = this.#o.store.findUser(key);
+      if (u?.online && u.key !== this.#o.store.me.key && !this.#o.directory.isActiveUser(key)) {
+        u.online = false;
+        u.exp = 0;
+        changed = true;
+      }
+    }
+    if (changed) this.#o.store.changed();
     for (const key of keys) {
       const e = this.#waiting.get(key);
       if (!e) continue;

@@ -1,5 +1,6 @@
 // When a saved user JWT is renewed. Pure, with no NATS import, so that a UI can decide at start
 // (`@natschat/client/renewal`) without loading the NATS client.
+import { decodeJwtUnverified, POSTS_PREFIX } from "@natschat/protocol";
 
 /** How long before its expiry a saved user JWT is renewed (a day). */
 export const RENEW_BEFORE_MS = 24 * 3600 * 1000;
@@ -18,4 +19,36 @@ export function renewAt(claims: { iat?: number; exp?: number }): number | undefi
   if (!claims.exp) return undefined;
   const lifetimeMs = (claims.exp - (claims.iat ?? claims.exp)) * 1000;
   return claims.exp * 1000 - Math.min(RENEW_BEFORE_MS, lifetimeMs / 4);
+}
+
+/**
+ * What a user JWT lets its key do in the chat: "v3" when it may post only under its own key
+ * (protocol v3), "v2" when it holds the older chat-user permissions (it should be renewed), and
+ * undefined when it is no chat user at all: the bootstrap identity and the roles, whose JWTs a
+ * CHAT signing key may also have signed, may not post.
+ */
+export function chatUserKind(jwt: string, key: string): "v3" | "v2" | undefined {
+  let allow: unknown;
+  try {
+    allow = (decodeJwtUnverified(jwt).payload.nats as { pub?: { allow?: unknown } } | undefined)
+      ?.pub?.allow;
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(allow)) return undefined;
+  if (allow.includes(`${POSTS_PREFIX}.*.${key}`)) return "v3";
+  if (allow.some((a) => typeof a === "string" && a.startsWith(`${POSTS_PREFIX}.`))) return "v2";
+  return undefined;
+}
+
+/**
+ * Whether saved creds must be renewed (through the bootstrap identity) before connecting: due by
+ * expiry (renewalDue), or issued with the protocol v2 permissions, which the upgrade to v3
+ * revoked on every server (docs/operations.md, "Upgrading from protocol v2").
+ */
+export function renewBeforeConnect(
+  saved: { jwt: string; publicKey: string; expires?: Date },
+  now = Date.now(),
+): boolean {
+  return renewalDue(saved.expires, now) || chatUserKind(saved.jwt, saved.publicKey) === "v2";
 }

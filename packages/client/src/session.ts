@@ -36,6 +36,8 @@
 //   await session.historyLoaded()          // resolves when every history read has finished
 //   await session.closed()                 // resolves with { state, reason } once it stops
 //   await session.stop()                   // says goodbye, drains, state "closed"
+//   session.leave()                        // a closing page: a goodbye signed in advance at
+//                                          //   once, then stop()
 //
 // Identity (security property 3): the server proves the sender (protocol v3: the subject's last
 // token is the sender's key, and only that key may publish there), and a sender is shown only
@@ -50,6 +52,7 @@ import {
   isPublicKey,
   PRESENCE_INTERVAL_SECONDS,
   PRESENCE_TTL_SECONDS,
+  REVOKED_SUBJECT,
   type Signer,
   signerFromSeed,
   validateChannel,
@@ -59,10 +62,11 @@ import { Directory, natsDirectoryLookup } from "./directory.ts";
 import { ChatError } from "./errors.ts";
 import { natsHistoryFetch } from "./history.ts";
 import { HistoryLoader } from "./history-loader.ts";
-import { chatUserKind, IdentityCache } from "./identity.ts";
+import { IdentityCache } from "./identity.ts";
 import { Inbound } from "./inbound.ts";
 import type { ChatCreds, ChatSessionOptions } from "./options.ts";
 import { Presence } from "./presence.ts";
+import { chatUserKind } from "./renewal.ts";
 import { Renewer } from "./renewer.ts";
 import { Scope } from "./scope.ts";
 import { Sender } from "./sender.ts";
@@ -256,6 +260,15 @@ export class ChatSession {
       (err: unknown) => this.#terminate("closed", `connection closed: ${text(err)}`),
     );
     this.#inbound.subscribe(nc);
+    // A revocation makes the directory look the key up again, which takes it offline at once.
+    // (A JWT issued before this broadcast existed may not subscribe: it hears it once renewed.)
+    if (subscribeAllowed(this.#creds.jwt, REVOKED_SUBJECT)) {
+      nc.subscribe(REVOKED_SUBJECT, {
+        callback: (err, m) => {
+          if (!err) this.#directory.recheck(m.string().trim());
+        },
+      });
+    }
     // Live subscriptions are in place before history is read, so nothing falls in between.
     try {
       await nc.flush();
@@ -294,6 +307,15 @@ export class ChatSession {
       await nc.drain().catch(() => undefined);
     }
     await this.#terminate("closed", reason);
+  }
+
+  /**
+   * For a page or process that is going away and cannot wait: publishes a goodbye signed in
+   * advance (others see us offline at once), then stops as stop() does.
+   */
+  leave(reason = "left"): Promise<void> {
+    if (this.#scope.live && this.#store.state === "connected") this.#presence.goodbyeNow();
+    return this.stop(reason);
   }
 
   /** Sends a post to "#CHANNEL" or a DM to "@<key>"; resolves once handed to the connection. */
@@ -367,6 +389,13 @@ export class ChatSession {
     if (nc && !nc.isClosed()) await nc.close().catch(() => undefined);
     this.#closedResolve({ state, reason });
   }
+}
+
+/** Whether the user JWT's permissions name `subject` among its allowed subscriptions. */
+function subscribeAllowed(jwt: string, subject: string): boolean {
+  const sub = (decodeJwtUnverified(jwt).payload.nats as { sub?: { allow?: unknown } } | undefined)
+    ?.sub;
+  return Array.isArray(sub?.allow) && sub.allow.includes(subject);
 }
 
 function userKeyOf(jwt: string): string {

@@ -55,6 +55,7 @@ const CLASSES: SubjectClass[] = [
   ["registry list", () => "chat.req.provisioned"],
   ["registry updates", () => "chat.req.provisioned.updates"],
   ["revoke", () => "chat.req.revoke"],
+  ["revocations", () => "chat.KUBECON.revoked"],
   ["presence as self", () => `chat.KUBECON.online.${A()}`],
   ["presence as another", () => `chat.KUBECON.online.${B()}`],
   ["presence, everyone", () => "chat.KUBECON.online.*"],
@@ -140,6 +141,8 @@ const EXPECTED: Record<Role, Record<string, string>> = {
     "DMs sent by self": "-a",
     "history service": "ad",
     "directory service": "ad",
+    // hears revocations (the access service's word, imported from ADMIN); may not forge one
+    revocations: "da",
     "own inbox": "da",
   }),
   access: row({
@@ -147,6 +150,7 @@ const EXPECTED: Record<Role, Record<string, string>> = {
     "registry list": "da",
     "registry updates": "ad",
     revoke: "da",
+    revocations: "ad",
     "presence as self": "da",
     "presence as another": "da",
     "presence, everyone": "-a",

@@ -11,6 +11,13 @@ export {
 export { HistoryServiceError, type HistoryServiceErrorCode } from "./errors.ts";
 export { ConversationIndex, IndexBuilder, keysOf } from "./index.ts";
 export { silentLogger as silentLoggerForTests } from "./log.ts";
+export {
+  migrateV2History,
+  type TrustedSigner,
+  V2_MIGRATED_METADATA,
+  type V2MigrationReport,
+  v2MigrationPending,
+} from "./migrate-v2.ts";
 export { DEFAULT_DAILY_QUOTA_BYTES, QuotaLedger, utcDay } from "./quota.ts";
 export { HistoryReaders, requesterOf } from "./readers.ts";
 export {

@@ -26,6 +26,7 @@ import {
 import { HistoryServiceError } from "./errors.ts";
 import { StreamFollower } from "./index.ts";
 import { bounded, createLogger, type Logger, withRetries } from "./log.ts";
+import { v2MigrationPending } from "./migrate-v2.ts";
 import { DEFAULT_DAILY_QUOTA_BYTES, QuotaLedger } from "./quota.ts";
 import { HistoryReaders } from "./readers.ts";
 import { DEDUPE_WINDOW_SECONDS, ensureHistoryStores } from "./streams.ts";
@@ -105,6 +106,7 @@ async function connectAs(
       inboxOwner: role,
       name,
       reconnectForever: true,
+      asyncTraces: false, // as the access service: no stack capture per stored message
       ...(opts.tlsCaFile ? { tlsCaFile: opts.tlsCaFile } : {}),
     });
   } catch (err) {
@@ -158,6 +160,17 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
           }),
         startupFailed,
       );
+    }
+    const pending = await v2MigrationPending(chat).catch((err: unknown) => {
+      log.debug("cannot tell whether v2 messages wait to be moved", { err }); // only a warning's
+      return false;
+    });
+    if (pending) {
+      // a protocol v2 deployment's streams: its history is not served until it is moved, and
+      // what this writer stores now would come before it in every page
+      log.warn("the history streams hold protocol v2 messages not moved yet", {
+        fix: "stop this service and run `natschat upgrade --dir DIR --server URL` first",
+      });
     }
     const js = jetstream(chat, { timeout: 5000 });
     const jsm = await jetstreamManager(chat, { timeout: 5000 });

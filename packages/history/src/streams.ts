@@ -16,6 +16,8 @@ import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { STORE_DMS_PREFIX, STORE_POSTS_PREFIX } from "@natschat/protocol";
 import {
+  accountStores,
+  assertStoresFit,
   HISTORY_STREAMS,
   type HistoryStreamBudget,
   QUOTA_BUCKET,
@@ -102,9 +104,12 @@ async function ensureStream(
 
 /**
  * Creates the history streams and the quota bucket, or updates them to this version's config
- * (a protocol v2 stream moves to the stored subjects; its old messages stay, unread).
+ * (a protocol v2 stream moves to the stored subjects; its old messages stay, unread). First
+ * checks that all of them fit the CHAT account's limits (TrustError JETSTREAM_BUDGET if not),
+ * so nothing is made when one would not fit.
  */
 export async function ensureHistoryStores(nc: NatsConnection, opts: StoreOptions): Promise<void> {
+  await assertStoresFit(nc, "CHAT", accountStores("CHAT", opts.replicas));
   const jsm = await jetstreamManager(nc);
   for (const cfg of historyStreamConfigs(opts)) await ensureStream(jsm, cfg);
   await new Kvm(nc).create(QUOTA_BUCKET, {

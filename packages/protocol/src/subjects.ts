@@ -18,6 +18,12 @@ export const CHAT_ROOT = "chat.KUBECON";
 export const ONLINE_PREFIX = `${CHAT_ROOT}.online`;
 /** Every presence announcement (what chat users and the access service subscribe to). */
 export const ONLINE_WILDCARD = `${ONLINE_PREFIX}.*`;
+/**
+ * Broadcast of a revocation: the revoked user's key, published by the access service (ADMIN,
+ * exported as a stream to CHAT). Receivers only ask the directory about the key again, so a
+ * message here can at most cause a lookup: nobody but the access service may publish it.
+ */
+export const REVOKED_SUBJECT = `${CHAT_ROOT}.revoked`;
 /** Prefix of channel posts: `chat.KUBECON.posts.<channel>.<senderKey>`. */
 export const POSTS_PREFIX = `${CHAT_ROOT}.posts`;
 /** Every channel post, of every sender. */

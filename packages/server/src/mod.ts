@@ -21,6 +21,13 @@ export {
 } from "./certs.ts";
 export { type ConfValue, renderConf } from "./conf.ts";
 export { ServerLayerError } from "./errors.ts";
+export {
+  dialHost,
+  isHostLike,
+  isLoopbackHost,
+  isWildcardHost,
+  reachableHosts,
+} from "./hosts.ts";
 export { type LayoutServer, type LayoutShape, layoutServers } from "./layout.ts";
 export {
   type JszMetaCluster,
@@ -32,6 +39,7 @@ export {
   missingConnections,
   type RunningTopology,
   startTopology,
+  stuckInMetaGroup,
   waitConnected,
   waitMetaGroup,
 } from "./local.ts";

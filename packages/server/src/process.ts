@@ -1,10 +1,12 @@
 // Starts, health-checks and stops nats-server processes.
+
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { promisify } from "node:util";
 import { ServerLayerError } from "./errors.ts";
+import { dialHost } from "./hosts.ts";
 import type { ServerSpec } from "./server-config.ts";
 
 const run = promisify(execFile);
@@ -37,12 +39,20 @@ export async function checkConfig(binary: string, configPath: string): Promise<v
   }
 }
 
+/**
+ * How much of /healthz must pass: "full" (JetStream with its meta leader and every stream and
+ * consumer it holds), or "server" (up, with JetStream enabled; the meta group is checked apart).
+ */
+export type HealthScope = "full" | "server";
+
 /** Polls /healthz until the server reports ok (JetStream included), or throws after timeoutMs. */
 export async function waitHealthy(
   monitorUrl: string,
   timeoutMs = 30_000,
   exited?: Promise<unknown>,
+  scope: HealthScope = "full",
 ): Promise<void> {
+  const url = `${monitorUrl}/healthz${scope === "server" ? "?js-enabled-only=true" : ""}`;
   const deadline = Date.now() + timeoutMs;
   let dead = false;
   void exited?.then(() => {
@@ -51,7 +61,7 @@ export async function waitHealthy(
   let last = "no answer";
   while (Date.now() < deadline && !dead) {
     try {
-      const res = await fetch(`${monitorUrl}/healthz`, { signal: AbortSignal.timeout(2000) });
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       const body = await res.text();
       if (res.ok) return;
       last = `${res.status} ${body.trim()}`;
@@ -88,6 +98,8 @@ export async function startServer(opts: {
   configPath: string;
   logPath: string;
   healthTimeoutMs?: number;
+  /** What to wait for before returning (default "full"). */
+  health?: HealthScope;
   /** Keep the server running when our process exits (natschat up runs it in the foreground, tests do not). */
   detached?: boolean;
 }): Promise<RunningServer> {
@@ -110,7 +122,7 @@ export async function startServer(opts: {
   );
   if (child.pid === undefined)
     throw new ServerLayerError("SERVER_SPAWN", `could not start ${opts.binary}`);
-  const host = spec.host;
+  const host = dialHost(spec.host);
   const server: RunningServer = {
     spec,
     pid: child.pid,
@@ -129,7 +141,7 @@ export async function startServer(opts: {
     },
   };
   try {
-    await waitHealthy(server.monitorUrl, opts.healthTimeoutMs, exited);
+    await waitHealthy(server.monitorUrl, opts.healthTimeoutMs, exited, opts.health);
   } catch (err) {
     await server.stop();
     const reason = await fatalLine(opts.logPath);

@@ -2,6 +2,7 @@
 // names, regions, ports, routes, gateways and leafnode remotes. Configs render from these specs.
 import { join } from "node:path";
 import { ServerLayerError } from "./errors.ts";
+import { dialHost } from "./hosts.ts";
 import { type LayoutServer, type LayoutShape, layoutServers } from "./layout.ts";
 import { freePort, isPortFree } from "./ports.ts";
 import { JETSTREAM_DOMAIN, type ServerSpec, type TlsFiles } from "./server-config.ts";
@@ -148,6 +149,8 @@ export function topologyShape(topology: Topology, regions: string[]): LayoutShap
  */
 export async function planTopology(opts: PlanOptions): Promise<Plan> {
   const host = opts.host ?? "127.0.0.1";
+  // servers dial each other at the bind address, or at loopback when it is a wildcard
+  const dial = dialHost(host);
   const notes: string[] = [];
   const mode = opts.onBusyPort ?? "fallback";
   const regions = parseRegions(opts.topology, opts.regions);
@@ -185,14 +188,14 @@ export async function planTopology(opts: PlanOptions): Promise<Plan> {
       jetstream: s.jetstream,
       tls: opts.tls,
     };
-    if (s.routes) spec.routes = s.routes.map((p) => `nats-route://${host}:${portsOf(p).cluster}`);
+    if (s.routes) spec.routes = s.routes.map((p) => `nats-route://${dial}:${portsOf(p).cluster}`);
     if (s.gateways)
       spec.gateways = s.gateways.map((g) => ({
         name: g.region,
-        urls: g.servers.map((p) => `nats://${host}:${portsOf(p).gateway}`),
+        urls: g.servers.map((p) => `nats://${dial}:${portsOf(p).gateway}`),
       }));
     if (s.leafTo && opts.leafCreds) {
-      const urls = s.leafTo.map((p) => `nats-leaf://${host}:${portsOf(p).leafnode}`);
+      const urls = s.leafTo.map((p) => `nats-leaf://${dial}:${portsOf(p).leafnode}`);
       const { chat, admin, sys } = opts.leafCreds;
       spec.leafRemotes = [
         // CHAT's deny_exports matter only when the ADMIN remote carries the imported services

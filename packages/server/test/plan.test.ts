@@ -3,7 +3,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseRegions, planTopology, storagePlacement } from "@natschat/server";
+import {
+  dialHost,
+  isLoopbackHost,
+  parseRegions,
+  planTopology,
+  reachableHosts,
+  storagePlacement,
+} from "@natschat/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let dir: string;
@@ -20,6 +27,25 @@ const leafCreds = {
 };
 
 describe("topology plans", () => {
+  it("--host: every listener binds it; servers dial a wildcard bind at loopback", async () => {
+    const plan = await planTopology({ topology: "cluster", dir, host: "0.0.0.0" });
+    for (const s of plan.servers) {
+      expect(s.host).toBe("0.0.0.0");
+      expect(s.routes).toEqual(
+        plan.servers.map((p) => `nats-route://127.0.0.1:${p.ports.cluster}`),
+      );
+    }
+    const lan = await planTopology({ topology: "single", dir, host: "127.0.0.2" });
+    expect(lan.servers[0]?.host).toBe("127.0.0.2");
+    expect(dialHost("0.0.0.0")).toBe("127.0.0.1");
+    expect(dialHost("::")).toBe("::1");
+    expect(dialHost("192.168.1.20")).toBe("192.168.1.20");
+    expect(reachableHosts("192.168.1.20")).toEqual(["192.168.1.20"]);
+    expect(reachableHosts("0.0.0.0").every((h) => !isLoopbackHost(h))).toBe(true);
+    expect(isLoopbackHost("127.0.0.2")).toBe(true);
+    expect(isLoopbackHost("10.0.0.5")).toBe(false);
+  });
+
   it("single: one server n1 in region local, R1, no cluster", async () => {
     const plan = await planTopology({ topology: "single", dir });
     expect(plan.servers.map((s) => s.name)).toEqual(["n1"]);

@@ -3,7 +3,10 @@
 // replicas any topology uses + headroom. The history service builds its stream configs from the
 // same figures, so the account limit can never again fall below what a restart re-creates
 // (1 GiB was below R3 × 2 × 256 MiB, and `up --topology cluster` failed on its own data dir).
+// The services check their stores against the limits the servers hold (accountStores, and
+// jetstream-budget.ts) before they create any.
 import type { OperatorLimits } from "@nats-io/jwt";
+import type { StoreReservation } from "./jetstream-budget.ts";
 import { DMS_STREAM, POSTS_STREAM, QUOTA_BUCKET, REGISTRY_BUCKET } from "./permissions.ts";
 
 const MiB = 1024 * 1024;
@@ -76,12 +79,27 @@ function storeSum(stores: StoreBudget[]): number {
   return stores.reduce((n, s) => n + s.maxBytes, 0);
 }
 
+const STORES = {
+  CHAT: [HISTORY_STREAMS.posts, HISTORY_STREAMS.dms, QUOTA_STORE],
+  ADMIN: [REGISTRY_STORE],
+} as const;
+
+/**
+ * What an account's stores reserve at `replicas`, as the services create them. The registry
+ * bucket has no max_bytes of its own (it reserves nothing): the access service's quota guard
+ * keeps it within ADMIN's limit, which its budget sizes.
+ */
+export function accountStores(account: "ADMIN" | "CHAT", replicas: number): StoreReservation[] {
+  return STORES[account].map((s) => ({
+    stream: s.stream,
+    maxBytes: s === REGISTRY_STORE ? -1 : s.maxBytes,
+    replicas,
+  }));
+}
+
 /** The JetStream part of an account's limits (every value bounded; nothing is -1 but stream sizes, which each stream sets itself). */
 export function jetStreamLimits(account: "ADMIN" | "CHAT"): Partial<OperatorLimits> {
-  const stores =
-    account === "CHAT"
-      ? [HISTORY_STREAMS.posts, HISTORY_STREAMS.dms, QUOTA_STORE]
-      : [REGISTRY_STORE];
+  const stores = [...STORES[account]];
   return {
     disk_storage: storeSum(stores) * MAX_REPLICAS + HEADROOM_BYTES[account],
     // nothing of ours is memory-stored; a little for ephemeral needs, never unlimited

@@ -2,6 +2,16 @@
 export { connectRole, connectWithCreds, type RoleConnectOptions } from "./connect.ts";
 export { TrustError } from "./errors.ts";
 export {
+  type AccountStorage,
+  accountStorage,
+  assertStoresFit,
+  budgetShortfall,
+  formatBytes,
+  reservedBytes,
+  type StoreReservation,
+} from "./jetstream-budget.ts";
+export {
+  accountStores,
   HISTORY_STREAMS,
   type HistoryStreamBudget,
   jetStreamLimits,
@@ -47,6 +57,7 @@ export {
 export {
   ACCOUNT_NAMES,
   type AccountName,
+  ALL_USERS,
   edgeLeafCreds,
   type InitReport,
   initTrust,

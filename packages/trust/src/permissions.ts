@@ -16,6 +16,7 @@ import {
   PROVISIONED_UPDATES_SUBJECT,
   presenceSubject,
   REVOKE_SUBJECT,
+  REVOKED_SUBJECT,
   SERVICE_ROOT,
   STORE_DMS_PREFIX,
   STORE_POSTS_PREFIX,
@@ -47,6 +48,7 @@ export function accessPermissions(): Permissions {
     pub: {
       allow: [
         PROVISIONED_UPDATES_SUBJECT,
+        REVOKED_SUBJECT,
         "$JS.API.>",
         `$KV.${REGISTRY_BUCKET}.>`,
         "$SRV.>",
@@ -174,6 +176,7 @@ export function chatUserPermissions(userKey: string): Permissions {
       allow: [
         ONLINE_WILDCARD,
         POSTS_WILDCARD,
+        REVOKED_SUBJECT,
         dmInboxWildcard(userKey),
         dmSentWildcard(userKey),
         inbox(userKey),

@@ -20,6 +20,7 @@ import {
   inboxPrefixFor,
   ONLINE_WILDCARD,
   parseCreds,
+  REVOKED_SUBJECT,
 } from "@natschat/protocol";
 import { TrustError } from "./errors.ts";
 import { jetStreamLimits } from "./jetstream-limits.ts";
@@ -148,6 +149,8 @@ function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partia
         type: "service",
         response_type: "Singleton",
       },
+      // revocations, so that chat users drop a revoked user from their online lists at once
+      { name: "chat-revoked", subject: REVOKED_SUBJECT, type: "stream" },
     ];
     claims.imports = [
       { name: "chat-online", subject: ONLINE_WILDCARD, account: pub("CHAT"), type: "stream" },
@@ -160,13 +163,16 @@ function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partia
       ["chat-history", HISTORY_SUBJECTS],
       ["chat-directory", DIRECTORY_SUBJECTS],
     ];
-    claims.imports = imports.map(([importName, subject]) => ({
-      name: importName,
-      subject,
-      account: pub("ADMIN"),
-      type: "service" as const,
-      share: true,
-    }));
+    claims.imports = [
+      ...imports.map(([importName, subject]) => ({
+        name: importName,
+        subject,
+        account: pub("ADMIN"),
+        type: "service" as const,
+        share: true,
+      })),
+      { name: "chat-revoked", subject: REVOKED_SUBJECT, account: pub("ADMIN"), type: "stream" },
+    ];
   }
   return claims;
 }
@@ -236,24 +242,39 @@ export async function initTrust(opts: {
     report.created.push("jwt operator");
   } else report.kept.push("jwt operator");
 
+  const revocations = {} as Record<AccountName, Record<string, number>>;
   for (const acc of ACCOUNT_NAMES) {
     const path = paths.jwt(acc);
     const wanted = accountClaims(acc, keys);
     const existing = (await readOptional(path))?.trim();
     if (existing) {
       const current = decodeOrFail<Account>(existing, path);
+      revocations[acc] = current.nats.revocations ?? {};
       if (sameClaims(current.nats, wanted, ACCOUNT_FIELDS)) {
         report.kept.push(`jwt ${acc}`);
         continue;
       }
       // an older version wrote it: re-derive, keeping the revocations (CHAT's are the record of
       // every revoked user; dropping one would let that key connect again)
-      if (current.nats.revocations) wanted.revocations = current.nats.revocations;
+      wanted.revocations = { ...revocations[acc] };
+      if (acc === "CHAT" && issuedBeforeServerProof(current.nats)) {
+        // Its user JWTs carry the protocol v2 permissions (post on any channel subject, $JS
+        // reads): revoke every user JWT issued up to now, in one entry. Clients renew through the
+        // bootstrap identity with the key they hold and keep their names; the roles of CHAT are
+        // re-issued below, after this second.
+        wanted.revocations[ALL_USERS] = Math.floor(Date.now() / 1000);
+        report.updated.push("revoked every CHAT user JWT issued before this upgrade");
+      }
+      revocations[acc] = wanted.revocations;
     }
     const jwt = await encodeAccount(acc, keys[acc] as KeyPair, wanted, { signer: opSigning });
     await writePublic(path, `${jwt}\n`);
     (existing ? report.updated : report.created).push(`jwt ${acc}`);
   }
+  // A JWT issued in the second of a revocation is revoked too (nats-server: iat <= time).
+  const latest = Math.max(0, ...Object.values(revocations).flatMap((r) => Object.values(r)));
+  const wait = (latest + 1) * 1000 - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 
   const roles = {} as TrustSummary["roles"];
   for (const role of ROLES) {
@@ -272,9 +293,11 @@ export async function initTrust(opts: {
       const creds = await parseRoleCreds(existing, credsPath);
       publicKey = creds.publicKey;
       const current = decodeOrFail<Record<string, unknown>>(creds.jwt, credsPath);
-      if (sameClaims(current.nats, perms, USER_FIELDS)) report.kept.push(`creds ${role}`);
+      const revoked = isRevoked(revocations[spec.account], publicKey, current.iat ?? 0);
+      if (sameClaims(current.nats, perms, USER_FIELDS) && !revoked)
+        report.kept.push(`creds ${role}`);
       else {
-        // permissions changed in this version: same key, new JWT
+        // permissions changed in this version, or an upgrade revoked it: same key, new JWT
         await issue(fromSeed(new TextEncoder().encode(creds.seed)));
         report.updated.push(`creds ${role}`);
       }
@@ -336,6 +359,24 @@ function decodeOrFail<T>(jwt: string, path: string): ClaimsData<T> {
       { cause: err },
     );
   }
+}
+
+/** The revocation key that revokes every user of an account (nats-server's jwt.All). */
+export const ALL_USERS = "*";
+
+/**
+ * Whether a CHAT account JWT is from before the server proved senders (protocol v2): it has no
+ * import of the history service, whose stores replaced the streams chat users wrote themselves.
+ */
+function issuedBeforeServerProof(chat: Partial<Account>): boolean {
+  return !(chat.imports ?? []).some((i) => i.subject === HISTORY_SUBJECTS);
+}
+
+/** nats-server's rule: a JWT issued at or before its key's (or every user's) revocation time. */
+function isRevoked(revocations: Record<string, number> | undefined, key: string, iat: number) {
+  if (!revocations) return false;
+  const at = Math.max(revocations[key] ?? -1, revocations[ALL_USERS] ?? -1);
+  return iat <= at;
 }
 
 /** The account claims this code writes, compared to decide whether a stored JWT is current. */

@@ -6,6 +6,7 @@ import { decode, encodeAccount, encodeUser, fmtCreds } from "@nats-io/jwt";
 import { createUser, fromSeed } from "@nats-io/nkeys";
 import { parseCreds } from "@natschat/protocol";
 import {
+  ALL_USERS,
   HISTORY_STREAMS,
   initTrust,
   layout,
@@ -65,6 +66,7 @@ describe("initTrust", () => {
       { subject: "chat.req.access", type: "service" },
       { subject: "chat.svc.history.>", type: "service" },
       { subject: "chat.svc.directory.>", type: "service" },
+      { subject: "chat.KUBECON.revoked", type: "stream" },
     ]);
     // share: true on every service import, so the responder learns the requester from the server
     const ADMIN = t.summary.accounts.ADMIN.publicKey;
@@ -90,6 +92,8 @@ describe("initTrust", () => {
         type: "service",
         share: true,
       },
+      // a stream: revocations, so chat users drop a revoked user from their online lists
+      { name: "chat-revoked", subject: "chat.KUBECON.revoked", account: ADMIN, type: "stream" },
     ]);
     expect(chat.nats.exports).toMatchObject([{ subject: "chat.KUBECON.online.*", type: "stream" }]);
     expect(admin.nats.imports).toMatchObject([
@@ -167,7 +171,16 @@ describe("initTrust", () => {
     );
 
     const report = await initTrust({ dir });
-    expect(report.updated.sort()).toEqual(["creds admin", "jwt CHAT"]);
+    // a CHAT JWT from before the history service (protocol v2): every user JWT issued up to now
+    // is revoked, and the CHAT roles are issued again after that second
+    expect(report.updated.sort()).toEqual([
+      "creds admin",
+      "creds bootstrap",
+      "creds history",
+      "creds leaf",
+      "jwt CHAT",
+      "revoked every CHAT user JWT issued before this upgrade",
+    ]);
     expect(report.created).toEqual([]);
     const after = await snapshot(dir);
     for (const k of Object.keys(before).filter((k) => k.startsWith("key ")))
@@ -177,8 +190,13 @@ describe("initTrust", () => {
       imports: unknown[];
       limits: { disk_storage: number };
     }>((await loadTrust(dir)).accountJwts.CHAT);
-    expect(chat.nats.revocations).toEqual({ [revoked]: 1_700_000_000 });
-    expect(chat.nats.imports).toHaveLength(3);
+    const all = chat.nats.revocations?.[ALL_USERS] as number;
+    expect(chat.nats.revocations).toEqual({ [revoked]: 1_700_000_000, [ALL_USERS]: all });
+    for (const role of ["bootstrap", "leaf", "history"]) {
+      const c = await parseCreds(after[`creds ${role}`] as string);
+      expect(decode(c.jwt).iat).toBeGreaterThan(all); // not revoked by the entry above
+    }
+    expect(chat.nats.imports).toHaveLength(4);
     expect(chat.nats.limits?.disk_storage).toBeGreaterThan(1024 * 1024 * 1024);
     const admin = await parseCreds(after["creds admin"] as string);
     expect(admin.publicKey).toBe(adminCreds.publicKey); // same key, new permissions

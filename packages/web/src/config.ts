@@ -14,6 +14,8 @@ export interface WebRuntimeConfig {
   chatSigningKeys: string[];
   /** Channels every chat starts with. */
   channels: string[];
+  /** The ADMIN account public key: the admin page checks that loaded creds are its users. */
+  adminAccount?: string;
   /**
    * JetStream domain of the history streams ("hub" in every natschat topology). Needed when the
    * websocket URLs are edge (leaf) servers, which have no JetStream of their own.
@@ -59,11 +61,18 @@ export function parseRuntimeConfig(json: unknown): WebRuntimeConfig {
   }
   const chatSigningKeys = strings(o.chatSigningKeys, "chatSigningKeys");
   const channels = strings(o.channels, "channels");
+  if (
+    o.adminAccount !== undefined &&
+    (typeof o.adminAccount !== "string" || !/^A[A-Z2-7]{55}$/.test(o.adminAccount))
+  ) {
+    throw new RuntimeConfigError('config.json: "adminAccount" must be an account public key');
+  }
   return {
     websocketUrls,
     bootstrapCreds: o.bootstrapCreds,
     chatAccount: o.chatAccount,
     chatSigningKeys,
     channels,
+    ...(o.adminAccount !== undefined ? { adminAccount: o.adminAccount } : {}),
   };
 }

@@ -1,14 +1,18 @@
 // Test support for the web app: a real `natschat up` as a subprocess (servers, access service,
 // web server), and Debian's chromium driven by playwright-core. Everything is stopped at the end.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePorts } from "@natschat/server";
 import { startCli, stopCli } from "@natschat/testing";
 import { type Browser, type BrowserContext, chromium } from "playwright-core";
 
 export const REPO = fileURLToPath(new URL("../../..", import.meta.url));
+/** Where tests put screenshots: docs/ with `npm run web:screenshots`, else a temp folder. */
+export const SHOTS = process.env.NATSCHAT_SCREENSHOTS
+  ? resolve(REPO, process.env.NATSCHAT_SCREENSHOTS)
+  : join(tmpdir(), "natschat-screenshots");
 export const CHROMIUM = "/usr/bin/chromium";
 
 export interface UpJson {
@@ -27,20 +31,40 @@ export interface UpStack {
   stop(): Promise<void>;
 }
 
-/** Starts `natschat up` in a temp dir on free ports and waits for "Ctrl-C stops everything". */
-export async function startUp(timeoutMs = 150_000): Promise<UpStack> {
+/**
+ * Starts `natschat up` in a temp dir on free ports and waits for "Ctrl-C stops everything";
+ * `host` is its --host (the ports are found free there), `args` more flags (e.g. --tls).
+ */
+export async function startUp(
+  opts: { host?: string; args?: string[]; timeoutMs?: number } = {},
+): Promise<UpStack> {
+  await mkdir(SHOTS, { recursive: true });
   const tmp = await mkdtemp(join(tmpdir(), "natschat-web-"));
   const dir = join(tmp, "data");
-  const [port, ws, http, web] = (await freePorts(4)).map(String) as [
+  const [port, ws, http, web] = (await freePorts(4, opts.host)).map(String) as [
     string,
     string,
     string,
     string,
   ];
   const { child, output } = await startCli(
-    ["up", "--dir", dir, "--port", port, "--ws-port", ws, "--http-port", http, "--web-port", web],
+    [
+      "up",
+      "--dir",
+      dir,
+      "--port",
+      port,
+      "--ws-port",
+      ws,
+      "--http-port",
+      http,
+      "--web-port",
+      web,
+      ...(opts.host ? ["--host", opts.host] : []),
+      ...(opts.args ?? []),
+    ],
     /Ctrl-C stops everything/,
-    timeoutMs,
+    opts.timeoutMs ?? 150_000,
   ).catch(async (err: unknown) => {
     await rm(tmp, { recursive: true, force: true });
     throw err;

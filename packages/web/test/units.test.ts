@@ -5,8 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MessageView } from "@natschat/client";
 import { parseRuntimeConfig, RuntimeConfigError } from "@natschat/web";
+import { createElement } from "react";
+import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 import { GROUP_GAP_MS, groupMessages, initials } from "../src/app/chat/grouping.ts";
+import { MessageText } from "../src/app/chat/rich-text.tsx";
+import { checkTypedName } from "../src/app/welcome/name-hint.ts";
 import { ensureWebBuild } from "../src/server/build.ts";
 import { INITIAL_BUDGET_BYTES, measureBundle } from "../src/server/bundle-size.ts";
 
@@ -51,6 +55,55 @@ function msg(id: string, from: string, time: number, display = from): MessageVie
     claimedOther: false,
   };
 }
+
+describe("MessageText: links and a safe markdown subset", () => {
+  const html = (text: string) => renderToStaticMarkup(createElement(MessageText, { text }));
+
+  it("renders bold, italic, code, code blocks and http(s) links", () => {
+    expect(html("**b** *i* _j_ `c.d.>` see https://nats.io/x.")).toBe(
+      '<p class="text"><strong>b</strong> <em>i</em> <em>j</em> <code>c.d.&gt;</code> see <a href="https://nats.io/x" target="_blank" rel="noopener noreferrer">https://nats.io/x</a>.</p>',
+    );
+    expect(html("a\n```\nnats sub '>'\n```")).toBe(
+      '<div class="text"><p>a</p><pre><code>nats sub &#x27;&gt;&#x27;</code></pre></div>',
+    );
+    // snake_case stays as it is
+    expect(html("my_var_name")).toBe('<p class="text">my_var_name</p>');
+  });
+
+  it("never lets markup or a script link through", () => {
+    const hostile = [
+      "**<img src=x onerror=alert(1)>**",
+      "[x](javascript:alert(1))",
+      '<a href="javascript:alert(2)">y</a>',
+      "`<script>alert(3)</script>`",
+      "javascript:alert(4) https://ok.example/<script>",
+      "```\n</code></pre><img src=x>\n```",
+    ];
+    for (const text of hostile) {
+      const out = html(text);
+      expect(out, text).not.toMatch(/<(img|script|a href="javascript)/i);
+      expect(out, text).not.toMatch(/href="(?!https?:)/);
+    }
+  });
+});
+
+describe("checkTypedName: what Welcome says as a name is typed", () => {
+  it("explains a refusal in plain words, and passes a good name through normalized", () => {
+    expect(checkTypedName("")).toEqual({});
+    expect(checkTypedName("Ada")).toEqual({ name: "ada" });
+    expect(checkTypedName("john smith").problem).toBe(
+      'Names can\'t have spaces. How about "john-smith"?',
+    );
+    expect(checkTypedName("-bob").problem).toBe("A name must start with a letter or a digit.");
+    expect(checkTypedName("al.ice").problem).toBe(
+      "Names can't have \".\". Letters, digits, '-' and '_' work.",
+    );
+    expect(checkTypedName("zoë").problem).toMatch(/plain letters a to z/);
+    expect(checkTypedName("a".repeat(17)).problem).toMatch(
+      /17 characters; a name can have at most 16/,
+    );
+  });
+});
 
 describe("groupMessages", () => {
   const t0 = new Date(2025, 10, 3, 12, 0, 0).getTime();

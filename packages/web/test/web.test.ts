@@ -5,20 +5,24 @@
 // user back to Welcome within 2 s. The tests also take screenshots: into a temporary folder,
 // or into docs/ (the ones the README shows) with `npm run web:screenshots`.
 import { mkdir, readdir, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
 import { ChatSession, waitForSnapshot } from "@natschat/client";
 import { parseCreds } from "@natschat/protocol";
 import { mintChatUser, runCli } from "@natschat/testing";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchChromium, newContext, REPO, startUp, type UpStack } from "./harness.ts";
-
-const SHOTS = process.env.NATSCHAT_SCREENSHOTS
-  ? resolve(REPO, process.env.NATSCHAT_SCREENSHOTS)
-  : join(tmpdir(), "natschat-screenshots");
-const WAIT = 10_000;
+import { launchChromium, newContext, REPO, SHOTS, startUp, type UpStack } from "./harness.ts";
+import {
+  authorOf,
+  channel,
+  composer,
+  joinAs as joinAt,
+  message,
+  onlineEntry,
+  send,
+  WAIT,
+} from "./pages.ts";
 
 let stack: UpStack;
 let browser: Browser;
@@ -37,48 +41,8 @@ async function openPage(viewport?: { width: number; height: number }): Promise<P
   return c.context.newPage();
 }
 
-/** Registers `name` on the Welcome page and waits for the chat to be connected. */
-async function joinAs(page: Page, name: string): Promise<void> {
-  await page.goto(stack.web);
-  await page.getByLabel("Pick a name").fill(name);
-  await page.getByRole("button", { name: "Join the chat" }).click();
-  await page.getByTestId("me-name").getByText(name, { exact: true }).waitFor({ timeout: WAIT });
-  await page.locator('.sidebar output[data-state="connected"]').waitFor({ timeout: WAIT });
-}
-
-function composer(page: Page) {
-  return page.getByRole("textbox", { name: /^Message / });
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  await composer(page).fill(text);
-  await composer(page).press("Enter");
-}
-
-/** The message with exactly this text in the open conversation. */
-function message(page: Page, text: string) {
-  return page.getByRole("log").locator("p.text").getByText(text, { exact: true });
-}
-
-/** The sender name shown above the message with this text. */
-async function authorOf(page: Page, text: string): Promise<string> {
-  const group = page
-    .getByRole("log")
-    .locator("li.group", { has: page.locator("p.text").getByText(text, { exact: true }) });
-  return ((await group.locator(".author").textContent()) ?? "").trim();
-}
-
-function onlineEntry(page: Page, name: string) {
-  return page
-    .getByRole("region", { name: "Online" })
-    .getByRole("button", { name: `Message ${name} (online)` });
-}
-
-function channel(page: Page, name: string) {
-  return page
-    .getByRole("navigation", { name: "Channels" })
-    .locator(`[data-conversation="#${name}"]`);
-}
+/** Registers `name` on this stack's Welcome page. */
+const joinAs = (page: Page, name: string) => joinAt(page, stack.web, name);
 
 beforeAll(async () => {
   await mkdir(SHOTS, { recursive: true });
@@ -324,12 +288,13 @@ describe("web chat in chromium", () => {
     await error.waitFor({ timeout: WAIT });
     expect(await error.getAttribute("data-code")).toBe("NAME_TAKEN");
 
+    // an invalid name is explained as it is typed, and Join stays off
     await page.getByLabel("Pick a name").fill("al.ice");
-    await page.getByRole("button", { name: "Join the chat" }).click();
-    const invalid = page.getByRole("alert").filter({ hasText: "'.'" });
+    const invalid = page.getByRole("alert").filter({ hasText: '"."' });
     await invalid.waitFor({ timeout: WAIT });
     expect(await invalid.getAttribute("data-code")).toBe("NAME_INVALID");
     expect(await page.getByLabel("Pick a name").getAttribute("aria-invalid")).toBe("true");
+    expect(await page.getByRole("button", { name: "Join the chat" }).isDisabled()).toBe(true);
   });
 
   it("works at phone width: the conversation list is a drawer", async () => {

@@ -1,14 +1,16 @@
 // The app shell: loads the runtime config, checks WebCrypto, and shows Welcome, Chat or Admin.
 // The admin page is a separate chunk, loaded only when it is opened.
-import { renewalDue } from "@natschat/client/renewal";
+import { renewBeforeConnect } from "@natschat/client/renewal";
 import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import type { WebRuntimeConfig } from "../config.ts";
 import {
   forgetIdentity,
+  getFormerName,
   getNotice,
   loadIdentity,
   type StoredIdentity,
   saveIdentity,
+  setFormerName,
   setNotice,
 } from "./identity-store.ts";
 import { useRoute } from "./route.ts";
@@ -31,8 +33,9 @@ type Boot =
 export const REVOKED_NOTICE = "Your access has been revoked.";
 
 /**
- * The stored identity, renewed first when its JWT is due (renewalDue: expired or within a day),
- * so that a user keeps their name across expiries. A refusal (the name was revoked, or is not
+ * The stored identity, renewed first when its JWT is due (expired or within a day, or issued with
+ * the protocol v2 permissions an upgrade revoked: renewBeforeConnect), so that a user keeps their
+ * name across expiries and upgrades. A refusal (the name was revoked, or is not
  * this key's) forgets the identity; an access service that does not answer keeps it, and a JWT
  * that is still valid is used as it is.
  */
@@ -41,7 +44,8 @@ async function storedIdentity(
 ): Promise<{ identity?: StoredIdentity; notice?: string }> {
   const stored = await loadIdentity(config.chatAccount);
   if (!stored.identity) return stored.problem ? { notice: stored.problem } : {};
-  if (!renewalDue(stored.expires)) return { identity: stored.identity };
+  const saved = { jwt: stored.jwt ?? "", publicKey: stored.identity.key, expires: stored.expires };
+  if (!renewBeforeConnect(saved)) return { identity: stored.identity };
   const { RegistrationError, renewIdentity } = await import("./welcome/registration.ts");
   try {
     const renewed = await renewIdentity(config, stored.identity);
@@ -116,6 +120,7 @@ export function App() {
     (identity: StoredIdentity) => {
       if (!chatAccount) return;
       saveIdentity(chatAccount, identity);
+      setFormerName(chatAccount, undefined);
       setNotice(undefined);
       setBoot((b) => (b.phase === "ready" ? { phase: "ready", config: b.config, identity } : b));
     },
@@ -146,7 +151,12 @@ export function App() {
     },
     [leave, start],
   );
-  const onLogout = useCallback(() => leave(), [leave]);
+  const loggedOutName = ready?.identity?.name;
+  const onLogout = useCallback(() => {
+    // the name stays reserved for the key just forgotten: Welcome says how to come back as it
+    if (chatAccount && loggedOutName) setFormerName(chatAccount, loggedOutName);
+    leave();
+  }, [leave, chatAccount, loggedOutName]);
 
   if (boot.phase === "loading") return <Screen title="Loading natschat…" busy />;
   if (boot.phase === "error") return <Screen title={boot.title} message={boot.message} />;
@@ -174,6 +184,7 @@ export function App() {
     <WelcomePage
       config={boot.config}
       notice={boot.notice}
+      formerName={getFormerName(boot.config.chatAccount)}
       onDismissNotice={() => {
         setNotice(undefined);
         setBoot((b) => (b.phase === "ready" ? { phase: "ready", config: b.config } : b));

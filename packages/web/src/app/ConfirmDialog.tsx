@@ -1,5 +1,6 @@
-// A modal confirmation built on the native <dialog> (focus trap, Escape to cancel, labelled).
-import { type ReactNode, useEffect, useId, useRef } from "react";
+// A modal confirmation: a Dialog with Cancel and a confirming button.
+import type { ReactNode } from "react";
+import { Dialog } from "./Dialog.tsx";
 
 export function ConfirmDialog(props: {
   title: string;
@@ -10,24 +11,8 @@ export function ConfirmDialog(props: {
   onConfirm: () => void;
   onCancel: () => void;
 }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  const titleId = useId();
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-    return () => d?.close();
-  }, []);
   return (
-    <dialog
-      ref={ref}
-      className="dialog"
-      aria-labelledby={titleId}
-      onCancel={(e) => {
-        e.preventDefault();
-        props.onCancel();
-      }}
-    >
-      <h2 id={titleId}>{props.title}</h2>
+    <Dialog title={props.title} onClose={props.onCancel}>
       <div className="dialog-body">{props.children}</div>
       <div className="row end">
         <button type="button" className="secondary" onClick={props.onCancel}>
@@ -42,6 +27,6 @@ export function ConfirmDialog(props: {
           {props.confirmLabel}
         </button>
       </div>
-    </dialog>
+    </Dialog>
   );
 }

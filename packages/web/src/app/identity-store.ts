@@ -1,6 +1,7 @@
 // Keeps the user's creds (issued JWT + own seed) in this browser's localStorage, per CHAT account
 // so that creds of another deployment are never tried here, and a notice for the Welcome page
-// (e.g. "Your access has been revoked") that survives a reload.
+// (e.g. "Your access has been revoked") that survives a reload, and the name this browser logged
+// out of (no key, no creds: only so that Welcome can say how to get back in as that name).
 import { parseCreds } from "@natschat/protocol";
 
 /** A stored chat identity. The creds hold the seed: never log them. */
@@ -12,6 +13,7 @@ export interface StoredIdentity {
 
 const identityKey = (chatAccount: string) => `natschat:identity:${chatAccount}`;
 const NOTICE_KEY = "natschat:notice";
+const formerKey = (chatAccount: string) => `natschat:former-name:${chatAccount}`;
 
 /**
  * The stored identity with its JWT's expiry (an expired one too: its key can renew it), or
@@ -19,7 +21,7 @@ const NOTICE_KEY = "natschat:notice";
  */
 export async function loadIdentity(
   chatAccount: string,
-): Promise<{ identity?: StoredIdentity; expires?: Date; problem?: string }> {
+): Promise<{ identity?: StoredIdentity; jwt?: string; expires?: Date; problem?: string }> {
   const raw = localStorage.getItem(identityKey(chatAccount));
   if (!raw) return {};
   try {
@@ -28,6 +30,7 @@ export async function loadIdentity(
     const creds = await parseCreds(v.creds, { now: 0 }); // now 0: expired is still readable
     return {
       identity: { name: v.name, key: creds.publicKey, creds: v.creds },
+      jwt: creds.jwt,
       ...(creds.expires ? { expires: creds.expires } : {}),
     };
   } catch {
@@ -54,4 +57,15 @@ export function setNotice(text: string | undefined): void {
 
 export function getNotice(): string | undefined {
   return localStorage.getItem(NOTICE_KEY) ?? undefined;
+}
+
+/** Remembers the name this browser logged out of (or forgets it with undefined). */
+export function setFormerName(chatAccount: string, name: string | undefined): void {
+  if (name === undefined) localStorage.removeItem(formerKey(chatAccount));
+  else localStorage.setItem(formerKey(chatAccount), name);
+}
+
+/** The name this browser logged out of, if any. */
+export function getFormerName(chatAccount: string): string | undefined {
+  return localStorage.getItem(formerKey(chatAccount)) ?? undefined;
 }

@@ -35,6 +35,7 @@ async function readJson(path: string, what: string): Promise<Record<string, unkn
 export function chatTrustFromSummary(summary: Record<string, unknown>): {
   chatAccount: string;
   chatSigningKeys: string[];
+  adminAccount?: string;
 } {
   const accounts = summary.accounts as Record<string, unknown> | undefined;
   const chat = accounts?.CHAT as { publicKey?: unknown; signingKeys?: unknown } | undefined;
@@ -48,7 +49,12 @@ export function chatTrustFromSummary(summary: Record<string, unknown>): {
       "trust.json has no CHAT account with signing keys; run `natschat init`",
     );
   }
-  return { chatAccount: chat.publicKey, chatSigningKeys: chat.signingKeys as string[] };
+  const admin = accounts?.ADMIN as { publicKey?: unknown } | undefined;
+  return {
+    chatAccount: chat.publicKey,
+    chatSigningKeys: chat.signingKeys as string[],
+    ...(typeof admin?.publicKey === "string" ? { adminAccount: admin.publicKey } : {}),
+  };
 }
 
 /** Reads the runtime config from the data directory of a running `natschat up`. */

@@ -3,7 +3,8 @@
 // Every HTML response carries a strict Content-Security-Policy: no inline script, no eval, and
 // network access only to this origin and the NATS websocket URLs.
 import { readdir, readFile } from "node:fs/promises";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { extname, join, relative, sep } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -15,6 +16,11 @@ import { WebServerError } from "./errors.ts";
 export interface WebServerOptions {
   /** Listen address (default 127.0.0.1). */
   host?: string;
+  /**
+   * Serve https with this certificate and key (PEM). Needed on any address but loopback: a
+   * browser gives WebCrypto (the user's own Ed25519 key) only to a secure context.
+   */
+  tls?: { certPem: string; keyPem: string };
   /** Preferred port; 0 picks any free port. */
   port: number;
   /** Fail when the port is busy instead of falling back to a free one. */
@@ -151,11 +157,7 @@ function send(
   res.end(req.method === "HEAD" ? undefined : payload);
 }
 
-function listen(
-  server: ReturnType<typeof createServer>,
-  port: number,
-  host: string,
-): Promise<number> {
+function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once("error", onError);
@@ -259,13 +261,16 @@ export async function startWebServer(opts: WebServerOptions): Promise<RunningWeb
     );
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((err: unknown) => {
       opts.log?.(`web: ${req.method} ${req.url}: ${(err as Error).message}`);
       if (!res.headersSent) res.writeHead(500, { "Content-Type": "text/plain" });
       res.end("internal error\n");
     });
-  });
+  };
+  const server: Server = opts.tls
+    ? createHttpsServer({ cert: opts.tls.certPem, key: opts.tls.keyPem }, onRequest)
+    : createServer(onRequest);
   let port: number;
   let note: string | undefined;
   try {
@@ -283,7 +288,7 @@ export async function startWebServer(opts: WebServerOptions): Promise<RunningWeb
   }
   const urlHost = host.includes(":") ? `[${host}]` : host;
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `${opts.tls ? "https" : "http"}://${urlHost}:${port}`,
     port,
     ...(note ? { note } : {}),
     stop: () =>

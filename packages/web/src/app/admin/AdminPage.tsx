@@ -1,6 +1,8 @@
 // The admin page: load the admin creds (file picker or drop), then a live user list (name, key,
-// issued, expires, online, revoked) and revocation with confirmation. The creds stay in this
-// tab's memory only.
+// issued, expires, online, revoked) and revocation with confirmation. Creds that are not the
+// admin role's are refused before connecting; the admin's are kept in this browser across a
+// reload (admin-creds.ts) until "Log out". At phone width the table keeps name, presence,
+// status and Revoke.
 import {
   type DragEvent,
   useCallback,
@@ -14,6 +16,12 @@ import type { WebRuntimeConfig } from "../../config.ts";
 import { ConfirmDialog } from "../ConfirmDialog.tsx";
 import { Icon } from "../Icon.tsx";
 import { navigate } from "../route.ts";
+import {
+  AdminCredsError,
+  forgetAdminCreds,
+  loadAdminCreds,
+  saveAdminCreds,
+} from "./admin-creds.ts";
 import { AdminModel, type AdminModel as AdminModelType, type AdminUser } from "./admin-model.ts";
 
 function when(iso: string | undefined): string {
@@ -51,8 +59,10 @@ function CredsDrop(props: { busy: boolean; error?: string; onCreds: (text: strin
       </div>
       <h2>Load the admin creds</h2>
       <p>
-        Drop <code>admin.creds</code> here (from <code>.natschat/creds/</code>), or choose the file.
-        It stays in this tab's memory and is never uploaded.
+        Drop the admin creds file here, or choose it: <code>creds/admin.creds</code> in the data
+        directory of <code>natschat up</code> (the <code>--dir</code> it ran with;{" "}
+        <code>.natschat</code> in its working directory when none was given). It is never uploaded;
+        this browser keeps it until you log out.
       </p>
       <label className="primary file-button">
         <input
@@ -88,13 +98,13 @@ function UserRow(props: { user: AdminUser; onRevoke: (u: AdminUser) => void }) {
         />
         {u.name}
       </th>
-      <td>
+      <td data-col="key">
         <code className="key" title={u.key}>
           {u.key.slice(0, 8)}…{u.key.slice(-6)}
         </code>
       </td>
-      <td>{when(u.issued)}</td>
-      <td>{when(u.expires)}</td>
+      <td data-col="issued">{when(u.issued)}</td>
+      <td data-col="expires">{when(u.expires)}</td>
       <td data-col="online">{u.online ? "online" : "offline"}</td>
       <td data-col="status">
         {u.revoked ? (
@@ -126,7 +136,15 @@ function useAdmin(model: AdminModelType) {
 }
 
 export default function AdminPage(props: { config: WebRuntimeConfig }) {
-  const model = useMemo(() => new AdminModel(props.config.websocketUrls), [props.config]);
+  const { config } = props;
+  const model = useMemo(
+    () =>
+      new AdminModel(config.websocketUrls, {
+        chatAccount: config.chatAccount,
+        ...(config.adminAccount ? { adminAccount: config.adminAccount } : {}),
+      }),
+    [config],
+  );
   const snap = useAdmin(model);
   const [filter, setFilter] = useState("");
   const [confirm, setConfirm] = useState<AdminUser>();
@@ -134,7 +152,17 @@ export default function AdminPage(props: { config: WebRuntimeConfig }) {
   const [toast, setToast] = useState<{ text: string; tone: "ok" | "bad" }>();
   const toastTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
 
-  useEffect(() => () => void model.close(), [model]);
+  useEffect(() => {
+    // the admin creds this browser kept: connect with them at once
+    const kept = loadAdminCreds(config.chatAccount);
+    if (kept) {
+      model.connect(kept).catch((err: unknown) => {
+        // creds that are no admin's are dropped; a server that is down keeps them for a retry
+        if (err instanceof AdminCredsError) forgetAdminCreds(config.chatAccount);
+      });
+    }
+    return () => void model.close();
+  }, [model, config.chatAccount]);
   useEffect(() => () => clearTimeout(toastTimer.current), []);
 
   const show = (text: string, tone: "ok" | "bad") => {
@@ -143,9 +171,16 @@ export default function AdminPage(props: { config: WebRuntimeConfig }) {
     toastTimer.current = setTimeout(() => setToast(undefined), 6000);
   };
   const connect = (text: string) => {
-    model.connect(text).catch(() => {
-      // the snapshot carries the error, shown under the drop zone
-    });
+    model.connect(text).then(
+      () => saveAdminCreds(config.chatAccount, text),
+      () => {
+        // the snapshot carries the error, shown under the drop zone
+      },
+    );
+  };
+  const logout = () => {
+    forgetAdminCreds(config.chatAccount);
+    void model.close();
   };
   const revoke = async () => {
     if (!confirm) return;
@@ -192,10 +227,12 @@ export default function AdminPage(props: { config: WebRuntimeConfig }) {
             <output className={`conn conn-${snap.state === "connected" ? "ok" : "warn"}`}>
               <span className="conn-dot" aria-hidden="true" />
               {snap.state === "connected" ? "Connected" : "Reconnecting…"}
-              {snap.identity ? ` as ${snap.identity}` : ""}
+              {snap.identity
+                ? ` · ${snap.identity.name} role, ${snap.identity.account} account`
+                : ""}
             </output>
-            <button type="button" className="secondary small" onClick={() => void model.close()}>
-              Disconnect
+            <button type="button" className="secondary small" onClick={logout}>
+              Log out
             </button>
           </>
         ) : null}
@@ -240,9 +277,15 @@ export default function AdminPage(props: { config: WebRuntimeConfig }) {
                 <thead>
                   <tr>
                     <th scope="col">Name</th>
-                    <th scope="col">Key</th>
-                    <th scope="col">Issued</th>
-                    <th scope="col">Expires</th>
+                    <th scope="col" data-col="key">
+                      Key
+                    </th>
+                    <th scope="col" data-col="issued">
+                      Issued
+                    </th>
+                    <th scope="col" data-col="expires">
+                      Expires
+                    </th>
                     <th scope="col">Online</th>
                     <th scope="col">Status</th>
                     <th scope="col">

@@ -16,7 +16,6 @@ import {
   PROVISIONED_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
   parseAccessReply,
-  parseCreds,
   parseRegistryChange,
   parseRegistryPage,
   parseRevokeResult,
@@ -25,6 +24,7 @@ import {
   type RegistryUser,
 } from "@natschat/protocol";
 import { connectRoleWs } from "../nats.ts";
+import { type AccountKeys, type AdminIdentity, checkAdminCreds } from "./admin-creds.ts";
 
 /** One registered user as the admin sees it. */
 export interface AdminUser {
@@ -46,8 +46,8 @@ export interface AdminSnapshot {
   state: AdminState;
   /** Why the connection failed or closed. */
   error?: string;
-  /** Name of the admin identity (from its creds). */
-  identity?: string;
+  /** The admin identity, checked from its creds' JWT (never from a name alone). */
+  identity?: AdminIdentity;
   loaded: boolean;
   users: readonly AdminUser[];
   /** The registry's total, when the service reports it. */
@@ -77,6 +77,7 @@ function adminUser(u: RegistryUser, old?: AdminUser): AdminUser {
 /** The admin connection and what it knows. */
 export class AdminModel {
   readonly #servers: string[];
+  readonly #accounts: AccountKeys;
   readonly #listeners = new Set<() => void>();
   readonly #users = new Map<string, AdminUser>();
   /** The registry as the service reports it, by name, with revisions (changes apply by revision). */
@@ -88,7 +89,7 @@ export class AdminModel {
   #subs: Subscription[] = [];
   #state: AdminState = "idle";
   #error: string | undefined;
-  #identity: string | undefined;
+  #identity: AdminIdentity | undefined;
   #loaded = false;
   #total: number | undefined;
   #snapshot: AdminSnapshot | undefined;
@@ -96,8 +97,9 @@ export class AdminModel {
   #reload: ReturnType<typeof setTimeout> | undefined;
   #closedByUs = false;
 
-  constructor(servers: string[]) {
+  constructor(servers: string[], accounts: AccountKeys) {
     this.#servers = servers;
+    this.#accounts = accounts;
   }
 
   onChange(cb: () => void): () => void {
@@ -127,13 +129,16 @@ export class AdminModel {
     return this.#snapshot;
   }
 
-  /** Connects with the admin creds (the text of admin.creds) and loads the registry. */
+  /**
+   * Connects with the admin creds (the text of admin.creds) and loads the registry. Creds that
+   * are not the admin role's are refused before connecting (AdminCredsError).
+   */
   async connect(credsText: string): Promise<void> {
     this.#closedByUs = false;
+    this.#identity = undefined;
     this.#set("connecting", undefined);
     try {
-      const creds = await parseCreds(credsText);
-      this.#identity = creds.claims.name ?? creds.publicKey;
+      this.#identity = await checkAdminCreds(credsText, this.#accounts);
       const nc = await connectRoleWs(this.#servers, credsText, "admin", {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 1000,
@@ -158,6 +163,7 @@ export class AdminModel {
       await this.reload();
     } catch (err) {
       await this.close();
+      this.#identity = undefined;
       this.#set("closed", (err as Error).message);
       throw err;
     }

@@ -1,6 +1,13 @@
 // The chat page: sidebar (channels, DMs, online list), message pane and composer, over the
 // shared ChatSession. A revoked or expired session ends here and sends the user to Welcome.
-import type { ChatSession, ChatSnapshot, SessionState } from "@natschat/client";
+// Slash commands (parsed by the shared parseCommand) run here and are never posted; Ctrl+K
+// opens the quick switcher; the conversation on screen is reopened after a reload.
+import {
+  type ChatSession,
+  type ChatSnapshot,
+  parseCommand,
+  type SessionState,
+} from "@natschat/client";
 import { type KeyboardEvent, useEffect, useState } from "react";
 import type { WebRuntimeConfig } from "../../config.ts";
 import { ConfirmDialog } from "../ConfirmDialog.tsx";
@@ -8,7 +15,11 @@ import { Icon } from "../Icon.tsx";
 import type { StoredIdentity } from "../identity-store.ts";
 import { Composer } from "./Composer.tsx";
 import { ConnectionBadge } from "./ConnectionBadge.tsx";
+import { runCommand } from "./command-actions.ts";
+import { HelpDialog } from "./HelpDialog.tsx";
+import { loadLastConversation, saveLastConversation } from "./last-conversation.ts";
 import { MessageList } from "./MessageList.tsx";
+import { QuickSwitcher } from "./QuickSwitcher.tsx";
 import { Sidebar } from "./Sidebar.tsx";
 import { useChatSession, useSnapshot } from "./use-session.ts";
 
@@ -95,6 +106,34 @@ function ChatScreen(props: {
   const [drawer, setDrawer] = useState(false);
   const [confirmLogout, setConfirmLogout] = useState(false);
   const [dismissed, setDismissed] = useState<string>();
+  const [dialog, setDialog] = useState<"help" | "switcher">();
+
+  // Reopen the conversation that was on screen before a reload (a DM is created for its peer).
+  useEffect(() => {
+    const last = loadLastConversation(session.me.key);
+    if (last) {
+      try {
+        session.select(last);
+      } catch {
+        // a saved id this version no longer understands: stay on the first channel
+      }
+    }
+  }, [session]);
+  useEffect(() => {
+    saveLastConversation(snap.me.key, snap.selected);
+  }, [snap.me.key, snap.selected]);
+
+  // Ctrl+K (⌘K) opens the quick switcher from anywhere on the page.
+  useEffect(() => {
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") {
+        e.preventDefault();
+        setDialog("switcher");
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
 
   useEffect(() => {
     if (ENDED.includes(snap.state)) {
@@ -211,9 +250,22 @@ function ChatScreen(props: {
           target={view.id}
           label={`Message ${title}`}
           disabled={snap.state === "closed" || ENDED.includes(snap.state)}
-          onSend={(text) => session.send(view.id, text)}
+          onSend={(text) =>
+            runCommand(parseCommand(text), {
+              session,
+              snap,
+              current: view.id,
+              select,
+              showHelp: () => setDialog("help"),
+            })
+          }
+          hint="/help for commands"
         />
       </main>
+      {dialog === "help" ? <HelpDialog onClose={() => setDialog(undefined)} /> : null}
+      {dialog === "switcher" ? (
+        <QuickSwitcher snap={snap} onSelect={select} onClose={() => setDialog(undefined)} />
+      ) : null}
       {confirmLogout ? (
         <ConfirmDialog
           title="Log out?"

@@ -8,6 +8,8 @@ export function Composer(props: {
   target: string;
   label: string;
   disabled: boolean;
+  /** A short tip after the placeholder, e.g. "/help for commands". */
+  hint?: string;
   onSend: (text: string) => Promise<void>;
 }) {
   const [text, setText] = useState("");
@@ -42,7 +44,9 @@ export function Composer(props: {
       await props.onSend(msg);
     } catch (err) {
       setText(msg); // give the text back so nothing is lost
-      setError(`Not sent: ${(err as Error).message}`);
+      setError(
+        msg.startsWith("/") ? (err as Error).message : `Not sent: ${(err as Error).message}`,
+      );
     }
   };
 
@@ -70,7 +74,11 @@ export function Composer(props: {
           ref={input}
           className="composer-input"
           aria-label={props.label}
-          placeholder={props.disabled ? "Waiting for the connection…" : `${props.label}`}
+          placeholder={
+            props.disabled
+              ? "Waiting for the connection…"
+              : `${props.label}${props.hint ? ` (${props.hint})` : ""}`
+          }
           rows={1}
           value={text}
           onChange={(e) => setText(e.target.value)}

@@ -1,11 +1,13 @@
 // The message pane: grouped messages with time and issued name. It follows new messages only
 // while the reader is at the bottom; a reader who scrolled up stays put and gets a
-// "new messages" button instead. Text is rendered as text (React escapes it): no HTML.
+// "new messages" button instead. Text is rendered by rich-text.tsx (links and a markdown subset,
+// as React elements: no HTML), and every message carries its time, shown on hover.
 import type { ConversationView } from "@natschat/client";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { Icon } from "../Icon.tsx";
 import { Avatar } from "./Avatar.tsx";
 import { clockTime, groupMessages } from "./grouping.ts";
+import { MessageText } from "./rich-text.tsx";
 
 /** How close to the bottom (px) still counts as "at the bottom". */
 const STICKY_PX = 48;
@@ -113,19 +115,27 @@ export function MessageList(props: { view: ConversationView }) {
                     <time dateTime={new Date(g.time).toISOString()}>{clockTime(g.time)}</time>
                   </div>
                   {g.messages.map((m) => (
-                    <p key={m.id} className="text" data-message-id={m.id}>
-                      {m.text}
-                      {m.claimedOther ? (
-                        <span
-                          className="claim-warning"
-                          role="img"
-                          aria-label="this message claimed another sender name"
-                          title="This message claimed another sender name; it is shown under the name issued for its key"
-                        >
-                          <Icon name="warn" size={14} />
-                        </span>
-                      ) : null}
-                    </p>
+                    <div key={m.id} className="line" data-message-id={m.id}>
+                      <time
+                        className="line-time"
+                        dateTime={new Date(m.time).toISOString()}
+                        title={new Date(m.time).toLocaleString()}
+                      >
+                        {clockTime(m.time)}
+                      </time>
+                      <MessageText text={m.text}>
+                        {m.claimedOther ? (
+                          <span
+                            className="claim-warning"
+                            role="img"
+                            aria-label="this message claimed another sender name"
+                            title="This message claimed another sender name; it is shown under the name issued for its key"
+                          >
+                            <Icon name="warn" size={14} />
+                          </span>
+                        ) : null}
+                      </MessageText>
+                    </div>
                   ))}
                 </div>
               </div>

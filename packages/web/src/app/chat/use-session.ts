@@ -62,7 +62,17 @@ export function useChatSession(
         setStart({ phase: "failed", error: text, refused });
       }
     })();
+    // A page that closes says goodbye at once (others see us offline), and a page restored from
+    // the back/forward cache starts over: its session was stopped on the way out.
+    const onPageHide = () => void session?.leave("page closed");
+    const onPageShow = (e: PageTransitionEvent) => {
+      if (e.persisted) window.location.reload();
+    };
+    window.addEventListener("pagehide", onPageHide);
+    window.addEventListener("pageshow", onPageShow);
     return () => {
+      window.removeEventListener("pagehide", onPageHide);
+      window.removeEventListener("pageshow", onPageShow);
       cancelled = true;
       // Unmounting (logout, page change) ends the session; it says goodbye and drains.
       void session?.stop();

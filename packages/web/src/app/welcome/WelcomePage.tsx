@@ -1,12 +1,13 @@
 // The Welcome page: pick a name and join. The browser makes its own user key, registers it
 // through the public bootstrap creds and keeps the checked creds; the service's name errors are
 // shown inline. A revoked user lands here with the notice "Your access has been revoked".
-import { NAME_MAX_LENGTH, normalizeName } from "@natschat/protocol";
+import { NAME_MAX_LENGTH } from "@natschat/protocol";
 import { type ChangeEvent, type FormEvent, useEffect, useId, useState } from "react";
 import type { WebRuntimeConfig } from "../../config.ts";
 import { Icon } from "../Icon.tsx";
 import type { StoredIdentity } from "../identity-store.ts";
 import { navigate } from "../route.ts";
+import { checkTypedName } from "./name-hint.ts";
 
 // The NATS client and registration code is a separate chunk, so this page shows at once; it
 // starts loading as soon as the page is up, well before anyone can press Join.
@@ -20,29 +21,21 @@ function problemOf(err: unknown): { code: string; message: string } {
   };
 }
 
-function preview(name: string): { normalized?: string; problem?: string } {
-  if (name.trim() === "") return {};
-  try {
-    return { normalized: normalizeName(name) };
-  } catch (err) {
-    return { problem: (err as Error).message };
-  }
-}
-
 export function WelcomePage(props: {
   config: WebRuntimeConfig;
   notice: string | undefined;
+  /** The name this browser logged out of: a "taken" refusal of it says how to come back. */
+  formerName?: string | undefined;
   onDismissNotice: () => void;
   onJoined: (identity: StoredIdentity) => void;
 }) {
   const [name, setName] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ code: string; message: string }>();
-  const [touched, setTouched] = useState(false);
   const inputId = useId();
   const hintId = useId();
   const errorId = useId();
-  const live = preview(name);
+  const live = checkTypedName(name);
 
   useEffect(() => {
     loadRegistration().catch(() => {
@@ -52,8 +45,7 @@ export function WelcomePage(props: {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    setTouched(true);
-    if (busy) return;
+    if (busy || live.problem) return;
     setBusy(true);
     setError(undefined);
     try {
@@ -79,7 +71,12 @@ export function WelcomePage(props: {
     }
   };
 
-  const shownProblem = error?.message ?? (touched || name.length > 3 ? live.problem : undefined);
+  const shownProblem = error?.message ?? live.problem;
+  // "taken" for the name this browser logged out of: it is ours, and its creds file gets us back
+  const ownTaken =
+    error?.code === "NAME_TAKEN" && props.formerName !== undefined && props.formerName === live.name
+      ? props.formerName
+      : undefined;
   return (
     <div className="welcome">
       <main className="welcome-card">
@@ -120,7 +117,11 @@ export function WelcomePage(props: {
               // biome-ignore lint/a11y/noAutofocus: the name is the only thing to do on this page
               autoFocus
             />
-            <button type="submit" className="primary" disabled={busy || name.trim() === ""}>
+            <button
+              type="submit"
+              className="primary"
+              disabled={busy || name.trim() === "" || live.problem !== undefined}
+            >
               {busy ? "Joining…" : "Join the chat"}
             </button>
           </div>
@@ -131,14 +132,29 @@ export function WelcomePage(props: {
               role="alert"
               data-code={error?.code ?? "NAME_INVALID"}
             >
-              {shownProblem}
+              {ownTaken ? (
+                <>
+                  "{ownTaken}" is already taken, by your own key: you logged out of it in this
+                  browser. To get back in, use the creds file you downloaded ({ownTaken}.creds):{" "}
+                  <label className="file-link">
+                    <input
+                      type="file"
+                      accept=".creds,text/plain"
+                      onChange={onCredsFile}
+                      aria-label={`Use ${ownTaken}'s creds file`}
+                    />
+                    choose {ownTaken}.creds
+                  </label>
+                </>
+              ) : (
+                shownProblem
+              )}
             </p>
           ) : (
             <p id={hintId} className="field-hint">
-              {live.normalized && live.normalized !== name.trim()
-                ? `You will be "${live.normalized}". `
-                : ""}
-              1 to {NAME_MAX_LENGTH} characters: letters, digits, '-' or '_'.
+              {live.name && live.name !== name.trim() ? `You will be "${live.name}". ` : ""}1 to{" "}
+              {NAME_MAX_LENGTH} characters: letters, digits, '-' or '_', starting with a letter or a
+              digit.
             </p>
           )}
         </form>

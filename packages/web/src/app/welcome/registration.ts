@@ -31,7 +31,8 @@ export class RegistrationError extends Error {
 
 /** What to tell the user for each service error code (the service's own text follows). */
 const FRIENDLY: Record<string, (name: string, detail: string) => string> = {
-  NAME_TAKEN: (name) => `The name "${name}" is already taken. Pick another one.`,
+  NAME_TAKEN: (name) =>
+    `The name "${name}" is already taken. If it is yours, get back in with its creds file ("Have a creds file? Use it" below); otherwise pick another one.`,
   NAME_INVALID: (_n, detail) => `That name is not allowed: ${detail}`,
   NAME_REVOKED: (name) =>
     `The name "${name}" was revoked by an administrator and stays reserved. Pick another one.`,
