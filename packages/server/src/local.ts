@@ -272,7 +272,7 @@ export const LEFT_OUT_GRACE_MS = 5_000;
  * How long the group may stay stuck on a server before one is restarted: an election round
  * takes 4 to 9 s in nats-server 2.10, so this is two or more rounds without a result.
  */
-export const STUCK_GRACE_MS = 20_000;
+const STUCK_GRACE_MS = 20_000;
 /** Restarts of one server within one wait, for either reason. */
 const MAX_RESTARTS = 2;
 

@@ -11,6 +11,7 @@ import {
   type MetaView,
   metaGroupProblem,
   metaViewOf,
+  stuckInMetaGroup,
 } from "./local.ts";
 
 /** A JetStream server known by its monitoring URL (http://host:8222). */
@@ -87,7 +88,8 @@ export async function metaViewsAt(servers: MonitoredServer[]): Promise<MetaView[
 /**
  * Waits until the meta group spans every server (one leader, the full size, every peer seen
  * current). Fails with META_GROUP_SHORT, naming the servers and `fix(names)`, as soon as one has
- * been left out of a settled group for graceMs; with JETSTREAM_NOT_READY after timeoutMs.
+ * been left out of a settled group for graceMs; with JETSTREAM_NOT_READY after timeoutMs, with
+ * `fix` for the first server the group is stuck on (stuckInMetaGroup), if any.
  */
 export async function checkMetaGroup(opts: {
   servers: MonitoredServer[];
@@ -101,6 +103,7 @@ export async function checkMetaGroup(opts: {
   const seenCurrent = new Map<string, Set<string>>(); // leader → peers it has seen current
   const leftOutSince = new Map<string, number>();
   let problem: string | undefined = "no answer";
+  let stuck: string[] = [];
   while (Date.now() < deadline) {
     let views: MetaView[];
     try {
@@ -118,6 +121,7 @@ export async function checkMetaGroup(opts: {
     }
     problem = metaGroupProblem(views, seen);
     if (problem === undefined) return views;
+    stuck = stuckInMetaGroup(views, seen);
     const leftOut = leftOutOfMetaGroup(views);
     for (const name of leftOutSince.keys()) if (!leftOut.includes(name)) leftOutSince.delete(name);
     for (const name of leftOut) if (!leftOutSince.has(name)) leftOutSince.set(name, Date.now());
@@ -132,8 +136,11 @@ export async function checkMetaGroup(opts: {
       );
     await new Promise((r) => setTimeout(r, 500));
   }
+  // a group that never formed: restarting one server it is stuck on gets it going (local.ts)
+  const first = stuck[0];
   throw new ServerLayerError(
     "JETSTREAM_NOT_READY",
-    `JetStream meta group not formed after ${timeoutMs} ms: ${problem}`,
+    `JetStream meta group not formed after ${timeoutMs} ms: ${problem}` +
+      (first ? `. Fix: ${opts.fix([first])}` : ""),
   );
 }
