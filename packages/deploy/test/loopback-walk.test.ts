@@ -2,8 +2,11 @@
 // README's order (the hub alone, then the second region, then the edge), each release's pods
 // started together from the chart's effective config (loopback-pods.ts), and after each region
 // the command of its Helm hook Job (`natschat meta-check`, with the Job's own arguments) run as
-// `helm --wait` would run it. Not walked here: the image build, kubectl apply and the browser.
-import { mkdtemp, rm } from "node:fs/promises";
+// `helm --wait` would run it; then the access service as its Deployment runs it (the container's
+// args and env, the Secret's files) and a user joining through it. Not walked here: the image
+// build, kubectl itself, cert-manager and the browser.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DeployOptions, names, type Rendered, renderToDir } from "@natschat/deploy";
@@ -13,9 +16,10 @@ import {
   missingConnections,
   type RunningServer,
 } from "@natschat/server";
-import { eventually, runCli } from "@natschat/testing";
+import { eventually, NATSCHAT_BIN, runCli } from "@natschat/testing";
 import { initTrust } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { type LoopbackPods, loopbackPods } from "./loopback-pods.ts";
 
 let dir: string;
@@ -31,8 +35,14 @@ beforeAll(async () => {
   o = rendered.options;
   pods = await loopbackPods({ o, out: join(dir, "k8s-out"), dir: join(dir, "pods") });
 }, 60_000);
+let access: ChildProcess | undefined;
 afterAll(async () => {
   console.log(`[walk] ${record.join("; ")}`);
+  if (access && access.exitCode === null) {
+    const exited = new Promise((r) => access?.once("exit", r));
+    access.kill("SIGTERM");
+    await exited;
+  }
   await pods?.stop();
   await rm(dir, { recursive: true, force: true });
 });
@@ -146,4 +156,54 @@ describe.skipIf(!process.env.NATSCHAT_WALK)("deploy README, walked on loopback",
     );
     expect(rendered.values[names(o).release(o.edge)]?.extraResources).toBeUndefined();
   }, 120_000);
+
+  it("step 4 and 6: the access service as its Deployment runs it registers a user through the hub", async () => {
+    const out = join(dir, "k8s-out");
+    const secrets = join(out, "k8s", "secrets");
+    type Container = { args: string[]; env: { name: string; value?: string }[] };
+    const deployment = parseAllDocuments(
+      await readFile(join(out, "k8s/access.yaml"), "utf8"),
+    )[0]?.toJS();
+    const container = deployment.spec.template.spec.containers[0] as Container;
+    // the pod's environment: mounted Secret files are the render's files, the Service a hub pod
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const e of container.env) {
+      if (e.value === undefined) continue; // fieldRef: the pod name
+      env[e.name] = pods.mapUrl(e.value).replace(/^\/etc\/natschat\/(access|ca)\//, `${secrets}/`);
+    }
+    env.NATSCHAT_REPLICA_ID = "natschat-access-0";
+    const child = spawn(process.execPath, [NATSCHAT_BIN, ...container.args], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    access = child;
+    let output = "";
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`access did not start:\n${output}`)), 90_000);
+      const onData = (d: Buffer) => {
+        output += d.toString();
+        if (output.includes("access service started")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout?.on("data", onData);
+      child.stderr?.on("data", onData);
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`access exited ${code}:\n${output}`));
+      });
+    });
+    const server = env.NATSCHAT_SERVER as string;
+    expect(server).toMatch(/^tls:\/\/127\.0\.0\.1:\d+$/);
+    const joined = await runCli(
+      ["join", "alice", "--dir", join(dir, "prod-trust"), "--server", server],
+      {
+        NATSCHAT_TLS_CA: join(secrets, "ca.crt"),
+      },
+    );
+    expect(joined.code, joined.stderr).toBe(0);
+    expect(joined.stdout).toContain('joined as "alice"');
+    record.push("access (from k8s/access.yaml): alice joined");
+  }, 150_000);
 });
