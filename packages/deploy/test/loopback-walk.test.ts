@@ -33,7 +33,12 @@ beforeAll(async () => {
   await initTrust({ dir: join(dir, "prod-trust") });
   ({ rendered } = await renderToDir({ dir: join(dir, "prod-trust"), out: join(dir, "k8s-out") }));
   o = rendered.options;
-  pods = await loopbackPods({ o, out: join(dir, "k8s-out"), dir: join(dir, "pods") });
+  pods = await loopbackPods({
+    o,
+    out: join(dir, "k8s-out"),
+    dir: join(dir, "pods"),
+    values: rendered.values,
+  });
 }, 60_000);
 let access: ChildProcess | undefined;
 afterAll(async () => {
