@@ -97,21 +97,8 @@ export function regionValues(o: DeployOptions, trust: ResolverTrust, region: str
   const jetstream = block(settings, "jetstream");
   const gateway = block(settings, "gateway");
   const websocket = block(settings, "websocket");
-  const base = common(o, region);
   return {
-    ...base,
-    // The second region joins the hub's live group: one pod at a time, each ready (current with
-    // the meta leader) before the next. Started together, one of the three was left out of the
-    // group and never ready in 8 of 40 loopback walks (deploy/README.md). The hub keeps the
-    // chart's Parallel: its pods form a new group and none is ready before a quorum runs.
-    ...(isHub
-      ? {}
-      : {
-          statefulSet: {
-            ...(base.statefulSet as Values),
-            merge: { spec: { podManagementPolicy: "OrderedReady" } },
-          },
-        }),
+    ...common(o, region),
     config: {
       nats: { port: PORTS.client, tls: tlsValues(o, region, "nats") },
       cluster: {

@@ -6,14 +6,7 @@
 // as they are, so they do not resolve, as in a cluster where that release is not installed yet.
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  type DeployOptions,
-  names,
-  POD_PATHS,
-  PORTS,
-  REGION_SIZE,
-  type Values,
-} from "@natschat/deploy";
+import { type DeployOptions, names, POD_PATHS, PORTS, REGION_SIZE } from "@natschat/deploy";
 import {
   ensureNatsServer,
   freePort,
@@ -59,8 +52,6 @@ export async function loopbackPods(opts: {
   out: string;
   /** scratch folder for the pods' volumes and configs. */
   dir: string;
-  /** the rendered Helm values by release: a StatefulSet's podManagementPolicy is honoured. */
-  values: Record<string, Values>;
 }): Promise<LoopbackPods> {
   const { o, out } = opts;
   const n = names(o);
@@ -180,18 +171,10 @@ export async function loopbackPods(opts: {
   async function install(region: string): Promise<RunningServer[]> {
     installed.add(region);
     const members = [...pods.values()].filter((p) => p.region === region);
-    const release = n.release(region);
-    const policy = (
-      opts.values[release]?.statefulSet as { merge?: { spec?: { podManagementPolicy?: string } } }
-    )?.merge?.spec?.podManagementPolicy;
-    if (policy === "OrderedReady") {
-      // pod i+1 starts once pod i is ready
-      const started: RunningServer[] = [];
-      for (const pod of members) started.push(await runPod(pod, await podConfig(pod, release)));
-      return started;
-    }
-    // the chart's default, Parallel: every pod at once
-    return Promise.all(members.map(async (pod) => runPod(pod, await podConfig(pod, release))));
+    // the chart's podManagementPolicy, Parallel: every pod at once
+    return Promise.all(
+      members.map(async (pod) => runPod(pod, await podConfig(pod, n.release(region)))),
+    );
   }
 
   async function deletePod(name: string): Promise<void> {

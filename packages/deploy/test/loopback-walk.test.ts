@@ -37,7 +37,6 @@ beforeAll(async () => {
     o,
     out: join(dir, "k8s-out"),
     dir: join(dir, "pods"),
-    values: rendered.values,
   });
 }, 60_000);
 let access: ChildProcess | undefined;

@@ -302,19 +302,6 @@ describe("deploy render: Helm values", () => {
     }
   });
 
-  it("the second region's pods start one at a time (OrderedReady); the hub's together (the chart's Parallel)", () => {
-    const n = names(o);
-    const policy = (release: string) =>
-      (
-        rendered.values[release]?.statefulSet as {
-          merge?: { spec?: { podManagementPolicy?: string } };
-        }
-      )?.merge?.spec?.podManagementPolicy;
-    expect(policy(n.release(o.regions[0]))).toBeUndefined();
-    expect(policy(n.release(o.regions[1]))).toBe("OrderedReady");
-    expect(policy(n.release(o.edge))).toBeUndefined();
-  });
-
   it("each region's release runs the meta-group check as a post-install/upgrade hook Job", async () => {
     const n = names(o);
     const [hub, second] = o.regions;
