@@ -10,6 +10,7 @@ const USAGE = [
   "natschat deploy render --out DIR [--dir DATA_DIR] [--namespace NS] [--regions HUB,SECOND]",
   "  [--edge NAME] [--image IMAGE] [--no-tls] [--public-host NAME[,NAME]] [--ws-url URL[,URL]]",
   "  [--cluster-domain DOMAIN] [--access-replicas N]",
+  "  [--cert-manager [--cert-issuer Issuer/NAME|ClusterIssuer/NAME]]",
 ].join("\n");
 
 const list = (v: string | undefined) =>
@@ -34,6 +35,8 @@ export async function deployVerb(argv: string[]): Promise<number> {
       "ws-url": { type: "string" },
       "cluster-domain": { type: "string" },
       "access-replicas": { type: "string" },
+      "cert-manager": { type: "boolean" },
+      "cert-issuer": { type: "string" },
     },
     USAGE,
   );
@@ -41,6 +44,11 @@ export async function deployVerb(argv: string[]): Promise<number> {
   if (!flags.out) throw new UsageError(`--out DIR is required\nusage: ${USAGE}`);
   const out = resolve(flags.out);
   const replicas = flags["access-replicas"];
+  const issuer = flags["cert-issuer"]?.split("/");
+  if (issuer && (issuer.length !== 2 || !["Issuer", "ClusterIssuer"].includes(issuer[0] ?? "")))
+    throw new UsageError(`--cert-issuer is Issuer/NAME or ClusterIssuer/NAME\nusage: ${USAGE}`);
+  if (issuer && !flags["cert-manager"])
+    throw new UsageError(`--cert-issuer needs --cert-manager\nusage: ${USAGE}`);
   const { rendered, written } = await renderToDir({
     dir: flags.dir,
     out,
@@ -54,6 +62,15 @@ export async function deployVerb(argv: string[]): Promise<number> {
       ...(flags["ws-url"] ? { publicWebsocketUrls: list(flags["ws-url"]) } : {}),
       ...(flags["cluster-domain"] ? { clusterDomain: flags["cluster-domain"] } : {}),
       ...(replicas ? { accessReplicas: Number(replicas) } : {}),
+      ...(flags["cert-manager"] ? { certManager: true } : {}),
+      ...(issuer
+        ? {
+            certIssuer: {
+              kind: issuer[0] as "Issuer" | "ClusterIssuer",
+              name: issuer[1] as string,
+            },
+          }
+        : {}),
     },
   });
   const secrets = rendered.files.filter((f) => f.secret).length;

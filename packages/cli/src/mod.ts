@@ -53,6 +53,10 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; about: s
     run: async (a) => (await import("./deploy.ts")).deployVerb(a),
     about: "`deploy render --out DIR`: Helm values and manifests for Kubernetes",
   },
+  "meta-check": {
+    run: async (a) => (await import("./meta-check.ts")).metaCheckVerb(a),
+    about: "check that the JetStream meta group spans every server (a Kubernetes hook Job runs it)",
+  },
   upgrade: {
     run: async (a) => (await import("./upgrade.ts")).upgradeVerb(a),
     about: "move a protocol v2 deployment's history to the v3 layout (`up` does it itself)",

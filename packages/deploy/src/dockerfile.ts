@@ -22,13 +22,30 @@ ENTRYPOINT ["node", "bin/natschat.js"]
 CMD ["help"]
 `;
 
-/** Kept out of the build context (BuildKit reads <Dockerfile>.dockerignore next to the Dockerfile). */
-export const DOCKERIGNORE = `.git
-**/node_modules
-.natschat
-.cache
-**/dist
-*.log
-# rendered deployments hold secrets: never send them to a build
+/**
+ * The build context is an allowlist (BuildKit reads <Dockerfile>.dockerignore next to the
+ * Dockerfile): everything is left out, then only what the image builds from comes back. A data
+ * dir (`init --dir ./prod-trust`) or a render can sit anywhere in the checkout, so a deny list
+ * cannot name them all; key, creds, JWT and PEM files are dropped again even inside the folders
+ * that come back (packages/deploy/test/build-context.test.ts resolves this with Docker's rules).
+ */
+export const DOCKERIGNORE = `# allowlist: nothing enters the image's build context but what is named here
+*
+!package.json
+!package-lock.json
+!tsconfig.json
+!bin/natschat.js
+!packages/*/package.json
+!packages/*/src
+!packages/web/index.html
+!packages/web/vite.config.ts
+!packages/web/public
+# never, even inside the folders above: seeds, creds, JWTs, keys, rendered Secrets
+**/*.nk
+**/*.creds
+**/*.jwt
+**/*.pem
+**/*.key
 **/k8s/secrets
+**/node_modules
 `;

@@ -5,6 +5,7 @@
 // list in config.gateway.merge, the JetStream domain in config.jetstream.merge, the edge's
 // leafnode remotes in config.merge.leafnodes.
 import { type ConfValue, type ResolverTrust, serverSettings } from "@natschat/server";
+import { metaCheckJob } from "./meta-check-job.ts";
 import { type DeployOptions, names } from "./options.ts";
 import {
   type EdgeAccounts,
@@ -20,6 +21,12 @@ export type Values = { [key: string]: unknown };
 
 /** The chart version whose values keys these are checked against (deploy/test-data). */
 export const NATS_CHART_VERSION = "2.14.2";
+
+/**
+ * The nats-server version every test runs (the project's .cache binary): the image is pinned to
+ * it, not left to the chart's default (chart 2.14.2 would deploy nats:2.14.2-alpine).
+ */
+export const NATS_SERVER_VERSION = "2.10.27";
 
 type Protocol = "nats" | "cluster" | "gateway" | "leafnodes" | "websocket";
 
@@ -61,13 +68,22 @@ function resolverValues(settings: Record<string, ConfValue | undefined>): Values
   };
 }
 
+const NATS_IMAGE = { repository: "nats", tag: `${NATS_SERVER_VERSION}-alpine` };
+
 function common(o: DeployOptions, region: string): Values {
   const n = names(o);
   return {
     fullnameOverride: n.release(region),
     statefulSet: { name: n.statefulSet(region) },
+    container: { image: NATS_IMAGE },
     tlsCA: o.tls
-      ? { enabled: true, secretName: n.caSecret, dir: "/etc/nats-ca-cert", key: "ca.crt" }
+      ? {
+          enabled: true,
+          // cert-manager puts the issuing CA into each certificate's Secret as ca.crt
+          secretName: o.certManager ? n.tlsSecret(region) : n.caSecret,
+          dir: "/etc/nats-ca-cert",
+          key: "ca.crt",
+        }
       : { enabled: false },
     // nats-box would need creds of its own in operator mode; `natschat` verbs do its job
     natsBox: { enabled: false },
@@ -117,6 +133,7 @@ export function regionValues(o: DeployOptions, trust: ResolverTrust, region: str
       resolver: resolverValues(settings),
       merge: trustMerge(settings),
     },
+    extraResources: [metaCheckJob(o, region)],
   };
 }
 
@@ -157,6 +174,7 @@ export function edgeValues(o: DeployOptions, trust: ResolverTrust, accounts: Edg
       ],
     },
     container: {
+      image: NATS_IMAGE,
       patch: [
         {
           op: "add",

@@ -62,7 +62,7 @@ export function secretSpecs(o: DeployOptions): SecretSpec[] {
       },
     },
   ];
-  if (o.tls) {
+  if (o.tls && !o.certManager) {
     specs.push({ name: n.caSecret, type: "Opaque", files: { "ca.crt": "ca.crt" } });
     for (const r of [...o.regions, o.edge]) {
       specs.push({
@@ -151,13 +151,24 @@ function serviceDeployment(o: DeployOptions, s: ServiceSpec): IDeployment {
           volumes: [
             // 0440: owned by root, readable through fsGroup by the node user (uid 1000)
             { name: volume, secret: { secretName: s.secretName, defaultMode: 0o440 } },
-            ...(o.tls ? [{ name: "ca", secret: { secretName: n.caSecret } }] : []),
+            ...(o.tls ? [{ name: "ca", secret: caSecretSource(o) }] : []),
           ],
           securityContext: { fsGroup: 1000 },
         },
       },
     },
   };
+}
+
+/** Where the service pods read the CA: the development CA's Secret, or ca.crt of the hub's certificate. */
+function caSecretSource(o: DeployOptions): {
+  secretName: string;
+  items?: { key: string; path: string }[];
+} {
+  const n = names(o);
+  if (!o.certManager) return { secretName: n.caSecret };
+  // only the CA certificate of that Secret, never its private key
+  return { secretName: n.tlsSecret(o.regions[0]), items: [{ key: "ca.crt", path: "ca.crt" }] };
 }
 
 /** The access service: 2 replicas (a queue group), connected to the hub region. */
@@ -263,7 +274,13 @@ export function kustomization(o: DeployOptions): Record<string, unknown> {
     apiVersion: "kustomize.config.k8s.io/v1beta1",
     kind: "Kustomization",
     namespace: o.namespace,
-    resources: ["namespace.yaml", "access.yaml", "history.yaml", "web.yaml"],
+    resources: [
+      "namespace.yaml",
+      ...(o.certManager ? ["cert-manager.yaml"] : []),
+      "access.yaml",
+      "history.yaml",
+      "web.yaml",
+    ],
     // fixed names: the Helm values and the Deployments refer to them
     generatorOptions: { disableNameSuffixHash: true },
     secretGenerator: secretSpecs(o).map((s) => ({

@@ -1,5 +1,6 @@
 // Public surface of the deploy layer: Kubernetes material rendered from the same trust tree and
 // server specs that `natschat up` runs locally.
+export { certManagerResources, issuerRef } from "./cert-manager.ts";
 export { chartConfigDoc, chartConfigText, mergeOverwrite } from "./chart-config.ts";
 export { DOCKERFILE, DOCKERIGNORE } from "./dockerfile.ts";
 export { DeployError } from "./errors.ts";

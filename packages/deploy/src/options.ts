@@ -13,6 +13,10 @@ export interface DeployOptions {
   image: string;
   /** TLS on every NATS listener (client, websocket, route, gateway, leafnode). */
   tls: boolean;
+  /** Server certificates from cert-manager (Certificate resources) instead of the development CA. */
+  certManager: boolean;
+  /** The cert-manager issuer to use; without it, the render bootstraps a CA Issuer of its own. */
+  certIssuer?: { kind: "Issuer" | "ClusterIssuer"; name: string };
   /** extra names and addresses the NATS certificates cover (public DNS names, load balancers). */
   publicHosts: string[];
   /** websocket URLs the browser uses (through an ingress, a load balancer or a port-forward). */
@@ -30,6 +34,7 @@ export const DEFAULT_DEPLOY_OPTIONS: DeployOptions = {
   edge: "edge",
   image: "natschat:0.1.0",
   tls: true,
+  certManager: false,
   publicHosts: [],
   publicWebsocketUrls: ["wss://localhost:8443"],
   clusterDomain: "cluster.local",
@@ -72,6 +77,10 @@ export function resolveDeployOptions(partial: Partial<DeployOptions> = {}): Depl
   }
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(o.clusterDomain))
     throw new DeployError("BAD_NAME", `cluster domain "${o.clusterDomain}" is not a DNS name`);
+  if (o.certManager && !o.tls)
+    throw new DeployError("BAD_OPTIONS", "cert-manager issues TLS certificates: drop --no-tls");
+  if (o.certIssuer && !DNS_LABEL.test(o.certIssuer.name))
+    throw new DeployError("BAD_NAME", `issuer "${o.certIssuer.name}" is not a Kubernetes name`);
   if (!/^[^\s]+$/.test(o.image))
     throw new DeployError("BAD_IMAGE", `image "${o.image}" has spaces`);
   return { ...o, regions: [hub, second] };

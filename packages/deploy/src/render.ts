@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { ensureDevCerts, issueServerCert, type ResolverTrust, tlsLayout } from "@natschat/server";
 import { ensureDir, layout, loadTrust, resolverTrust } from "@natschat/trust";
 import { stringify } from "yaml";
+import { certManagerResources } from "./cert-manager.ts";
 import { chartConfigText } from "./chart-config.ts";
 import { DOCKERFILE, DOCKERIGNORE } from "./dockerfile.ts";
 import { DeployError } from "./errors.ts";
@@ -21,6 +22,7 @@ import {
   webDeployment,
   webService,
 } from "./manifests.ts";
+import { metaCheckJob } from "./meta-check-job.ts";
 import { certificateHosts, type DeployOptions, names, resolveDeployOptions } from "./options.ts";
 import type { EdgeAccounts } from "./specs.ts";
 
@@ -88,7 +90,7 @@ export async function readRenderInputs(dir: string, o: DeployOptions): Promise<R
     "leaf-admin.creds": await read(paths.creds("leaf-admin")),
     "sys.creds": await read(paths.creds("sys")),
   };
-  if (o.tls) {
+  if (o.tls && !o.certManager) {
     await ensureDevCerts({ dir });
     const t = tlsLayout(dir);
     const ca = { certPem: await read(t.ca), keyPem: await read(t.caKey) };
@@ -148,6 +150,14 @@ export function renderDeployment(o: DeployOptions, inputs: RenderInputs): Render
   const header = (what: string) =>
     `${what}; rendered by \`natschat deploy render\`\napply with: kubectl apply -k k8s/`;
   add("k8s/namespace.yaml", yamlDoc(header("the namespace"), namespaceManifest(o)));
+  if (o.certManager)
+    add(
+      "k8s/cert-manager.yaml",
+      yamlDocs(
+        header("the NATS servers' certificates, issued by cert-manager (install it first)"),
+        certManagerResources(o),
+      ),
+    );
   add(
     "k8s/access.yaml",
     yamlDoc(
@@ -191,6 +201,8 @@ export function renderDeployment(o: DeployOptions, inputs: RenderInputs): Render
 function renderReadme(o: DeployOptions): string {
   const n = names(o);
   const [hub, second] = o.regions;
+  const byHand = (r: string) =>
+    `kubectl -n ${o.namespace} run natschat-meta-check --rm -i --restart=Never --image=${o.image} -- ${(metaCheckJob(o, r).spec?.template.spec?.containers[0]?.args ?? []).join(" ")}`;
   return `# natschat on Kubernetes (rendered)
 
 Apply in this order (see deploy/README.md in the repository for the whole walk-through):
@@ -204,7 +216,17 @@ helm upgrade --install ${n.release(second)} nats/nats --version ${NATS_CHART_VER
 helm upgrade --install ${n.release(o.edge)} nats/nats --version ${NATS_CHART_VERSION} -n ${o.namespace} -f helm/${n.release(o.edge)}.values.yaml --wait
 \`\`\`
 
-- \`helm/\`: values per release, and \`helm/effective/\` the nats.conf each release's pods run.
+- Each region's release runs a hook Job, \`natschat-meta-check-<region>\`, that \`--wait\` waits
+  for: it passes once the JetStream meta group spans every server. If helm fails on it,
+  \`kubectl -n ${o.namespace} logs job/natschat-meta-check-<region>\` names the pod to restart.
+  If \`--wait\` times out instead (a pod left out of the group is never ready, so the Job does
+  not run), run the same check by hand:
+
+  \`\`\`sh
+  ${byHand(hub)}
+  ${byHand(second)}
+  \`\`\`
+${o.certManager ? "- `k8s/cert-manager.yaml` needs cert-manager in the cluster; wait for the Certificates to be Ready before helm.\n" : ""}- \`helm/\`: values per release, and \`helm/effective/\` the nats.conf each release's pods run.
 - \`k8s/\`: manifests; \`k8s/secrets/\` holds seeds, creds and private keys (0600). Keep it out
   of version control and delete it once applied.
 `;

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { Certificate, Issuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
 import {
   allPodSpecs,
   chartConfigDoc,
@@ -23,6 +24,7 @@ import {
 import { ensureNatsServer, renderServerConfig, serverSettings } from "@natschat/server";
 import { initTrust, loadTrust, resolverTrust } from "@natschat/trust";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { Job } from "kubernetes-models/batch/v1/Job";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Secret } from "kubernetes-models/v1/Secret";
 import { Service } from "kubernetes-models/v1/Service";
@@ -291,6 +293,51 @@ describe("deploy render: Helm values", () => {
     }
   });
 
+  it("pin the nats image to the server version every test runs", async () => {
+    const tested = (await ensureNatsServer()).version.replace(/^v/, "");
+    expect(tested).toMatch(/^\d+\.\d+\.\d+$/);
+    for (const [release, values] of Object.entries(rendered.values)) {
+      const image = (values.container as { image?: { repository?: string; tag?: string } })?.image;
+      expect(image, release).toEqual({ repository: "nats", tag: `${tested}-alpine` });
+    }
+  });
+
+  it("each region's release runs the meta-group check as a post-install/upgrade hook Job", async () => {
+    const n = names(o);
+    const [hub, second] = o.regions;
+    const monitor = (r: string) => [0, 1, 2].map((i) => `http://${n.podFqdn(r, i)}:8222`).join(",");
+    const jobOf = (release: string) =>
+      ((rendered.values[release]?.extraResources ?? []) as { kind: string }[]).filter(
+        (x) => x.kind === "Job",
+      );
+    expect(jobOf(n.release(o.edge))).toEqual([]);
+    for (const [region, args] of [
+      [hub, ["--monitor", monitor(hub), "--optional", monitor(second)]],
+      [second, ["--monitor", `${monitor(hub)},${monitor(second)}`]],
+    ] as const) {
+      const jobs = jobOf(n.release(region));
+      expect(jobs, region).toHaveLength(1);
+      const job = new Job(jobs[0] as never);
+      expect(() => job.validate()).not.toThrow();
+      expect(job.metadata?.annotations?.["helm.sh/hook"]).toBe("post-install,post-upgrade");
+      expect(job.spec?.backoffLimit).toBe(0);
+      const c = job.spec?.template.spec?.containers[0];
+      expect(c?.image).toBe(o.image);
+      expect(c?.args?.slice(0, 1)).toEqual(["meta-check"]);
+      expect(c?.args?.join(" ")).toContain(args.join(" "));
+      expect(c?.args?.join(" ")).toContain(`--namespace ${o.namespace}`);
+    }
+    // the rendered README gives the same check to run by hand, for a --wait that timed out
+    const readme = await file("README.md");
+    for (const region of [hub, second])
+      expect(readme).toContain(
+        `--image=${o.image} -- ${jobOf(n.release(region))[0] ? new Job(jobOf(n.release(region))[0] as never).spec?.template.spec?.containers[0]?.args?.join(" ") : "?"}`,
+      );
+    // the values file on disk carries the Job: helm renders extraResources as they are
+    const onDisk = parseAllDocuments(await file(`helm/${n.release(hub)}.values.yaml`))[0]?.toJS();
+    expect(onDisk.extraResources[0].kind).toBe("Job");
+  });
+
   it("a misspelt key would be caught", async () => {
     const lines = await readFile(KEYS_FILE, "utf8");
     expect(lines).toContain("\nconfig.jetstream.enabled\n");
@@ -353,5 +400,95 @@ describe("deploy options", () => {
     expect(conf).toContain('"nats://east-0.nats-east-headless:6222"');
     const mapped = mapPaths(conf, await podPathMap("nats-east-plain", "east"));
     await serverTest(mapped, join(dir, "plain-east-0.conf"), "east-0");
+  });
+});
+
+describe("deploy render: certificates from cert-manager", () => {
+  let cm: Rendered;
+  let cmOut: string;
+  beforeAll(async () => {
+    cmOut = join(dir, "cert-manager");
+    ({ rendered: cm } = await renderToDir({
+      dir: join(dir, "data"),
+      out: cmOut,
+      options: { certManager: true },
+    }));
+  });
+
+  it("renders Issuers and one Certificate per release that validate against cert-manager's schemas", async () => {
+    const docs = parseAllDocuments(
+      await readFile(join(cmOut, "k8s/cert-manager.yaml"), "utf8"),
+    ).map(
+      (d) =>
+        d.toJS() as { kind: string; metadata: { name: string }; spec: Record<string, unknown> },
+    );
+    for (const d of docs) {
+      const Model = d.kind === "Issuer" ? Issuer : Certificate;
+      expect(() => new Model(d as never).validate(), `${d.kind} ${d.metadata.name}`).not.toThrow();
+    }
+    const n = names(o);
+    const certs = docs.filter((d) => d.kind === "Certificate" && !d.spec.isCA);
+    expect(certs.map((c) => c.spec.secretName)).toEqual(
+      [...o.regions, o.edge].map((r) => n.tlsSecret(r)),
+    );
+    // each release's values mount that Secret for every listener, and take the CA from it
+    for (const r of [...o.regions, o.edge]) {
+      const values = cm.values[n.release(r)] as Values;
+      const text = JSON.stringify(values);
+      expect(text).toContain(`"secretName":"${n.tlsSecret(r)}"`);
+      expect((values.tlsCA as { secretName: string }).secretName).toBe(n.tlsSecret(r));
+      const cert = certs.find((c) => c.spec.secretName === n.tlsSecret(r));
+      expect(cert?.spec.dnsNames).toContain(
+        `*.${n.headless(r)}.${o.namespace}.svc.${o.clusterDomain}`,
+      );
+      expect(cert?.spec.ipAddresses).toEqual(["127.0.0.1"]);
+      expect(cert?.spec.usages).toEqual(expect.arrayContaining(["server auth", "client auth"]));
+    }
+    expect(docs.filter((d) => d.kind === "Issuer").map((d) => d.metadata.name)).toEqual([
+      "natschat-selfsigned",
+      "natschat-ca",
+    ]);
+  });
+
+  it("a broken Certificate fails the schema validation (the check is real)", () => {
+    const bad = {
+      apiVersion: "cert-manager.io/v1",
+      kind: "Certificate",
+      metadata: { name: "x" },
+      spec: { secretName: 3 },
+    };
+    expect(() => new Certificate(bad as never).validate()).toThrow();
+  });
+
+  it("writes no development CA, certificate or TLS key; service pods read only ca.crt of the hub's Secret", async () => {
+    expect(cm.files.filter((f) => /tls\.(crt|key)$|ca\.crt$/.test(f.path))).toEqual([]);
+    const kustomization = parseAllDocuments(
+      await readFile(join(cmOut, "k8s/kustomization.yaml"), "utf8"),
+    )[0]?.toJS();
+    expect(kustomization.resources).toContain("cert-manager.yaml");
+    expect(kustomization.secretGenerator.map((g: { name: string }) => g.name)).not.toContain(
+      "natschat-ca",
+    );
+    const access = parseAllDocuments(
+      await readFile(join(cmOut, "k8s/access.yaml"), "utf8"),
+    )[0]?.toJS();
+    const ca = access.spec.template.spec.volumes.find((v: { name: string }) => v.name === "ca");
+    expect(ca.secret).toEqual({
+      secretName: names(o).tlsSecret(o.regions[0]),
+      items: [{ key: "ca.crt", path: "ca.crt" }],
+    });
+  });
+
+  it("uses the operator's issuer when named, and refuses cert-manager without TLS", async () => {
+    const { rendered: r } = await renderToDir({
+      dir: join(dir, "data"),
+      out: join(dir, "cert-manager-issuer"),
+      options: { certManager: true, certIssuer: { kind: "ClusterIssuer", name: "letsencrypt" } },
+    });
+    const text = String(r.files.find((f) => f.path === "k8s/cert-manager.yaml")?.content);
+    expect(text).not.toContain("kind: Issuer");
+    expect(text).toContain("kind: ClusterIssuer");
+    expect(text).toContain("name: letsencrypt");
+    expect(() => resolveDeployOptions({ certManager: true, tls: false })).toThrow(/drop --no-tls/);
   });
 });

@@ -1,6 +1,15 @@
 // The development CA and server certificates for TLS on every listener (client, websocket, route,
-// gateway, leafnode). ECDSA P-256, built with node:crypto alone: no openssl, no extra package.
-// Keys are written 0600; the CA key stays in the data dir and never leaves it.
+// gateway, leafnode), for local runs; a Kubernetes render can take its certificates from
+// cert-manager instead (packages/deploy). ECDSA P-256, signed with node:crypto; keys are written
+// 0600, and the CA key stays in the data dir.
+// Why not a library (@peculiar/x509, node-forge): Node 20 can parse certificates but not write
+// them, and the two shapes needed here (a CA, a server certificate with SANs) take ~60 lines of
+// DER (der.ts). node-forge has no ECDSA. @peculiar/x509 2.2.0 adds 19 packages to this tree (the
+// ASN.1 schemas of CMS, CSR, RSA and post-quantum keys, a DI container), makes issuing async for
+// every caller, and its IP parser (@peculiar/asn1-x509 IpConverter) reads "::ffff:10.1.2.3" as
+// hex groups too, so ipv6Bytes below would stay ours anyway. What is written here is checked by
+// node:crypto's X509Certificate, nats-server and Chromium in the tests (certs.test.ts,
+// chat-wss.test.ts).
 import {
   createHash,
   createPrivateKey,
@@ -104,13 +113,17 @@ function subjectAltNames(hosts: string[]): Buffer {
   );
 }
 
-function ipv6Bytes(addr: string): Buffer {
-  const [head = "", tail = ""] = addr.split("::");
+/** The 16 bytes of an IPv6 address (an iPAddress SAN), embedded IPv4 forms included. */
+export function ipv6Bytes(addr: string): Buffer {
+  // The WHATWG URL parser writes an IPv6 host in hex groups only: "::ffff:10.1.2.3" becomes
+  // "::ffff:a01:203", so the groups below never hold a dotted IPv4 tail.
+  const hex = new URL(`http://[${addr}]/`).hostname.slice(1, -1);
+  const [head = "", tail = ""] = hex.split("::");
   const h = head ? head.split(":") : [];
   const t = tail ? tail.split(":") : [];
-  const groups = addr.includes("::")
-    ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t]
-    : h;
+  const groups = hex.includes("::") ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t] : h;
+  if (groups.length !== 8)
+    throw new ServerLayerError("TLS_BAD_HOST", `"${addr}" is not an IPv6 address`);
   return Buffer.from(
     groups.flatMap((g) => [(parseInt(g, 16) >> 8) & 0xff, parseInt(g, 16) & 0xff]),
   );

@@ -267,7 +267,7 @@ export function stuckInMetaGroup(views: MetaView[], seenCurrent: ReadonlySet<str
 }
 
 /** How long a server must stay left out of a settled meta group before it is restarted. */
-const LEFT_OUT_GRACE_MS = 5_000;
+export const LEFT_OUT_GRACE_MS = 5_000;
 /**
  * How long the group may stay stuck on a server before one is restarted: an election round
  * takes 4 to 9 s in nats-server 2.10, so this is two or more rounds without a result.

@@ -28,6 +28,7 @@ export {
   isWildcardHost,
   reachableHosts,
 } from "./hosts.ts";
+export { type LayoutServer, type LayoutShape, layoutServers } from "./layout.ts";
 export {
   type JszMetaCluster,
   leftOutOfMetaGroup,
@@ -42,6 +43,12 @@ export {
   waitConnected,
   waitMetaGroup,
 } from "./local.ts";
+export {
+  checkMetaGroup,
+  type MonitoredServer,
+  metaViewsAt,
+  monitoredServers,
+} from "./meta-check.ts";
 export { freePort, freePorts, isPortFree } from "./ports.ts";
 export { checkConfig, type RunningServer, startServer, waitHealthy } from "./process.ts";
 export {
@@ -64,4 +71,5 @@ export {
   storagePlacement,
   TOPOLOGIES,
   type Topology,
+  topologyShape,
 } from "./topology.ts";

@@ -1,9 +1,9 @@
 // Plans the servers of a topology (single, cluster, supercluster, leaf) on one host:
 // names, regions, ports, routes, gateways and leafnode remotes. Configs render from these specs.
-
 import { join } from "node:path";
 import { ServerLayerError } from "./errors.ts";
 import { dialHost } from "./hosts.ts";
+import { type LayoutServer, type LayoutShape, layoutServers } from "./layout.ts";
 import { freePort, isPortFree } from "./ports.ts";
 import { JETSTREAM_DOMAIN, type ServerSpec, type TlsFiles } from "./server-config.ts";
 
@@ -122,7 +122,31 @@ export function storagePlacement(topology: Topology, hub: string): StoragePlacem
   return { domain: JETSTREAM_DOMAIN, replicas: 3 };
 }
 
-/** Plans every server of the topology with concrete ports. */
+/** The layout of a local topology: its regions, gateways and edge. */
+export function topologyShape(topology: Topology, regions: string[]): LayoutShape {
+  const [hub = "east", second = "west"] = regions;
+  switch (topology) {
+    case "single":
+      return { regions: [{ name: hub, size: 1 }], gateways: false };
+    case "cluster":
+      return { regions: [{ name: hub, size: 3 }], gateways: false };
+    case "supercluster":
+      return {
+        regions: [
+          { name: hub, size: 3 },
+          { name: second, size: 3 },
+        ],
+        gateways: true,
+      };
+    case "leaf":
+      return { regions: [{ name: hub, size: 3 }], gateways: false, edge: second };
+  }
+}
+
+/**
+ * Plans every server of the topology on one host: the layout first (layoutServers), then ports,
+ * then the addresses the layout's routes, gateways and remotes resolve to.
+ */
 export async function planTopology(opts: PlanOptions): Promise<Plan> {
   const host = opts.host ?? "127.0.0.1";
   // servers dial each other at the bind address, or at loopback when it is a wildcard
@@ -130,110 +154,59 @@ export async function planTopology(opts: PlanOptions): Promise<Plan> {
   const notes: string[] = [];
   const mode = opts.onBusyPort ?? "fallback";
   const regions = parseRegions(opts.topology, opts.regions);
-  const [hub = "east", second = "west"] = regions;
-  const layoutFor: Record<Topology, { region: string; count: number }[]> = {
-    single: [{ region: hub, count: 1 }],
-    cluster: [{ region: hub, count: 3 }],
-    supercluster: [
-      { region: hub, count: 3 },
-      { region: second, count: 3 },
-    ],
-    leaf: [{ region: hub, count: 3 }],
-  };
+  const [hub = "east"] = regions;
   if (opts.topology === "leaf" && !opts.leafCreds)
     throw new ServerLayerError("LEAF_CREDS", "the leaf topology needs CHAT and SYS leaf creds");
-  const clustered = opts.topology !== "single";
-  const servers: ServerSpec[] = [];
-  for (const { region, count } of layoutFor[opts.topology]) {
-    for (let i = 1; i <= count; i++) {
-      const first = servers.length === 0;
-      const name = opts.topology === "single" ? "n1" : `${region}-${i}`;
-      servers.push({
-        name,
-        region,
-        host,
-        ports: {
-          client: await pickPort(
-            first ? opts.preferred?.client : undefined,
-            "client",
-            host,
-            mode,
-            notes,
-          ),
-          websocket: await pickPort(
-            first ? opts.preferred?.websocket : undefined,
-            "websocket",
-            host,
-            mode,
-            notes,
-          ),
-          http: await pickPort(
-            first ? opts.preferred?.http : undefined,
-            "monitoring",
-            host,
-            mode,
-            notes,
-          ),
-          cluster: clustered ? await freePort(host) : undefined,
-          gateway: opts.topology === "supercluster" ? await freePort(host) : undefined,
-          leafnode: opts.topology === "leaf" ? await freePort(host) : undefined,
-        },
-        storeDir: join(opts.dir, name, "jetstream"),
-        resolverDir: join(opts.dir, name, "resolver"),
-        jetstream: "server",
-        tls: opts.tls,
-      });
-    }
-  }
-  const byRegion = new Map<string, ServerSpec[]>();
-  for (const s of servers) byRegion.set(s.region, [...(byRegion.get(s.region) ?? []), s]);
-  for (const s of servers) {
-    // Every server lists every server of its region, itself included (nats-server skips the
-    // route to itself). JetStream sizes a new meta group from the configured routes plus the
-    // other regions' gateway URLs: with itself left out, a region of 3 in a supercluster of 6
-    // counts 5, reaches quorum alone, and each region elects its own meta leader.
-    const members = byRegion.get(s.region) ?? [];
-    if (clustered) s.routes = members.map((p) => `nats-route://${dial}:${p.ports.cluster}`);
-    if (opts.topology === "supercluster") {
-      s.gateways = [...byRegion].map(([name, members]) => ({
-        name,
-        urls: members.map((p) => `nats://${dial}:${p.ports.gateway}`),
-      }));
-    }
-  }
-  if (opts.topology === "leaf" && opts.leafCreds) {
-    const edge = second;
-    // every hub server is a remote URL: the edge fails over when one hub server goes away
-    const urls = servers.map((p) => `nats-leaf://${dial}:${p.ports.leafnode}`);
-    const name = `${edge}-1`;
-    servers.push({
-      name,
-      region: edge,
-      host,
-      ports: {
-        client: await freePort(host),
-        websocket: await freePort(host),
-        http: await freePort(host),
-      },
-      storeDir: join(opts.dir, name, "jetstream"),
-      resolverDir: join(opts.dir, name, "resolver"),
-      leafRemotes: [
-        opts.leafCreds.admin
-          ? { urls, ...opts.leafCreds.chat }
-          : {
-              urls,
-              account: opts.leafCreds.chat.account,
-              credentials: opts.leafCreds.chat.credentials,
-            },
-        ...(opts.leafCreds.admin ? [{ urls, ...opts.leafCreds.admin }] : []),
-        // without the SYS remote the edge never hears account updates, so revocations miss it
-        { urls, ...opts.leafCreds.sys },
-      ],
-      // no JetStream at the edge: its clients use the hub's streams with the domain prefix
-      jetstream: "none",
-      tls: opts.tls,
+  const layout = layoutServers(topologyShape(opts.topology, regions));
+  const nameOf = (s: LayoutServer) =>
+    opts.topology === "single" ? "n1" : `${s.region}-${s.index + 1}`;
+  // ports are allocated once the layout is known; the preferred ones go to the first server
+  const ports = new Map<LayoutServer, ServerSpec["ports"]>();
+  for (const [i, s] of layout.entries()) {
+    const first = i === 0;
+    const pick = (preferred: number | undefined, label: string) =>
+      pickPort(first ? preferred : undefined, label, host, mode, notes);
+    ports.set(s, {
+      client: await pick(opts.preferred?.client, "client"),
+      websocket: await pick(opts.preferred?.websocket, "websocket"),
+      http: await pick(opts.preferred?.http, "monitoring"),
+      cluster: s.listeners.cluster ? await freePort(host) : undefined,
+      gateway: s.listeners.gateway ? await freePort(host) : undefined,
+      leafnode: s.listeners.leafnode ? await freePort(host) : undefined,
     });
   }
+  const portsOf = (s: LayoutServer) => ports.get(s) as ServerSpec["ports"];
+  const servers = layout.map((s): ServerSpec => {
+    const name = nameOf(s);
+    const spec: ServerSpec = {
+      name,
+      region: s.region,
+      host,
+      ports: portsOf(s),
+      storeDir: join(opts.dir, name, "jetstream"),
+      resolverDir: join(opts.dir, name, "resolver"),
+      jetstream: s.jetstream,
+      tls: opts.tls,
+    };
+    if (s.routes) spec.routes = s.routes.map((p) => `nats-route://${dial}:${portsOf(p).cluster}`);
+    if (s.gateways)
+      spec.gateways = s.gateways.map((g) => ({
+        name: g.region,
+        urls: g.servers.map((p) => `nats://${dial}:${portsOf(p).gateway}`),
+      }));
+    if (s.leafTo && opts.leafCreds) {
+      const urls = s.leafTo.map((p) => `nats-leaf://${dial}:${portsOf(p).leafnode}`);
+      const { chat, admin, sys } = opts.leafCreds;
+      spec.leafRemotes = [
+        // CHAT's deny_exports matter only when the ADMIN remote carries the imported services
+        admin ? { urls, ...chat } : { urls, account: chat.account, credentials: chat.credentials },
+        ...(admin ? [{ urls, ...admin }] : []),
+        // without the SYS remote the edge never hears account updates, so revocations miss it
+        { urls, ...sys },
+      ];
+    }
+    return spec;
+  });
   return {
     topology: opts.topology,
     regions,

@@ -45,6 +45,15 @@ describe("development certificates", () => {
     );
   });
 
+  it("IPv6 addresses with an embedded IPv4 part get their 16 bytes (::ffff:a.b.c.d, NAT64)", () => {
+    const ca = createCa();
+    const hosts = ["::ffff:10.1.2.3", "64:ff9b::192.0.2.33", "2001:db8::1", "fe80::1:2:3:4"];
+    const cert = new X509Certificate(issueServerCert(ca, hosts).certPem);
+    for (const h of hosts) expect(cert.checkIP(h), h).toBeDefined();
+    expect(cert.checkIP("::ffff:10.1.2.4")).toBeUndefined();
+    expect(missingHosts(cert.toString(), hosts)).toEqual([]);
+  });
+
   it("wildcard names (Kubernetes headless services) are carried as given", () => {
     const ca = createCa();
     const s = issueServerCert(ca, ["*.nats-east-headless.natschat.svc.cluster.local"]);
