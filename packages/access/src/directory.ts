@@ -48,7 +48,8 @@ export class DirectoryEndpoints {
     return {
       ok: true,
       body: encodeOnlineReply({
-        online: page,
+        online: page.map((k): [string, string] => [k, this.registry.nameOf(k) ?? ""]),
+        rev: 0,
         ...(keys.length > q.limit && last ? { next: last } : {}),
       }),
     };

@@ -179,7 +179,7 @@ describe("expiry and directory", () => {
         ).string(),
       );
       expect(p.online.length).toBeLessThanOrEqual(1);
-      keys.push(...p.online);
+      keys.push(...p.online.map(([k]) => k));
       if (!p.next) break;
       after = p.next;
     }

@@ -147,6 +147,20 @@ export {
   type NkeyKind,
 } from "./nkey.ts";
 export {
+  encodeOnlineValue,
+  encodePresenceTick,
+  KV_OPERATION_HEADER,
+  ONLINE_BUCKET,
+  type OnlineValue,
+  type PresenceChange,
+  type PresenceTick,
+  parseOnlineValue,
+  parsePresenceChange,
+  parsePresenceTick,
+  presenceChangeSubject,
+  SEQUENCE_HEADER,
+} from "./presence-wire.ts";
+export {
   applyRegistryChange,
   encodeRegistryChange,
   encodeRegistryPage,
@@ -199,6 +213,10 @@ export {
   ONLINE_WILDCARD,
   POSTS_PREFIX,
   POSTS_WILDCARD,
+  PRESENCE_CHANGE_PREFIX,
+  PRESENCE_FEED,
+  PRESENCE_FEED_PREFIX,
+  PRESENCE_TICK_SUBJECT,
   PROVISIONED_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
   parseChatSubject,

@@ -19,6 +19,7 @@ import {
   HISTORY_SUBJECTS,
   inboxPrefixFor,
   ONLINE_WILDCARD,
+  PRESENCE_FEED,
   parseCreds,
 } from "@natschat/protocol";
 import { TrustError } from "./errors.ts";
@@ -149,6 +150,8 @@ function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partia
         response_type: "Singleton",
       },
     ];
+    // the presence feed: the online bucket's republished changes and the directory's ticks
+    claims.exports.push({ name: "chat-presence", subject: PRESENCE_FEED, type: "stream" });
     claims.imports = [
       { name: "chat-online", subject: ONLINE_WILDCARD, account: pub("CHAT"), type: "stream" },
     ];
@@ -160,13 +163,16 @@ function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partia
       ["chat-history", HISTORY_SUBJECTS],
       ["chat-directory", DIRECTORY_SUBJECTS],
     ];
-    claims.imports = imports.map(([importName, subject]) => ({
-      name: importName,
-      subject,
-      account: pub("ADMIN"),
-      type: "service" as const,
-      share: true,
-    }));
+    claims.imports = [
+      ...imports.map(([importName, subject]) => ({
+        name: importName,
+        subject,
+        account: pub("ADMIN"),
+        type: "service" as const,
+        share: true,
+      })),
+      { name: "chat-presence", subject: PRESENCE_FEED, account: pub("ADMIN"), type: "stream" },
+    ];
   }
   return claims;
 }

@@ -65,6 +65,8 @@ describe("initTrust", () => {
       { subject: "chat.req.access", type: "service" },
       { subject: "chat.svc.history.>", type: "service" },
       { subject: "chat.svc.directory.>", type: "service" },
+      // the presence feed (issue 12): the online bucket's republished changes and the ticks
+      { subject: "chat.KUBECON.presence.>", type: "stream" },
     ]);
     // share: true on every service import, so the responder learns the requester from the server
     const ADMIN = t.summary.accounts.ADMIN.publicKey;
@@ -90,6 +92,7 @@ describe("initTrust", () => {
         type: "service",
         share: true,
       },
+      { name: "chat-presence", subject: "chat.KUBECON.presence.>", account: ADMIN, type: "stream" },
     ]);
     expect(chat.nats.exports).toMatchObject([{ subject: "chat.KUBECON.online.*", type: "stream" }]);
     expect(admin.nats.imports).toMatchObject([
@@ -178,7 +181,7 @@ describe("initTrust", () => {
       limits: { disk_storage: number };
     }>((await loadTrust(dir)).accountJwts.CHAT);
     expect(chat.nats.revocations).toEqual({ [revoked]: 1_700_000_000 });
-    expect(chat.nats.imports).toHaveLength(3);
+    expect(chat.nats.imports).toHaveLength(4);
     expect(chat.nats.limits?.disk_storage).toBeGreaterThan(1024 * 1024 * 1024);
     const admin = await parseCreds(after["creds admin"] as string);
     expect(admin.publicKey).toBe(adminCreds.publicKey); // same key, new permissions
