@@ -168,7 +168,7 @@ describe("expiry and directory", () => {
     await nc.flush();
     await eventually(async () => {
       await svc.nc.flush();
-      return svc.presence.onlineKeys().includes(user.publicKey);
+      return svc.online.has(user.publicKey);
     }, "dora online");
     const keys: string[] = [];
     let after: string | undefined;
