@@ -2,7 +2,7 @@
 // state machine and the connection; its parts each own one concern:
 //   store.ts          conversations, roster, drops, notice, snapshots, change notification
 //   inbound.ts        live subscriptions, verification, routing (routing.ts)
-//   presence.ts       our announcements, others' online flags, the sweep
+//   presence.ts       our heartbeats; who is online, from the directory's presence feed
 //   directory.ts      issued names of keys, from the directory service (batched, cached)
 //   history-loader.ts history reads at start, after a reconnect and after a healed link,
 //                     from the history service (history.ts)
@@ -130,7 +130,6 @@ export class ChatSession {
       onResolved: (keys) => {
         store.clearNotice("directory");
         store.identityChanged();
-        this.#presence.resolved(keys);
         this.#inbound.resolved(keys);
       },
       onError: (err) => store.setNotice(`could not look up names yet: ${text(err)}`, "directory"),
@@ -148,22 +147,17 @@ export class ChatSession {
       scope,
       nc,
       signer,
-      userJwt: () => this.#creds.jwt,
       intervalMs: options.presenceIntervalMs ?? PRESENCE_INTERVAL_SECONDS * 1000,
       ttlSeconds,
-      sweepIntervalMs: options.sweepIntervalMs ?? 5000,
-      answerDelayMs: options.answerDelayMs ?? 200,
       now,
       onGap: () => this.#history.suspectGap(),
-      directory: this.#directory,
+      named: (key, name) => this.#directory.set(key, name),
     });
     this.#inbound = new Inbound({
       store,
       scope,
-      identities: this.#identities,
       now,
       directory: this.#directory,
-      onPresence: (e, learned) => this.#presence.receive(e, learned),
       onResent: () => this.#history.suspectGap(),
     });
     this.#renewer = new Renewer({
@@ -283,7 +277,7 @@ export class ChatSession {
     return this.#closed;
   }
 
-  /** Says goodbye (presence that expires now), drains the connection; state "closed". */
+  /** Says goodbye (a heartbeat that expires now), drains the connection; state "closed". */
   async stop(reason = "stopped"): Promise<void> {
     const nc = this.#nc;
     const goodbye = this.#scope.live && this.#store.state === "connected";
@@ -341,8 +335,9 @@ export class ChatSession {
         return;
       case "reconnect":
         this.#store.setState("connected", undefined);
-        // Others may have expired us meanwhile; a first announce makes them answer.
-        void this.#presence.announce(true);
+        // The directory may have expired us meanwhile, and the feed went on without us.
+        void this.#presence.announce();
+        void this.#presence.resync();
         // Fetch what was posted while we were away (history reads never throw).
         void this.#history.read("backfill");
         this.#sender.retryNow();
