@@ -46,6 +46,8 @@ export interface OnlineSetOptions {
   periodMs: number;
   /** Periods without a heartbeat after which a key leaves (default 2). */
   expireAfterPeriods?: number;
+  /** How often this replica ticks, ms (default: the period). */
+  tickMs?: number;
   /** JetStream replicas of the bucket (1, or 3 in a cluster). */
   replicas?: number;
   bucket?: string;
@@ -66,6 +68,7 @@ export class OnlineSet {
   readonly #nc: NatsConnection;
   readonly #log: Logger;
   readonly #periodMs: number;
+  readonly #tickMs: number;
   readonly #expireMs: number;
   readonly #now: () => number;
   readonly #startedAt: number;
@@ -92,6 +95,7 @@ export class OnlineSet {
     this.#kv = kv;
     this.#log = opts.log;
     this.#periodMs = opts.periodMs;
+    this.#tickMs = opts.tickMs ?? opts.periodMs;
     this.#expireMs = (opts.expireAfterPeriods ?? 2) * opts.periodMs;
     this.#now = opts.now ?? Date.now;
     this.#startedAt = this.#now();
@@ -126,11 +130,11 @@ export class OnlineSet {
     return set;
   }
 
-  /** Starts the sweep and the tick, and follows revocations in the registry. */
-  start(registry: Registry): void {
-    this.#offRegistry = registry.onChange((c) => this.#registryChanged(c));
+  /** Starts the sweep and the tick, and follows revocations in the registry (if given). */
+  start(registry?: Registry): void {
+    this.#offRegistry = registry?.onChange((c) => this.#registryChanged(c));
     const sweep = setInterval(() => void this.sweep(), Math.max(50, this.#periodMs / 4));
-    const tick = setInterval(() => this.tick(), this.#periodMs);
+    const tick = setInterval(() => this.tick(), this.#tickMs);
     sweep.unref?.();
     tick.unref?.();
     this.#timers = [sweep, tick];

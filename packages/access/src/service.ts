@@ -82,6 +82,8 @@ export interface AccessServiceOptions {
   presencePersistMs?: number;
   /** The clients' heartbeat period, ms (default 30 s): a key silent for 2 periods leaves. */
   presencePeriodMs?: number;
+  /** How often each replica ticks on the presence feed, ms (default presencePeriodMs). */
+  presenceTickMs?: number;
   /** Names nobody may register (default DEFAULT_RESERVED_NAMES). */
   reservedNames?: readonly string[];
   /** When unused and expired names are released. */
@@ -180,6 +182,7 @@ export async function startAccessService(opts: AccessServiceOptions): Promise<Ac
         OnlineSet.open(nc, {
           log,
           periodMs: opts.presencePeriodMs ?? PRESENCE_INTERVAL_SECONDS * 1000,
+          ...(opts.presenceTickMs ? { tickMs: opts.presenceTickMs } : {}),
           ...(opts.registryReplicas ? { replicas: opts.registryReplicas } : {}),
         }),
       startupFailed,

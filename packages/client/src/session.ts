@@ -261,10 +261,11 @@ export class ChatSession {
     }
     this.#everConnected = true;
     this.#store.setState("connected", undefined);
-    await this.#presence.start();
+    // history and the online set load side by side; start() returns once the set is loaded
+    void this.#history.read("initial");
     // a JWT issued before protocol v3 may not post under its own key yet: renew it at once
     this.#renewer.schedule(kind === "v2" ? 0 : undefined);
-    void this.#history.read("initial");
+    await this.#presence.start();
   }
 
   /** Resolves when every history read started so far (at start, after a reconnect) finished. */
