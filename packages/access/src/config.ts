@@ -224,9 +224,7 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
     legacyPlaintext: parseBool(pick("legacy-plaintext") ?? "false", "--legacy-plaintext"),
     rateLimits,
     registryReplicas: replicas,
-    ...(period
-      ? { presencePeriodMs: parseDuration(period, "--presence-period") * 1000 }
-      : {}),
+    ...(period ? { presencePeriodMs: parseDuration(period, "--presence-period") * 1000 } : {}),
     log: createLogger({ level }),
   };
   if (replicaId) opts.replicaId = replicaId;
