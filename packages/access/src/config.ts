@@ -34,6 +34,7 @@ export interface AccessFlags {
   "quota-address"?: string;
   "reserved-names"?: string;
   "unused-expiry"?: string;
+  "presence-period"?: string;
   "expiry-grace"?: string;
   "max-names"?: string;
   replicas?: string;
@@ -59,6 +60,7 @@ export const ACCESS_ENV: Record<keyof AccessFlags, string> = {
   "quota-address": "NATSCHAT_QUOTA_ADDRESS",
   "reserved-names": "NATSCHAT_RESERVED_NAMES",
   "unused-expiry": "NATSCHAT_UNUSED_EXPIRY",
+  "presence-period": "NATSCHAT_PRESENCE_PERIOD",
   "expiry-grace": "NATSCHAT_EXPIRY_GRACE",
   "max-names": "NATSCHAT_MAX_NAMES",
   replicas: "NATSCHAT_REPLICAS",
@@ -199,6 +201,7 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
     }
   }
   const unused = pick("unused-expiry");
+  const period = pick("presence-period");
   const grace = pick("expiry-grace");
   const maxNamesText = pick("max-names");
   const maxNames = maxNamesText === undefined ? undefined : Number(maxNamesText);
@@ -221,6 +224,7 @@ export async function resolveAccessConfig(input: ResolveInput): Promise<AccessSe
     legacyPlaintext: parseBool(pick("legacy-plaintext") ?? "false", "--legacy-plaintext"),
     rateLimits,
     registryReplicas: replicas,
+    ...(period ? { presencePeriodMs: parseDuration(period, "--presence-period") * 1000 } : {}),
     log: createLogger({ level }),
   };
   if (replicaId) opts.replicaId = replicaId;

@@ -1,7 +1,9 @@
 // The directory (issue 10's protocol v3): chat users ask, through CHAT's import of
 // chat.svc.directory.> (share: true), which name the access service issued for a key, with the
 // issued JWT so the asker can check the CHAT account's signature itself, and which keys are
-// online now. Both replies are bounded: a lookup takes at most 100 keys, the online list is paged.
+// online now, with their issued names (a page of the online set, online-set.ts: what a client
+// loads on joining before it follows the presence feed). Both replies are bounded: a lookup takes
+// at most 100 keys, the online list is paged.
 // Bootstrap and role users are not in the registry, so they are never found.
 import type { ServiceMsg } from "@nats-io/services";
 import {
@@ -12,13 +14,13 @@ import {
   parseOnlineQuery,
 } from "@natschat/protocol";
 import type { Reply } from "./endpoint.ts";
-import type { PresenceTracker } from "./presence.ts";
+import type { OnlineSet } from "./online-set.ts";
 import type { Registry } from "./registry.ts";
 
 export class DirectoryEndpoints {
   constructor(
     readonly registry: Registry,
-    readonly presence: PresenceTracker,
+    readonly online: OnlineSet,
   ) {}
 
   lookup = async (msg: ServiceMsg): Promise<Reply> => {
@@ -40,17 +42,8 @@ export class DirectoryEndpoints {
     return { ok: true, body: encodeLookupReply({ users }) };
   };
 
-  online = async (msg: ServiceMsg): Promise<Reply> => {
+  page = async (msg: ServiceMsg): Promise<Reply> => {
     const q = parseOnlineQuery(msg.string());
-    const keys = this.presence.onlineKeys().filter((k) => k > q.after);
-    const page = keys.slice(0, q.limit);
-    const last = page.at(-1);
-    return {
-      ok: true,
-      body: encodeOnlineReply({
-        online: page,
-        ...(keys.length > q.limit && last ? { next: last } : {}),
-      }),
-    };
+    return { ok: true, body: encodeOnlineReply(this.online.page(q.after, q.limit)) };
   };
 }

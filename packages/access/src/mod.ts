@@ -38,6 +38,7 @@ export {
   redact,
   silentLogger,
 } from "./log.ts";
+export { OnlineSet, type OnlineSetOptions, type OnlineStats } from "./online-set.ts";
 export { type PresenceStats, PresenceTracker } from "./presence.ts";
 export {
   Provisioner,

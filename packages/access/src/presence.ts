@@ -1,8 +1,10 @@
-// Presence tracking: every replica follows chat.KUBECON.online.* (imported from CHAT), verifies each
-// announcement (signature, freshness, replay) and accepts it only when the registry issued that
-// key under that name and did not revoke it. Last-seen lives in memory, per replica (every
-// replica sees every announcement); it is written to the registry at most once per
-// `persistEveryMs` per name, with a revision check so replicas do not fight (the loser skips).
+// Presence tracking: every replica follows chat.KUBECON.online.* (imported from CHAT: the clients'
+// heartbeats, which only the directory receives), verifies each announcement (signature,
+// freshness, replay) and accepts it only when the registry issued that key under that name and
+// did not revoke it; an accepted one goes on to the online set (online-set.ts). Last-seen lives
+// in memory, per replica (every replica sees every announcement); it is written to the registry
+// at most once per `persistEveryMs` per name, with a revision check so replicas do not fight
+// (the loser skips).
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { EnvelopeVerifier, ONLINE_WILDCARD, PRESENCE_TTL_SECONDS } from "@natschat/protocol";
 import type { Logger } from "./log.ts";
@@ -19,6 +21,9 @@ export interface PresenceStats {
   online: number;
 }
 
+/** Called with each accepted announcement: its key, issued name, and whether it says goodbye. */
+export type AcceptedPresence = (key: string, name: string, goodbye: boolean) => void;
+
 export class PresenceTracker {
   readonly #verifier = new EnvelopeVerifier({ maxAgeSeconds: 2 * PRESENCE_TTL_SECONDS });
   readonly #lastSeen = new Map<string, number>();
@@ -33,13 +38,15 @@ export class PresenceTracker {
   #timer: ReturnType<typeof setInterval> | undefined;
   #persisting: Promise<void> = Promise.resolve();
   readonly #persistEveryMs: number;
+  readonly #onAccepted: AcceptedPresence | undefined;
 
   constructor(
     readonly registry: Registry,
     readonly log: Logger,
-    opts: { persistEveryMs?: number } = {},
+    opts: { persistEveryMs?: number; onAccepted?: AcceptedPresence } = {},
   ) {
     this.#persistEveryMs = opts.persistEveryMs ?? 5 * 60_000;
+    this.#onAccepted = opts.onAccepted;
   }
 
   /** Subscribes to presence and starts the periodic last-seen write. */
@@ -95,6 +102,8 @@ export class PresenceTracker {
     if (env.claimedName !== name) return this.#reject("name-mismatch", env.iss);
     this.#accepted++;
     this.#lastSeen.set(name, now);
+    // a goodbye is an announcement that expires as it is made (ttl 0)
+    this.#onAccepted?.(env.iss, name, env.exp <= env.iat);
     return name;
   }
 
@@ -126,17 +135,6 @@ export class PresenceTracker {
       if (rev !== "conflict") written++;
     }
     return written;
-  }
-
-  /** Keys seen online within the presence lifetime, sorted. */
-  onlineKeys(now = Date.now()): string[] {
-    const out: string[] = [];
-    for (const [name, t] of this.#lastSeen) {
-      if (now - t > PRESENCE_TTL_SECONDS * 1000) continue;
-      const stored = this.registry.get(name);
-      if (stored && !stored.record.revoked) out.push(stored.record.key);
-    }
-    return out.sort();
   }
 
   stats(now = Date.now()): PresenceStats {

@@ -11,7 +11,6 @@ import {
   encodeRevokeResult,
   PROVISIONED_UPDATES_SUBJECT,
   parseRegistryQuery,
-  REVOKED_SUBJECT,
   type RegistryChange,
   type RegistryUser,
 } from "@natschat/protocol";
@@ -44,19 +43,6 @@ export function announce(nc: NatsConnection, change: RegistryChange, log: Logger
   } catch (err) {
     // a closed connection: the admin re-reads the pages on reconnect
     log.warn("registry change not broadcast", { err });
-  }
-}
-
-/**
- * Tells chat users that `key` was revoked (chat.KUBECON.revoked, a stream CHAT imports), so they
- * drop it from their online lists now rather than when its presence expires. Best effort.
- */
-export function announceRevoked(nc: NatsConnection, key: string, log: Logger): void {
-  try {
-    nc.publish(REVOKED_SUBJECT, key);
-  } catch (err) {
-    // a closed connection: the revoked user's presence still expires within its lifetime
-    log.warn("revocation not broadcast to chat users", { err });
   }
 }
 
@@ -101,7 +87,6 @@ export class RegistryEndpoints {
     this.catchUp?.pushedTo(outcome.replies);
     const user = wireUser(outcome.record, outcome.revision);
     announce(this.nc, { op: "revoked", user }, this.log);
-    announceRevoked(this.nc, outcome.key, this.log);
     if (outcome.releasedRevision !== undefined) {
       announce(
         this.nc,

@@ -105,7 +105,8 @@ export function parseClaim(value: unknown): KeyClaim {
 /** Largest value written: the bucket refuses bigger ones (maxValueSize). */
 const MAX_VALUE = 4096;
 
-function isWrongLastSequence(err: unknown): boolean {
+/** Whether a revision-checked KV write lost to another writer. */
+export function isWrongLastSequence(err: unknown): boolean {
   return (
     err instanceof JetStreamApiError &&
     (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
@@ -122,7 +123,7 @@ function encode(rec: RegistryRecord): string {
 }
 
 /** First index in sorted `list` whose value is > `after`. */
-function firstAfter(list: string[], after: string): number {
+export function firstAfter(list: string[], after: string): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {

@@ -13,6 +13,7 @@ import {
   ACCESS_SUBJECT,
   DIRECTORY_LOOKUP_SUBJECT,
   DIRECTORY_ONLINE_SUBJECT,
+  PRESENCE_INTERVAL_SECONDS,
   PROVISIONED_SUBJECT,
   REVOKE_SUBJECT,
   relayedByLeafnode,
@@ -29,6 +30,7 @@ import { DEFAULT_EXPIRY_RULES, type ExpiryRules, ExpirySweeper } from "./expiry.
 import { UserIssuer } from "./issuer.ts";
 import { bounded, withRetries } from "./lifecycle.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { OnlineSet } from "./online-set.ts";
 import { PresenceTracker } from "./presence.ts";
 import { Provisioner } from "./provision.ts";
 import { QuotaGuard, type QuotaOptions } from "./quota.ts";
@@ -78,6 +80,10 @@ export interface AccessServiceOptions {
   /** JetStream replicas of the registry bucket (1, or 3 in a cluster). */
   registryReplicas?: number;
   presencePersistMs?: number;
+  /** The clients' heartbeat period, ms (default 30 s): a key silent for 2 periods leaves. */
+  presencePeriodMs?: number;
+  /** How often each replica ticks on the presence feed, ms (default presencePeriodMs). */
+  presenceTickMs?: number;
   /** Names nobody may register (default DEFAULT_RESERVED_NAMES). */
   reservedNames?: readonly string[];
   /** When unused and expired names are released. */
@@ -97,6 +103,8 @@ export interface AccessService {
   readonly replicaId: string;
   readonly registry: Registry;
   readonly presence: PresenceTracker;
+  /** Who is online (the online bucket, shared by the replicas). */
+  readonly online: OnlineSet;
   /** The ADMIN connection. */
   readonly nc: NatsConnection;
   /** The micro service's own stats, with our figures in each endpoint's `data`. */
@@ -169,7 +177,30 @@ export async function startAccessService(opts: AccessServiceOptions): Promise<Ac
     log.info("registry loaded", { names: registry.size, revision: registry.revision });
     const added = await registry.backfillClaims();
     if (added) log.info("key claims added for an older registry", { added });
-    const server = new AccessServer(opts, { nc, sys, registry, issuer, log, replicaId, closers });
+    const online = await withRetries(
+      "open the online bucket",
+      log,
+      () =>
+        OnlineSet.open(nc, {
+          log,
+          periodMs: opts.presencePeriodMs ?? PRESENCE_INTERVAL_SECONDS * 1000,
+          ...(opts.presenceTickMs ? { tickMs: opts.presenceTickMs } : {}),
+          ...(opts.registryReplicas ? { replicas: opts.registryReplicas } : {}),
+        }),
+      startupFailed,
+    );
+    closers.push(() => online.stop());
+    await online.ready;
+    const server = new AccessServer(opts, {
+      nc,
+      sys,
+      registry,
+      online,
+      issuer,
+      log,
+      replicaId,
+      closers,
+    });
     await server.start();
     return server;
   } catch (err) {
@@ -182,6 +213,7 @@ interface Parts {
   nc: NatsConnection;
   sys: NatsConnection | undefined;
   registry: Registry;
+  online: OnlineSet;
   issuer: UserIssuer;
   log: Logger;
   replicaId: string;
@@ -193,6 +225,7 @@ export class AccessServer implements AccessService {
   readonly replicaId: string;
   readonly registry: Registry;
   readonly presence: PresenceTracker;
+  readonly online: OnlineSet;
   readonly nc: NatsConnection;
   readonly figures = new ServiceFigures();
   readonly limiter: RateLimiter;
@@ -221,8 +254,10 @@ export class AccessServer implements AccessService {
     this.nc = p.nc;
     this.limiter = new RateLimiter(opts.rateLimits ?? DEFAULT_RATE_LIMITS);
     this.quota = new QuotaGuard(p.registry, p.log, opts.quota);
+    this.online = p.online;
     this.presence = new PresenceTracker(p.registry, p.log, {
       ...(opts.presencePersistMs !== undefined ? { persistEveryMs: opts.presencePersistMs } : {}),
+      onAccepted: (key, name, goodbye) => p.online.heartbeat(key, name, goodbye),
     });
     this.expiry = new ExpirySweeper(
       p.registry,
@@ -289,7 +324,7 @@ export class AccessServer implements AccessService {
       this.#catchUp,
       log,
     );
-    const directory = new DirectoryEndpoints(registry, this.presence);
+    const directory = new DirectoryEndpoints(registry, this.online);
     const svc = await new Svcm(nc).add({
       name: SERVICE_NAME,
       version: SERVICE_VERSION,
@@ -307,13 +342,14 @@ export class AccessServer implements AccessService {
     add("revoke", REVOKE_SUBJECT, admin.revoke);
     if (await maySubscribe(opts.accessCreds, "chat.svc.directory.>")) {
       add("lookup", DIRECTORY_LOOKUP_SUBJECT, directory.lookup);
-      add("online", DIRECTORY_ONLINE_SUBJECT, directory.online);
+      add("online", DIRECTORY_ONLINE_SUBJECT, directory.page);
     } else {
       log.warn(
         "the access role may not subscribe to chat.svc.directory.>: the directory is off. Its creds predate the directory; make them again (delete DIR/creds/access.creds and run `natschat init`)",
       );
     }
     this.presence.start(nc);
+    this.online.start(registry);
     this.#catchUp?.start();
     await this.quota.start(nc);
     this.expiry.start();
@@ -351,7 +387,7 @@ export class AccessServer implements AccessService {
       without_request_info: this.#access?.withoutRequestInfo ?? 0,
       replicas: this.limiter.replicas,
       released: this.expiry.released,
-      presence: this.presence.stats(),
+      presence: { ...this.presence.stats(), ...this.online.stats() },
     };
   }
 
@@ -401,6 +437,7 @@ export class AccessServer implements AccessService {
       if (this.#svc) await bounded(this.#svc.stop(), 2000);
       await bounded(Promise.allSettled([...this.#inflight]), 5000);
       await bounded(this.presence.stop(), 2000);
+      await bounded(this.online.stop(), 2000);
       await bounded(this.expiry.stop(), 2000);
       await bounded(this.quota.stop(), 1000);
       await bounded(this.#replicas.stop(), 1000);

@@ -13,6 +13,7 @@ const USAGE = [
   "  [--rate-name 10/60:5] [--rate-key 10/60:5] [--rate-address 60/60:60]",
   "  [--quota-address 1000/86400] [--replicas 1|3|5]",
   "  [--reserved-names a,b] [--unused-expiry 7d] [--expiry-grace 7d] [--max-names N]",
+  "  [--presence-period 30s]",
   "  [--log-level debug|info|warn|error] [--tls-ca FILE]",
   `  env: ${Object.values(ACCESS_ENV).join(", ")}`,
 ].join("\n");
@@ -39,6 +40,7 @@ export async function accessVerb(argv: string[]): Promise<number> {
       "unused-expiry": { type: "string" },
       "expiry-grace": { type: "string" },
       "max-names": { type: "string" },
+      "presence-period": { type: "string" },
       replicas: { type: "string" },
       "log-level": { type: "string" },
       "tls-ca": { type: "string" },

@@ -96,16 +96,6 @@ export class Directory {
     return this.#known.has(key);
   }
 
-  /**
-   * Asks for `key` again even if it is known (the access service said it was revoked). Only a
-   * lookup follows, so a forged word can cost one request and change nothing.
-   */
-  recheck(key: string): void {
-    if (!isPublicKey(key, "U") || this.#known.get(key)?.status !== "user") return;
-    this.#known.delete(key);
-    this.want(key);
-  }
-
   /** Asks for `key` (batched with others asked in the same burst), unless it is known. */
   want(key: string): void {
     const r = this.#known.get(key);

@@ -1,6 +1,7 @@
-// Inbound messages: the live subscriptions, verification of every envelope, and routing of
-// what passes to the store (posts, DMs) or to presence. Verification runs at once and in
-// parallel; results are applied in arrival order, one after the other.
+// Inbound messages: the live subscriptions to posts and DMs, verification of every envelope, and
+// routing of what passes to the store. Verification runs at once and in parallel; results are
+// applied in arrival order, one after the other. (Presence is not here: clients follow the
+// directory's presence feed, presence.ts, not each other's heartbeats.)
 //
 // Protocol v3: the sender's key is the last token of every live subject, and the server lets
 // only that key publish there. The verifier drops (as `signer-mismatch`) a message whose signer
@@ -19,15 +20,12 @@ import {
   dmSentWildcard,
   dmSubject,
   EnvelopeVerifier,
-  ONLINE_WILDCARD,
   POSTS_WILDCARD,
   PRESENCE_TYPE,
-  type PresenceEnvelope,
   RESENT_HEADER,
   type VerifyResult,
 } from "@natschat/protocol";
 import { recordOf } from "./conversation.ts";
-import type { IdentityCache, LearnResult } from "./identity.ts";
 import { conversationOf } from "./routing.ts";
 import type { Scope } from "./scope.ts";
 import type { ChatStore } from "./store.ts";
@@ -40,12 +38,9 @@ const LIVE_MAX_AGE_SECONDS = 240;
 export interface InboundOptions {
   store: ChatStore;
   scope: Scope;
-  identities: IdentityCache;
   now: () => number;
   /** The directory: whether a key resolved, and whether it is a registered, unrevoked user. */
   directory: { isResolved(key: string): boolean; isActiveUser(key: string): boolean };
-  /** A verified presence (and what its user JWT taught the identity cache). */
-  onPresence: (e: PresenceEnvelope, learned: LearnResult | undefined) => void;
   /** A checked repeat arrived: a link between its sender and the history writer was down. */
   onResent: () => void;
 }
@@ -78,13 +73,12 @@ export class Inbound {
   }
 
   /**
-   * Subscribes to presence, posts, DMs to us and DMs we sent from other devices; the
-   * subscriptions end with the connection.
+   * Subscribes to posts, DMs to us and DMs we sent from other devices; the subscriptions end
+   * with the connection.
    */
   subscribe(nc: NatsConnection): void {
     const me = this.#o.store.me.key;
     const self = dmSubject(me, me);
-    nc.subscribe(ONLINE_WILDCARD, { callback: (err, m) => this.#onMsg(err, m) });
     nc.subscribe(POSTS_WILDCARD, { callback: (err, m) => this.#onMsg(err, m) });
     nc.subscribe(dmInboxWildcard(me), { callback: (err, m) => this.#onMsg(err, m) });
     nc.subscribe(dmSentWildcard(me), {
@@ -104,24 +98,14 @@ export class Inbound {
     const resent = m.headers?.has(RESENT_HEADER) === true;
     const verifier = resent ? this.#resent : this.#live;
     const verified = verifier.verify(m.data, { subject: m.subject });
-    const identity = verified.then((r) =>
-      r.ok && r.envelope.type === PRESENCE_TYPE && r.envelope.userJwt
-        ? this.#o.identities.learn(r.envelope.iss, r.envelope.userJwt)
-        : undefined,
-    );
     this.#chain = this.#chain
-      .then(async () => this.#apply(await verified, await identity, m.subject, resent))
+      .then(async () => this.#apply(await verified, m.subject, resent))
       .catch((e: unknown) => {
         store.setNotice(`could not handle a message: ${e instanceof Error ? e.message : e}`);
       });
   }
 
-  #apply(
-    r: VerifyResult,
-    learned: LearnResult | undefined,
-    subject: string,
-    resent: boolean,
-  ): void {
+  #apply(r: VerifyResult, subject: string, resent: boolean): void {
     if (!this.#o.scope.live) return;
     const store = this.#o.store;
     if (!r.ok) {
@@ -129,8 +113,9 @@ export class Inbound {
       return;
     }
     const e = r.envelope;
+    // none of our subscriptions carries presence; one that arrives anyway is misplaced
     if (e.type === PRESENCE_TYPE) {
-      this.#o.onPresence(e, learned);
+      store.countDrop("wrong-subject");
       return;
     }
     const id = conversationOf(store.me.key, subject);

@@ -22,14 +22,13 @@ export interface ChatSessionOptions {
   historySize?: number;
   /** Most messages kept per conversation (default 1000). */
   maxMessages?: number;
-  /** Presence interval, ms (default 30 s). */
+  /**
+   * Heartbeat interval, ms (default 30 s); also the period of the directory's ticks we expect
+   * (the access service's presencePeriodMs).
+   */
   presenceIntervalMs?: number;
-  /** Presence lifetime, s (default 60). */
+  /** Heartbeat lifetime, s (default 60). */
   presenceTtlSeconds?: number;
-  /** How often silent users are expired, ms (default 5 s). */
-  sweepIntervalMs?: number;
-  /** Longest random delay before answering a newcomer's first announcement, ms (default 200). */
-  answerDelayMs?: number;
   /** Connection name shown by the server (default "natschat-chat"). */
   name?: string;
   /** First connect timeout, ms (default 5000). */

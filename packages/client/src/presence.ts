@@ -1,89 +1,132 @@
-// Presence: our own announcements on chat.KUBECON.online.<our key> (a first one on joining and
-// after a reconnect, then one every interval, and a goodbye that expires at once), the roster's
-// online flags from others' announcements, and the sweep that marks the silent offline.
+// Presence (issue 12): our heartbeat on chat.KUBECON.online.<our key> (on joining, after a
+// reconnect, then every interval, and a goodbye that expires at once), which only the directory
+// receives; and who is online, from the directory's presence feed (chat.KUBECON.presence.>):
+// a snapshot of the online set paged from chat.svc.directory.online, then its changes, one
+// message per join, leave or rename, numbered by the online bucket's stream sequence. Nothing
+// arrives in steady state but the directory replicas' tick, one per period each.
 //
-// Only registered, unrevoked users appear online: a key's announcement counts once the
-// directory has said so (the server already lets only a key publish its own presence). Until
-// then the latest announcement of the key waits here, and the directory is asked for it.
-import type { NatsConnection } from "@nats-io/nats-core";
+// Joining: subscribe to the feed first (and flush), then page the snapshot, then replay the
+// changes that arrived meanwhile on top of it. Each page was read at a revision; a change of a
+// key is applied when it is newer than the page that covers the key (a change is a set-state,
+// so replaying it is safe).
+//
+// Gaps: changes are numbered without holes, so a change that skips numbers means some were lost;
+// a tick whose revision stayed ahead of ours for a whole period means the last ones were; a
+// tick whose revision is ours but whose count is not, twice, means the snapshot was stale; and
+// ticks that stop for more than two periods then come back mean a link (a gateway, a leaf) was
+// down. Each makes us load the snapshot again; the silence also calls onGap (history may have
+// missed posts from the other side of that link).
+//
+// Names: the directory's feed and pages carry the name the access service issued for each key;
+// they are the directory's word, as its lookups are, and go into the directory cache.
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import {
+  DIRECTORY_ONLINE_SUBJECT,
+  encodeOnlineQuery,
   encodePresence,
-  type PresenceEnvelope,
+  type OnlineReply,
+  PRESENCE_FEED,
+  PRESENCE_TICK_SUBJECT,
+  type PresenceChange,
+  type PresenceTick,
+  parseOnlineReply,
+  parsePresenceChange,
+  parsePresenceTick,
   presenceSubject,
   type Signer,
 } from "@natschat/protocol";
-import type { LearnResult } from "./identity.ts";
-import type { Scope, ScopedTimer } from "./scope.ts";
+import type { Scope } from "./scope.ts";
 import type { ChatStore } from "./store.ts";
 
 /** Options of Presence. */
 export interface PresenceOptions {
   store: ChatStore;
   scope: Scope;
-  /** The connection of the moment, our signer and our user JWT (it changes on renewal). */
+  /** The connection of the moment and our signer. */
   nc: () => NatsConnection | undefined;
   signer: () => Signer | undefined;
-  userJwt: () => string;
-  /** Presence interval, ms. */
+  /** Heartbeat interval, ms (also the directory's tick period we expect). */
   intervalMs: number;
-  /** Presence lifetime, s. */
+  /** Heartbeat lifetime, s. */
   ttlSeconds: number;
-  /** How often silent users are expired, ms. */
-  sweepIntervalMs: number;
-  /** Longest random delay before answering a newcomer's first announcement, ms. */
-  answerDelayMs: number;
   now: () => number;
-  /** Someone came back after a silence that only a cut link explains. */
+  /** Ticks stopped for more than two periods and came back: a link between us was down. */
   onGap: () => void;
-  /** The directory: whether a key resolved, whether it is an active user, and asking for one. */
-  directory: {
-    isResolved(key: string): boolean;
-    isActiveUser(key: string): boolean;
-    want(key: string): void;
-  };
+  /** Takes the directory's word for a key's issued name. */
+  named: (key: string, name: string) => void;
+  /** How long one online page may take, ms. */
+  pageTimeoutMs?: number;
 }
 
 /** How often the goodbye kept for goodbyeNow is signed again (well within the 30 s skew). */
 const GOODBYE_REFRESH_MS = 10_000;
 
-/** Most announcements kept waiting for the directory. */
-const MAX_WAITING = 10_000;
+/** A snapshot page: the keys it covers (after `after`, up to `last`) and its revision. */
+interface PageCover {
+  after: string;
+  last: string | undefined;
+  rev: number;
+}
 
 /** Our presence and everyone else's. */
 export class Presence {
   readonly #o: PresenceOptions;
-  #answer: ScopedTimer | undefined;
   /**
    * A goodbye signed in advance, for a page that is closing: it cannot wait for a signature
-   * (WebCrypto is async), so it publishes this one at once (goodbyeNow). Receivers take it while
-   * its iat is within their clock skew (30 s), so it is signed again every GOODBYE_REFRESH_MS.
+   * (WebCrypto is async), so it publishes this one at once (goodbyeNow). The directory takes it
+   * while its iat is within the clock skew (30 s), so it is signed again every GOODBYE_REFRESH_MS.
    */
   #signedGoodbye: string | undefined;
-  /** The latest announcement of each key the directory has not answered for yet. */
-  readonly #waiting = new Map<string, PresenceEnvelope>();
+  /** key → issued name, of every key online. */
+  readonly #online = new Map<string, string>();
+  /** The highest change number applied (our revision of the online set). */
+  #rev = 0;
+  /** Changes that arrived while a snapshot loads; undefined when none is loading. */
+  #buffer: PresenceChange[] | undefined;
+  #loading: Promise<void> | undefined;
+  #again = false;
+  #sub: Subscription | undefined;
+  #lastTickAt = 0;
+  /** A revision a tick told us of that we had not reached yet. */
+  #behind: number | undefined;
+  #countMismatches = 0;
+  #silent = false;
+  /** Snapshots loaded, changes applied and gaps found: for tests and the bench. */
+  readonly figures = { snapshots: 0, changes: 0, ticks: 0, gaps: 0 };
 
   constructor(opts: PresenceOptions) {
     this.#o = opts;
   }
 
-  /** Announces us as new, then keeps announcing and sweeping until the scope closes. */
+  /** Follows the feed, loads the snapshot, then heartbeats until the scope closes. */
   async start(): Promise<void> {
-    await this.announce(true);
+    const nc = this.#o.nc();
+    if (!nc) return;
+    this.#subscribe(nc);
+    await nc.flush();
+    await this.announce();
     await this.#signGoodbye();
-    this.#o.scope.interval(() => void this.announce(false), this.#o.intervalMs);
+    await this.resync();
+    this.#lastTickAt = this.#o.now();
+    this.#o.scope.interval(() => void this.announce(), this.#o.intervalMs);
     this.#o.scope.interval(() => void this.#signGoodbye(), GOODBYE_REFRESH_MS);
-    this.#o.scope.interval(() => this.#sweep(), this.#o.sweepIntervalMs);
+    this.#o.scope.interval(() => this.#checkTicks(), Math.max(50, this.#o.intervalMs / 2));
+    this.#o.scope.onClose(() => this.#sub?.unsubscribe());
   }
 
-  /** Publishes our presence while the session is live; never throws (a failure is the notice). */
-  async announce(first: boolean): Promise<void> {
+  #subscribe(nc: NatsConnection): void {
+    this.#sub = nc.subscribe(PRESENCE_FEED, { callback: (err, m) => this.#onMsg(err, m) });
+  }
+
+  /** Publishes our heartbeat while the session is live; never throws (a failure is the notice). */
+  async announce(): Promise<void> {
     if (!this.#o.scope.live) return;
-    await this.#publish(first, this.#o.ttlSeconds);
+    await this.#publish(this.#o.ttlSeconds);
   }
 
-  /** Says goodbye: a presence that expires at once (sent while stopping). */
+  /** Says goodbye: a heartbeat that expires at once (sent while stopping). */
   goodbye(): Promise<void> {
-    return this.#publish(false, 0);
+    return this.#publish(0);
   }
 
   /** Says goodbye now, without waiting (a page that is closing); false if none was ready. */
@@ -96,34 +139,12 @@ export class Presence {
     return true;
   }
 
-  async #publish(first: boolean, ttlSeconds: number): Promise<void> {
-    const nc = this.#o.nc();
-    const signer = this.#o.signer();
-    if (!nc || !signer) return;
-    try {
-      const token = await encodePresence(signer, {
-        name: this.#o.store.me.name,
-        first,
-        userJwt: this.#o.userJwt(),
-        ttlSeconds,
-        now: this.#o.now(),
-      });
-      if (!nc.isClosed()) nc.publish(presenceSubject(this.#o.store.me.key), token);
-    } catch (err) {
-      this.#o.store.setNotice(
-        `could not announce presence: ${err instanceof Error ? err.message : err}`,
-      );
-    }
-  }
-
   async #signGoodbye(): Promise<void> {
     const signer = this.#o.signer();
     if (!signer || !this.#o.scope.live) return;
     try {
       this.#signedGoodbye = await encodePresence(signer, {
         name: this.#o.store.me.name,
-        first: false,
-        userJwt: this.#o.userJwt(),
         ttlSeconds: 0,
         now: this.#o.now(),
       });
@@ -133,91 +154,211 @@ export class Presence {
     }
   }
 
-  /** Applies a verified presence of someone (what its user JWT taught us, if it had one). */
-  receive(e: PresenceEnvelope, learned: LearnResult | undefined): void {
-    const store = this.#o.store;
-    if (e.iss === store.me.key) return;
-    if (learned && !learned.ok) {
-      // The presence is signed by its key, but the identity it carries is not one CHAT issued.
-      store.countDrop("bad-identity");
-      return;
-    }
-    const dir = this.#o.directory;
-    if (!dir.isResolved(e.iss)) {
-      if (this.#waiting.size < MAX_WAITING || this.#waiting.has(e.iss)) this.#waiting.set(e.iss, e);
-      dir.want(e.iss);
-      return;
-    }
-    if (!dir.isActiveUser(e.iss)) {
-      store.countDrop("not-a-user");
-      return;
-    }
-    this.#apply(e);
-  }
-
-  /**
-   * The directory answered for `keys`: announcements that waited for it count now, and a key it
-   * now calls revoked is offline at once.
-   */
-  resolved(keys: readonly string[]): void {
-    let changed = false;
-    for (const key of keys) {
-      const u = this.#o.store.findUser(key);
-      if (u?.online && u.key !== this.#o.store.me.key && !this.#o.directory.isActiveUser(key)) {
-        u.online = false;
-        u.exp = 0;
-        changed = true;
-      }
-    }
-    if (changed) this.#o.store.changed();
-    for (const key of keys) {
-      const e = this.#waiting.get(key);
-      if (!e) continue;
-      this.#waiting.delete(key);
-      if (this.#o.directory.isActiveUser(key)) this.#apply(e);
-      else if (this.#o.directory.isResolved(key)) this.#o.store.countDrop("not-a-user");
+  async #publish(ttlSeconds: number): Promise<void> {
+    const nc = this.#o.nc();
+    const signer = this.#o.signer();
+    if (!nc || !signer) return;
+    try {
+      // no user JWT: the directory knows who we are; the server proves the key
+      const token = await encodePresence(signer, {
+        name: this.#o.store.me.name,
+        ttlSeconds,
+        now: this.#o.now(),
+      });
+      if (!nc.isClosed()) nc.publish(presenceSubject(this.#o.store.me.key), token);
+    } catch (err) {
+      this.#o.store.setNotice(`could not announce presence: ${text(err)}`);
     }
   }
 
-  #apply(e: PresenceEnvelope): void {
-    const store = this.#o.store;
-    const u = store.user(e.iss);
+  #onMsg(err: Error | null, m: Msg): void {
+    if (err) {
+      this.#o.store.setNotice(`presence subscription failed: ${err.message}`);
+      return;
+    }
+    if (!this.#o.scope.live) return;
+    try {
+      if (m.subject === PRESENCE_TICK_SUBJECT) this.#tick(parsePresenceTick(m.string()));
+      else
+        this.#change(parsePresenceChange(m.subject, (h) => m.headers?.get(h) || undefined, m.data));
+    } catch {
+      // only the directory (through ADMIN's export) publishes here; a message that does not
+      // parse is counted and skipped
+      this.#o.store.countDrop("bad-presence");
+    }
+  }
+
+  #change(c: PresenceChange): void {
+    if (this.#buffer) {
+      this.#buffer.push(c);
+      return;
+    }
+    if (c.seq <= this.#rev) return; // a copy (two paths to us), or already in the snapshot
+    if (c.seq > this.#rev + 1) {
+      // changes were lost in between: this one still counts, and the snapshot fills the hole
+      this.figures.gaps++;
+      this.#apply([c]);
+      void this.resync();
+      return;
+    }
+    this.#apply([c]);
+  }
+
+  #tick(t: PresenceTick): void {
+    this.figures.ticks++;
     const now = this.#o.now();
-    // someone we had lost without a goodbye for more than two presence lifetimes is back, and
-    // did not just join: a link between us was down (a gateway or leaf cut), and what was posted
-    // on their side may have missed us. (Shorter silences are common: a browser throttles the
-    // timers of a background tab to once a minute.)
-    const silentMs = u.lastSeen === undefined ? 0 : now - u.lastSeen;
-    if (!e.first && u.exp > 0 && u.exp <= now && silentMs > 2000 * this.#o.ttlSeconds) {
+    const silent = this.#silent;
+    this.#silent = false;
+    this.#lastTickAt = now;
+    if (this.#buffer) return;
+    if (silent) {
+      this.figures.gaps++;
       this.#o.onGap();
+      void this.resync();
+      return;
     }
-    u.exp = e.exp * 1000;
-    u.lastSeen = now;
-    u.online = u.exp > now;
-    if (e.first) this.#answerNewcomer();
-    store.changed();
+    if (t.rev > this.#rev) {
+      // a tick can overtake the change it counts; a whole period behind is a loss
+      if (this.#behind !== undefined && this.#behind <= t.rev && this.#rev < this.#behind) {
+        this.#behind = undefined;
+        this.figures.gaps++;
+        void this.resync();
+      } else if (this.#behind === undefined) this.#behind = t.rev;
+      return;
+    }
+    this.#behind = undefined;
+    if (t.rev === this.#rev && t.count !== this.#online.size) {
+      if (++this.#countMismatches >= 2) {
+        this.#countMismatches = 0;
+        void this.resync();
+      }
+    } else this.#countMismatches = 0;
   }
 
-  /** A newcomer does not know us yet: answer its first announcement once, soon. */
-  #answerNewcomer(): void {
-    if (this.#answer) return;
-    const delay = Math.floor(Math.random() * this.#o.answerDelayMs);
-    this.#answer = this.#o.scope.timeout(() => {
-      this.#answer = undefined;
-      void this.announce(false);
-    }, delay);
+  /** Ticks stopped for more than two periods: remember it, the next tick is a gap. */
+  #checkTicks(): void {
+    if (this.#o.now() - this.#lastTickAt > 2 * this.#o.intervalMs) this.#silent = true;
   }
 
-  #sweep(): void {
+  /** Loads the online set again (on joining, after a reconnect or a gap); never throws. */
+  resync(): Promise<void> {
+    if (this.#loading) {
+      this.#again = true;
+      return this.#loading;
+    }
+    this.#loading = (async () => {
+      do {
+        this.#again = false;
+        await this.#load();
+      } while (this.#again && this.#o.scope.live);
+    })().finally(() => {
+      this.#loading = undefined;
+    });
+    return this.#loading;
+  }
+
+  async #load(): Promise<void> {
+    const nc = this.#o.nc();
+    if (!nc || nc.isClosed() || !this.#o.scope.live) return;
+    this.#buffer = [];
+    const pages: OnlineReply[] = [];
+    const covers: PageCover[] = [];
+    try {
+      let after = "";
+      for (;;) {
+        const m = await nc.request(DIRECTORY_ONLINE_SUBJECT, encodeOnlineQuery({ after }), {
+          timeout: this.#o.pageTimeoutMs ?? 5000,
+        });
+        const page = parseOnlineReply(m.string());
+        pages.push(page);
+        covers.push({ after, last: page.next, rev: page.rev });
+        if (!page.next) break;
+        after = page.next;
+      }
+    } catch (err) {
+      const buffered = this.#buffer;
+      this.#buffer = undefined;
+      this.#o.store.setNotice(`could not load who is online: ${text(err)}`, "directory");
+      // keep what we had, and what changed meanwhile
+      for (const c of buffered) this.#change(c);
+      return;
+    }
+    const buffered = this.#buffer;
+    this.#buffer = undefined;
+    this.figures.snapshots++;
+    this.#o.store.clearNotice("directory");
+    const next = new Map<string, string>();
+    let rev = 0;
+    for (const p of pages) {
+      for (const [key, name] of p.online) next.set(key, name);
+      rev = Math.max(rev, p.rev);
+    }
+    for (const c of buffered) {
+      const cover = covers.find(
+        (p) => c.key > p.after && (p.last === undefined || c.key <= p.last),
+      );
+      if (cover && c.seq <= cover.rev) continue; // the page already has it
+      if (c.name === undefined) next.delete(c.key);
+      else next.set(c.key, c.name);
+      rev = Math.max(rev, c.seq);
+    }
+    this.#rev = rev;
+    this.#behind = undefined;
+    this.#countMismatches = 0;
+    this.#replace(next);
+  }
+
+  /** Applies changes in order. */
+  #apply(changes: readonly PresenceChange[]): void {
+    const store = this.#o.store;
     const now = this.#o.now();
-    const me = this.#o.store.me.key;
-    let changed = false;
-    for (const u of this.#o.store.users()) {
-      if (u.key !== me && u.online && u.exp <= now) {
+    for (const c of changes) {
+      this.figures.changes++;
+      this.#rev = Math.max(this.#rev, c.seq);
+      // named before the store meets the key, so it is not looked up again
+      if (c.name !== undefined) this.#o.named(c.key, c.name);
+      const u = store.user(c.key);
+      if (c.name === undefined) {
+        this.#online.delete(c.key);
         u.online = false;
-        changed = true;
+      } else {
+        this.#online.set(c.key, c.name);
+        u.online = true;
+        u.lastSeen = now;
       }
     }
-    if (changed) this.#o.store.changed();
+    store.identityChanged();
   }
+
+  /** Makes `next` the online set. */
+  #replace(next: Map<string, string>): void {
+    const store = this.#o.store;
+    const now = this.#o.now();
+    for (const key of this.#online.keys()) {
+      if (!next.has(key)) store.user(key).online = false;
+    }
+    for (const [key, name] of next) {
+      this.#o.named(key, name);
+      const u = store.user(key);
+      if (!u.online) u.lastSeen = now;
+      u.online = true;
+    }
+    this.#online.clear();
+    for (const [k, v] of next) this.#online.set(k, v);
+    store.identityChanged();
+  }
+
+  /** Keys online now, as we know them. */
+  get size(): number {
+    return this.#online.size;
+  }
+
+  /** Our revision of the online set. */
+  get revision(): number {
+    return this.#rev;
+  }
+}
+
+function text(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

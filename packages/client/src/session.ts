@@ -2,7 +2,7 @@
 // state machine and the connection; its parts each own one concern:
 //   store.ts          conversations, roster, drops, notice, snapshots, change notification
 //   inbound.ts        live subscriptions, verification, routing (routing.ts)
-//   presence.ts       our announcements, others' online flags, the sweep
+//   presence.ts       our heartbeats; who is online, from the directory's presence feed
 //   directory.ts      issued names of keys, from the directory service (batched, cached)
 //   history-loader.ts history reads at start, after a reconnect and after a healed link,
 //                     from the history service (history.ts)
@@ -52,7 +52,6 @@ import {
   isPublicKey,
   PRESENCE_INTERVAL_SECONDS,
   PRESENCE_TTL_SECONDS,
-  REVOKED_SUBJECT,
   type Signer,
   signerFromSeed,
   validateChannel,
@@ -134,7 +133,6 @@ export class ChatSession {
       onResolved: (keys) => {
         store.clearNotice("directory");
         store.identityChanged();
-        this.#presence.resolved(keys);
         this.#inbound.resolved(keys);
       },
       onError: (err) => store.setNotice(`could not look up names yet: ${text(err)}`, "directory"),
@@ -152,22 +150,17 @@ export class ChatSession {
       scope,
       nc,
       signer,
-      userJwt: () => this.#creds.jwt,
       intervalMs: options.presenceIntervalMs ?? PRESENCE_INTERVAL_SECONDS * 1000,
       ttlSeconds,
-      sweepIntervalMs: options.sweepIntervalMs ?? 5000,
-      answerDelayMs: options.answerDelayMs ?? 200,
       now,
       onGap: () => this.#history.suspectGap(),
-      directory: this.#directory,
+      named: (key, name) => this.#directory.set(key, name),
     });
     this.#inbound = new Inbound({
       store,
       scope,
-      identities: this.#identities,
       now,
       directory: this.#directory,
-      onPresence: (e, learned) => this.#presence.receive(e, learned),
       onResent: () => this.#history.suspectGap(),
     });
     this.#renewer = new Renewer({
@@ -260,15 +253,6 @@ export class ChatSession {
       (err: unknown) => this.#terminate("closed", `connection closed: ${text(err)}`),
     );
     this.#inbound.subscribe(nc);
-    // A revocation makes the directory look the key up again, which takes it offline at once.
-    // (A JWT issued before this broadcast existed may not subscribe: it hears it once renewed.)
-    if (subscribeAllowed(this.#creds.jwt, REVOKED_SUBJECT)) {
-      nc.subscribe(REVOKED_SUBJECT, {
-        callback: (err, m) => {
-          if (!err) this.#directory.recheck(m.string().trim());
-        },
-      });
-    }
     // Live subscriptions are in place before history is read, so nothing falls in between.
     try {
       await nc.flush();
@@ -280,10 +264,11 @@ export class ChatSession {
     }
     this.#everConnected = true;
     this.#store.setState("connected", undefined);
-    await this.#presence.start();
+    // history and the online set load side by side; start() returns once the set is loaded
+    void this.#history.read("initial");
     // a JWT issued before protocol v3 may not post under its own key yet: renew it at once
     this.#renewer.schedule(kind === "v2" ? 0 : undefined);
-    void this.#history.read("initial");
+    await this.#presence.start();
   }
 
   /** Resolves when every history read started so far (at start, after a reconnect) finished. */
@@ -296,7 +281,7 @@ export class ChatSession {
     return this.#closed;
   }
 
-  /** Says goodbye (presence that expires now), drains the connection; state "closed". */
+  /** Says goodbye (a heartbeat that expires now), drains the connection; state "closed". */
   async stop(reason = "stopped"): Promise<void> {
     const nc = this.#nc;
     const goodbye = this.#scope.live && this.#store.state === "connected";
@@ -363,8 +348,9 @@ export class ChatSession {
         return;
       case "reconnect":
         this.#store.setState("connected", undefined);
-        // Others may have expired us meanwhile; a first announce makes them answer.
-        void this.#presence.announce(true);
+        // The directory may have expired us meanwhile, and the feed went on without us.
+        void this.#presence.announce();
+        void this.#presence.resync();
         // Fetch what was posted while we were away (history reads never throw).
         void this.#history.read("backfill");
         this.#sender.retryNow();
@@ -389,13 +375,6 @@ export class ChatSession {
     if (nc && !nc.isClosed()) await nc.close().catch(() => undefined);
     this.#closedResolve({ state, reason });
   }
-}
-
-/** Whether the user JWT's permissions name `subject` among its allowed subscriptions. */
-function subscribeAllowed(jwt: string, subject: string): boolean {
-  const sub = (decodeJwtUnverified(jwt).payload.nats as { sub?: { allow?: unknown } } | undefined)
-    ?.sub;
-  return Array.isArray(sub?.allow) && sub.allow.includes(subject);
 }
 
 function userKeyOf(jwt: string): string {

@@ -29,6 +29,7 @@ import {
   signerFromSeed,
 } from "@natschat/protocol";
 import {
+  eventually,
   type MintedUser,
   mintChatUser,
   probePublish,
@@ -142,7 +143,8 @@ describe("two clients", () => {
     const bob = await registered("bob");
     const a = await join(alice);
     const b = await join(bob);
-    // bob learns alice from her answer to his first announcement; alice learns bob from it.
+    // both follow the directory's presence feed: bob loads alice in his snapshot, alice gets
+    // bob's join as a change
     await Promise.all([
       waitForSnapshot(
         b,
@@ -198,7 +200,7 @@ describe("two clients", () => {
     expect(mine.every((m) => m.mine && m.name === "bob")).toBe(true);
     expect(a.snapshot().dropped).toBe(0);
     expect(b.snapshot().dropped).toBe(0);
-    // leaving says goodbye: a presence that expires at once
+    // leaving says goodbye: a heartbeat that expires at once, so the directory drops bob now
     await b.stop();
     await waitForSnapshot(a, (s) => user(s, bob.publicKey)?.online === false, {
       timeoutMs: 1000,
@@ -206,66 +208,32 @@ describe("two clients", () => {
     });
   });
 
-  it("answers a newcomer's first announcement with a plain one that carries its identity", async () => {
+  it("receives no one's heartbeats, and its own carries no user JWT (issue 12)", async () => {
     const host = await registered("host");
-    const newcomer = await registered("newcomer");
-    await join(host);
-    const nc = await raw(newcomer);
-    const verifier = new EnvelopeVerifier();
-    const answers: PresenceEnvelope[] = [];
-    let gotAnswer!: () => void;
-    const answered = new Promise<void>((r) => {
-      gotAnswer = r;
+    const h = await join(host);
+    const nc = await raw(host);
+    // the server refuses a chat user's subscription to everyone's heartbeats
+    expect(await probeSubscribe(nc, ONLINE_WILDCARD)).toBe("denied");
+    // the directory (here a stand-in with the access service's OnlineSet) sees the heartbeat;
+    // it carries no user JWT: the directory knows the key's name, the server proves the key
+    const seen: PresenceEnvelope[] = [];
+    const admin = await connectRole({
+      servers: stack.urls,
+      credsPath: stack.creds("admin"),
+      inboxOwner: "admin",
     });
-    nc.subscribe(ONLINE_WILDCARD, {
-      callback: (_err, m) =>
+    conns.push(admin);
+    const verifier = new EnvelopeVerifier();
+    admin.subscribe(presenceSubject(host.publicKey), {
+      callback: (_e, m) =>
         void verifier.verify(m.data, { subject: m.subject }).then((r) => {
-          if (r.ok && r.envelope.type === "chat-online" && r.envelope.iss === host.publicKey) {
-            answers.push(r.envelope);
-            gotAnswer();
-          }
+          if (r.ok && r.envelope.type === "chat-online") seen.push(r.envelope);
         }),
     });
-    await nc.flush();
-    const signer = await signerFromSeed(newcomer.seed);
-    // the talk's first announcement: tags ["chat-online"]
-    nc.publish(
-      presenceSubject(newcomer.publicKey),
-      await encodePresence(signer, { name: "newcomer", first: true, userJwt: newcomer.jwt }),
-    );
-    await Promise.race([
-      answered,
-      new Promise<never>((_, reject) =>
-        setTimeout(
-          () => reject(new Error("host did not answer the first announcement within 1 s")),
-          1000,
-        ),
-      ),
-    ]);
-    expect(answers[0]?.userJwt).toBe(host.jwt);
-    // answers are plain announcements, so two clients never answer each other in a loop
-    expect(answers[0]?.first).toBe(false);
-  });
-
-  it("answers a first announcement once and expires users that fall silent", async () => {
-    const carol = await registered("carol");
-    const dave = await registered("dave");
-    const c = await join(carol, { sweepIntervalMs: 50 });
-    // dave announces with a 4 s lifetime and never again: carol must mark him offline. (The
-    // lifetime leaves room for a loaded machine: carol must see him online before it lapses.)
-    const d = await join(dave, { presenceTtlSeconds: 4, presenceIntervalMs: 3_600_000 });
-    await waitForSnapshot(c, (s) => user(s, dave.publicKey)?.online === true, {
-      timeoutMs: 3500,
-      what: "carol to see dave",
-    });
-    await waitForSnapshot(d, (s) => user(s, carol.publicKey)?.online === true, {
-      timeoutMs: 3500,
-      what: "dave to learn carol from her answer",
-    });
-    await waitForSnapshot(c, (s) => user(s, dave.publicKey)?.online === false, {
-      timeoutMs: 10_000,
-      what: "carol to expire dave after his presence lapsed",
-    });
+    await admin.flush();
+    await h.stop(); // its goodbye is a heartbeat too
+    await eventually(() => seen.length >= 1, "the goodbye to reach the admin");
+    expect(seen[0]?.userJwt).toBeUndefined();
   });
 });
 
@@ -287,19 +255,11 @@ describe("identity", () => {
       postSubject("General", mallory.publicKey),
       await encodePost(signer, { name: "victim", channel: "General", msg: "I am the victim" }),
     );
-    // and a presence that carries victim's issued user JWT: it is not for her key
-    nc.publish(
-      presenceSubject(mallory.publicKey),
-      await encodePresence(signer, { name: "victim", userJwt: victim.jwt }),
-    );
     const s = await waitForSnapshot(
       w,
       (x) => !!channel(x, "General")?.messages.some((m) => m.text === "I am the victim"),
       { what: "the forged post to arrive" },
     );
-    await waitForSnapshot(w, (x) => (x.drops["bad-identity"] ?? 0) >= 1, {
-      what: "the stolen-identity presence to be dropped",
-    });
     const forged = channel(s, "General")?.messages.find((m) => m.text === "I am the victim");
     expect(forged).toMatchObject({ from: mallory.publicKey, name: "mallory", display: "mallory" });
     expect(forged?.claimedOther).toBe(true);
@@ -511,16 +471,17 @@ describe("services, not JetStream", () => {
     expect(new Set(used.filter((x) => x.startsWith("chat.KUBECON.dms.")))).toEqual(
       new Set([dmSubject(jon.publicKey, ivy.publicKey)]),
     );
-    expect(new Set(used)).toEqual(
-      new Set([
-        presenceSubject(ivy.publicKey),
-        postSubject("General", ivy.publicKey),
-        dmSubject(jon.publicKey, ivy.publicKey),
-        HISTORY_POSTS_SUBJECT,
-        HISTORY_DMS_SUBJECT,
-        "chat.svc.directory.lookup",
-      ]),
-    );
+    const needed = [
+      presenceSubject(ivy.publicKey),
+      postSubject("General", ivy.publicKey),
+      dmSubject(jon.publicKey, ivy.publicKey),
+      HISTORY_POSTS_SUBJECT,
+      HISTORY_DMS_SUBJECT,
+      "chat.svc.directory.online",
+    ];
+    // a lookup only if a name was not in the online set's snapshot
+    expect([...new Set(used)].sort()).toEqual(expect.arrayContaining(needed.sort()));
+    expect(used.every((x) => needed.includes(x) || x === "chat.svc.directory.lookup")).toBe(true);
     const snap = s.snapshot();
     expect(snap.notice).toBeUndefined();
     expect(snap.channels.every((c) => c.history === "loaded")).toBe(true);
@@ -563,9 +524,9 @@ describe("services, not JetStream", () => {
     await waitForSnapshot(o, (x) => user(x, real.publicKey)?.online === true, {
       what: "real online",
     });
-    await waitForSnapshot(o, (x) => (x.drops["not-a-user"] ?? 0) >= 2, {
-      what: "the two presences of non-users to be dropped",
-    });
+    // the directory took no notice of the non-users' heartbeats: they are not in its set
+    expect(directory.online.has(phantom.publicKey)).toBe(false);
+    expect(directory.online.has(gone.publicKey)).toBe(false);
     const snap = o.snapshot();
     expect(user(snap, phantom.publicKey)).toBeUndefined();
     expect(user(snap, gone.publicKey)).toBeUndefined();

@@ -8,7 +8,7 @@ import { encodeUser } from "@nats-io/jwt";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { createAccount, createUser } from "@nats-io/nkeys";
 import { encodePresence, formatCreds, newUserSigner } from "@natschat/protocol";
-import { type MintedUser, mintChatUser, probePublish } from "@natschat/testing";
+import { type MintedUser, mintChatUser, probePublish, probeSubscribe } from "@natschat/testing";
 import { connectWithCreds } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AttackStack, connectUser, startAttackStack, subjects, V3 } from "../src/mod.ts";
@@ -33,6 +33,11 @@ afterAll(async () => {
   await s?.stop();
 });
 
+/** Whether a chat user may still subscribe to everyone's heartbeats (before issue 12). */
+async function mayWatch(nc: NatsConnection): Promise<boolean> {
+  return (await probeSubscribe(nc, "chat.KUBECON.online.*")) === "allowed";
+}
+
 describe("attack: phantom presence from unregistered keys", () => {
   it("the server refuses presence for any key but the connection's own", async () => {
     const phantoms = await Promise.all(Array.from({ length: 50 }, () => newUserSigner()));
@@ -46,7 +51,10 @@ describe("attack: phantom presence from unregistered keys", () => {
 
   it("what the server delivers names the authenticated sender, never the signer it claims", async () => {
     const seen: string[] = [];
-    w.subscribe(V3 ? "chat.KUBECON.online.*" : "chat.KUBECON.online", {
+    // chat users no longer receive heartbeats (issue 12); the leaf binding, the whole CHAT
+    // account, sees what the server delivers, as the directory does through ADMIN's import
+    const watch = V3 && !(await mayWatch(w)) ? s.leaf : w;
+    watch.subscribe(V3 ? "chat.KUBECON.online.*" : "chat.KUBECON.online", {
       callback: (_e, msg) => {
         seen.push(msg.subject);
       },
@@ -59,7 +67,7 @@ describe("attack: phantom presence from unregistered keys", () => {
       m.publish(subjects.presence(mallory.publicKey), token);
     }
     await m.flush();
-    await w.flush();
+    await watch.flush();
     expect(seen.length).toBeGreaterThan(0);
     // every delivery carries mallory's key: none can be attributed to a phantom
     for (const subject of seen) expect(subject).toBe(`chat.KUBECON.online.${mallory.publicKey}`);

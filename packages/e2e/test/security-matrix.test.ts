@@ -55,10 +55,12 @@ const CLASSES: SubjectClass[] = [
   ["registry list", () => "chat.req.provisioned"],
   ["registry updates", () => "chat.req.provisioned.updates"],
   ["revoke", () => "chat.req.revoke"],
-  ["revocations", () => "chat.KUBECON.revoked"],
   ["presence as self", () => `chat.KUBECON.online.${A()}`],
   ["presence as another", () => `chat.KUBECON.online.${B()}`],
   ["presence, everyone", () => "chat.KUBECON.online.*"],
+  ["presence feed", () => "chat.KUBECON.presence.>"],
+  ["presence change", () => `chat.KUBECON.presence.change.${A()}`],
+  ["presence tick", () => "chat.KUBECON.presence.tick"],
   ["post as self", () => `chat.KUBECON.posts.General.${A()}`],
   ["post as another", () => `chat.KUBECON.posts.General.${B()}`],
   ["posts, everyone", () => "chat.KUBECON.posts.*.*"],
@@ -89,6 +91,7 @@ const CLASSES: SubjectClass[] = [
   ["message delete", () => "$JS.API.STREAM.MSG.DELETE.CHAT_POSTS"],
   ["quota bucket write", () => "$KV.natschat-quota.matrix-probe"],
   ["registry bucket write", () => "$KV.natschat-users.matrix-probe"],
+  ["online bucket write", () => "$KV.natschat-online.matrix-probe"],
   ["service discovery", () => "$SRV.PING"],
   ["account JWT update", () => "$SYS.REQ.CLAIMS.UPDATE"],
   ["system events", () => "$SYS.ACCOUNT.x.CONNECT"],
@@ -98,6 +101,7 @@ const CLASSES: SubjectClass[] = [
 /** Classes that are wildcards: a publish to them is not a subject, so only sub is probed. */
 const SUB_ONLY = new Set([
   "presence, everyone",
+  "presence feed",
   "posts, everyone",
   "DMs to self",
   "DMs sent by self",
@@ -126,12 +130,15 @@ const JETSTREAM = [
 
 const EXPECTED: Record<Role, Record<string, string>> = {
   bootstrap: row({ "access request": "ad", "own inbox": "da" }),
-  // bound to its own key; no JetStream; history and the directory only as services
+  // bound to its own key; no JetStream; history and the directory only as services; presence
+  // from the directory's feed, never everyone's heartbeats (issue 12), and it may not forge the
+  // feed
   "chat user": row({
     "access request": "ad",
-    "presence as self": "aa",
-    "presence as another": "da",
-    "presence, everyone": "-a",
+    "presence as self": "ad",
+    "presence feed": "-a",
+    "presence change": "da",
+    "presence tick": "da",
     "post as self": "aa",
     "post as another": "da",
     "posts, everyone": "-a",
@@ -141,8 +148,6 @@ const EXPECTED: Record<Role, Record<string, string>> = {
     "DMs sent by self": "-a",
     "history service": "ad",
     "directory service": "ad",
-    // hears revocations (the access service's word, imported from ADMIN); may not forge one
-    revocations: "da",
     "own inbox": "da",
   }),
   access: row({
@@ -150,15 +155,17 @@ const EXPECTED: Record<Role, Record<string, string>> = {
     "registry list": "da",
     "registry updates": "ad",
     revoke: "da",
-    revocations: "ad",
     "presence as self": "da",
     "presence as another": "da",
     "presence, everyone": "-a",
     "directory service": "da",
     "own inbox": "aa",
-    // JetStream in its own account (ADMIN), where the registry bucket lives
+    // JetStream in its own account (ADMIN), where the registry and online buckets live; the feed's
+    // changes are the online bucket's republish, so it publishes only the tick itself
     ...Object.fromEntries(JETSTREAM.map((n) => [n, "ad"])),
     "registry bucket write": "ad",
+    "online bucket write": "ad",
+    "presence tick": "ad",
     "service discovery": "aa",
   }),
   // may not publish on chat.svc.>: inside ADMIN no import rewrites Nats-Request-Info

@@ -3,8 +3,10 @@
 //   - chat.svc.directory.lookup: `{"keys":["U…",…]}` (at most DIRECTORY_LOOKUP_MAX_KEYS) →
 //     `{"users":{"U…":{"name":"alice","jwt":"<issued user JWT>","revoked"?:true}}}`; unknown
 //     keys are absent, and so are bootstrap and role users (they are not in the registry);
-//   - chat.svc.directory.online: `{"after"?:"U…","limit"?:N}` → `{"online":["U…",…],"next"?:"U…"}`,
-//     keys sorted, at most DIRECTORY_ONLINE_MAX per page.
+//   - chat.svc.directory.online: `{"after"?:"U…","limit"?:N}` →
+//     `{"online":[["U…","alice"],…],"rev":N,"next"?:"U…"}`: the online set (key and issued name),
+//     keys sorted, at most DIRECTORY_ONLINE_MAX per page, as the answering replica's view holds
+//     it at revision `rev` (the online bucket's stream sequence; see presence-wire.ts).
 // Errors are the access service's (status header + Natschat-Error-Code, `-ERR '…'` body).
 import { AccessError, WireFormatError } from "./errors.ts";
 import { isValidName } from "./names.ts";
@@ -12,9 +14,12 @@ import { isPublicKey } from "./nkey.ts";
 
 /** Most keys in one lookup. */
 export const DIRECTORY_LOOKUP_MAX_KEYS = 100;
-/** Keys per online page by default, and at most. */
-export const DIRECTORY_ONLINE_DEFAULT = 500;
-export const DIRECTORY_ONLINE_MAX = 1000;
+/**
+ * Keys per online page by default, and at most: an entry is ~70 bytes, so a page stays near
+ * 350 kB, well under the server's 1 MiB max_payload, and 10,000 users take two round trips.
+ */
+export const DIRECTORY_ONLINE_DEFAULT = 5000;
+export const DIRECTORY_ONLINE_MAX = 5000;
 
 /** What the directory knows of one key. */
 export interface DirectoryEntry {
@@ -34,7 +39,10 @@ export interface OnlineQuery {
 }
 
 export interface OnlineReply {
-  online: string[];
+  /** [key, issued name] of each key online, sorted by key. */
+  online: [string, string][];
+  /** The revision of the online set this page was read at. */
+  rev: number;
   next?: string;
 }
 
@@ -158,12 +166,25 @@ export function parseOnlineReply(text: string): OnlineReply {
   } catch (err) {
     throw new WireFormatError("directory online reply is not JSON", { cause: err });
   }
-  const o = v as { online?: unknown; next?: unknown } | null;
-  if (!o || !Array.isArray(o.online) || !o.online.every((k) => isPublicKey(k, "U"))) {
-    throw new WireFormatError("directory online reply has no list of user keys");
+  const o = v as { online?: unknown; rev?: unknown; next?: unknown } | null;
+  const entry = (e: unknown) =>
+    Array.isArray(e) &&
+    e.length === 2 &&
+    isPublicKey(e[0], "U") &&
+    typeof e[1] === "string" &&
+    isValidName(e[1]);
+  if (!o || !Array.isArray(o.online) || !o.online.every(entry)) {
+    throw new WireFormatError("directory online reply has no list of [key, name]");
+  }
+  if (typeof o.rev !== "number" || !Number.isSafeInteger(o.rev) || o.rev < 0) {
+    throw new WireFormatError("directory online reply has no revision");
   }
   if (o.next !== undefined && typeof o.next !== "string") {
     throw new WireFormatError("directory online reply: next is not a key");
   }
-  return { online: o.online as string[], ...(typeof o.next === "string" ? { next: o.next } : {}) };
+  return {
+    online: o.online as [string, string][],
+    rev: o.rev,
+    ...(typeof o.next === "string" ? { next: o.next } : {}),
+  };
 }

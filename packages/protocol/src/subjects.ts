@@ -16,14 +16,25 @@ export const REVOKE_SUBJECT = "chat.req.revoke";
 export const CHAT_ROOT = "chat.KUBECON";
 /** Prefix of presence announcements: `chat.KUBECON.online.<senderKey>`. */
 export const ONLINE_PREFIX = `${CHAT_ROOT}.online`;
-/** Every presence announcement (what chat users and the access service subscribe to). */
+/**
+ * Every presence announcement (heartbeat). Only the directory (the access service's replicas,
+ * through ADMIN's import) subscribes to it: chat users learn presence from the feed below.
+ */
 export const ONLINE_WILDCARD = `${ONLINE_PREFIX}.*`;
 /**
- * Broadcast of a revocation: the revoked user's key, published by the access service (ADMIN,
- * exported as a stream to CHAT). Receivers only ask the directory about the key again, so a
- * message here can at most cause a lookup: nobody but the access service may publish it.
+ * The presence feed (issue 12): what the directory tells every client about the online set,
+ * published in ADMIN and imported by CHAT as a stream (`chat.KUBECON.presence.>`).
  */
-export const REVOKED_SUBJECT = `${CHAT_ROOT}.revoked`;
+export const PRESENCE_FEED_PREFIX = `${CHAT_ROOT}.presence`;
+/** Everything on the presence feed (a chat user's one presence subscription). */
+export const PRESENCE_FEED = `${PRESENCE_FEED_PREFIX}.>`;
+/**
+ * One change of the online set, `chat.KUBECON.presence.change.<userKey>`: JetStream's republish of
+ * a write to the online bucket, so exactly one message per stored change, in stream order.
+ */
+export const PRESENCE_CHANGE_PREFIX = `${PRESENCE_FEED_PREFIX}.change`;
+/** The directory replicas' periodic tick: the online set's revision and size. */
+export const PRESENCE_TICK_SUBJECT = `${PRESENCE_FEED_PREFIX}.tick`;
 /** Prefix of channel posts: `chat.KUBECON.posts.<channel>.<senderKey>`. */
 export const POSTS_PREFIX = `${CHAT_ROOT}.posts`;
 /** Every channel post, of every sender. */

@@ -5,9 +5,13 @@ import {
   AccessError,
   applyRegistryChange,
   DIRECTORY_LOOKUP_MAX_KEYS,
+  DIRECTORY_ONLINE_MAX,
   encodeLookupReply,
   encodeLookupRequest,
   encodeOnlineQuery,
+  encodeOnlineReply,
+  encodeOnlineValue,
+  encodePresenceTick,
   encodePublicKey,
   encodeRegistryChange,
   encodeRegistryPage,
@@ -16,10 +20,14 @@ import {
   parseLookupReply,
   parseLookupRequest,
   parseOnlineQuery,
+  parseOnlineReply,
+  parsePresenceChange,
+  parsePresenceTick,
   parseRegistryChange,
   parseRegistryPage,
   parseRegistryQuery,
   parseRevokeResult,
+  presenceChangeSubject,
   REGISTRY_PAGE_DEFAULT,
   REGISTRY_PAGE_MAX,
   type RegistryUser,
@@ -111,6 +119,45 @@ describe("directory wire", () => {
 
   it("online queries default and cap the limit", () => {
     expect(parseOnlineQuery("")).toMatchObject({ after: "" });
-    expect(parseOnlineQuery(encodeOnlineQuery({ limit: 10 ** 6 })).limit).toBe(1000);
+    expect(parseOnlineQuery(encodeOnlineQuery({ limit: 10 ** 6 })).limit).toBe(
+      DIRECTORY_ONLINE_MAX,
+    );
+  });
+
+  it("online pages carry key and issued name, and the revision they were read at", () => {
+    const page = { online: [[key(1), "ada"]] as [string, string][], rev: 7, next: key(1) };
+    expect(parseOnlineReply(encodeOnlineReply(page))).toEqual(page);
+    expect(() => parseOnlineReply('{"online":[["U1","ada"]],"rev":1}')).toThrow(WireFormatError);
+    expect(() => parseOnlineReply(`{"online":[["${key(1)}","a.b"]],"rev":1}`)).toThrow(
+      WireFormatError,
+    );
+    expect(() => parseOnlineReply('{"online":[]}')).toThrow(/revision/);
+  });
+
+  it("a presence change is a republished online-bucket write: put, delete, or refused", () => {
+    const subject = presenceChangeSubject(key(3));
+    const headers = (h: Record<string, string>) => (n: string) => h[n];
+    const data = new TextEncoder().encode(encodeOnlineValue({ name: "ada", since: 5 }));
+    expect(parsePresenceChange(subject, headers({ "Nats-Sequence": "9" }), data)).toEqual({
+      key: key(3),
+      seq: 9,
+      name: "ada",
+      since: 5,
+    });
+    const del = headers({ "Nats-Sequence": "10", "KV-Operation": "DEL" });
+    expect(parsePresenceChange(subject, del, new Uint8Array())).toEqual({ key: key(3), seq: 10 });
+    expect(() => parsePresenceChange(subject, headers({}), data)).toThrow(/sequence/);
+    expect(() =>
+      parsePresenceChange(
+        "chat.KUBECON.presence.change.x",
+        headers({ "Nats-Sequence": "1" }),
+        data,
+      ),
+    ).toThrow(/subject/);
+    expect(parsePresenceTick(encodePresenceTick({ rev: 3, count: 2 }))).toEqual({
+      rev: 3,
+      count: 2,
+    });
+    expect(() => parsePresenceTick('{"rev":-1,"count":0}')).toThrow(WireFormatError);
   });
 });

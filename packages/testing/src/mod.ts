@@ -6,4 +6,9 @@ export { startTestHistory } from "./history.ts";
 export { probePublish, probeSubscribe, type Verdict } from "./permissions.ts";
 export { startTestStack, type TestStack } from "./stack.ts";
 export { withChatStreams } from "./streams.ts";
-export { connectChatUser, type MintedUser, mintChatUser } from "./users.ts";
+export {
+  connectChatUser,
+  type MintedUser,
+  mintChatUser,
+  nativeCredsAuthenticator,
+} from "./users.ts";

@@ -7,7 +7,13 @@
 // jetstream-budget.ts) before they create any.
 import type { OperatorLimits } from "@nats-io/jwt";
 import type { StoreReservation } from "./jetstream-budget.ts";
-import { DMS_STREAM, POSTS_STREAM, QUOTA_BUCKET, REGISTRY_BUCKET } from "./permissions.ts";
+import {
+  DMS_STREAM,
+  ONLINE_BUCKET,
+  POSTS_STREAM,
+  QUOTA_BUCKET,
+  REGISTRY_BUCKET,
+} from "./permissions.ts";
 
 const MiB = 1024 * 1024;
 
@@ -66,6 +72,17 @@ export const REGISTRY_STORE: StoreBudget = {
 };
 
 /**
+ * The ADMIN account's other store: the online set (issue 12). One small value per user online
+ * (~100 bytes), history 1: 10,000 users hold about 1 MiB; 16 MiB leaves room for the delete
+ * markers of a day's leaves.
+ */
+export const ONLINE_STORE: StoreBudget = {
+  stream: `KV_${ONLINE_BUCKET}`,
+  maxBytes: 16 * MiB,
+  maxMsgSize: 1024,
+};
+
+/**
  * Headroom over the sum of the stores: in CHAT one more stream's worth (a migration or a
  * spare); in ADMIN a third of the registry's R3 size (ADMIN stays at the 256 MiB it always had,
  * which the access service's registry guard reports against).
@@ -81,7 +98,7 @@ function storeSum(stores: StoreBudget[]): number {
 
 const STORES = {
   CHAT: [HISTORY_STREAMS.posts, HISTORY_STREAMS.dms, QUOTA_STORE],
-  ADMIN: [REGISTRY_STORE],
+  ADMIN: [REGISTRY_STORE, ONLINE_STORE],
 } as const;
 
 /**

@@ -9,14 +9,16 @@ import {
   dmSentWildcard,
   HISTORY_SUBJECTS,
   inboxPrefixFor,
+  ONLINE_BUCKET,
   ONLINE_WILDCARD,
   POSTS_PREFIX,
   POSTS_WILDCARD,
+  PRESENCE_FEED,
+  PRESENCE_TICK_SUBJECT,
   PROVISIONED_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
   presenceSubject,
   REVOKE_SUBJECT,
-  REVOKED_SUBJECT,
   SERVICE_ROOT,
   STORE_DMS_PREFIX,
   STORE_POSTS_PREFIX,
@@ -27,6 +29,8 @@ export const POSTS_STREAM = "CHAT_POSTS";
 export const DMS_STREAM = "CHAT_DMS";
 /** The JetStream KV bucket (in ADMIN) holding the user registry. */
 export const REGISTRY_BUCKET = "natschat-users";
+/** The JetStream KV bucket (in ADMIN) holding the online set (key → name, since). */
+export { ONLINE_BUCKET };
 /** The JetStream KV bucket (in CHAT) holding each sender's bytes stored today. */
 export const QUOTA_BUCKET = "natschat-quota";
 /** Queue group of the history service (writer in CHAT, readers in ADMIN). */
@@ -42,15 +46,20 @@ export function bootstrapPermissions(): Permissions {
   };
 }
 
-/** The access service (ADMIN): answers requests, owns the registry bucket, follows presence. */
+/**
+ * The access service (ADMIN): answers requests, owns the registry and online buckets, follows
+ * presence (heartbeats) and ticks the presence feed. The feed's changes are the online bucket's
+ * JetStream republish, so it never publishes them itself.
+ */
 export function accessPermissions(): Permissions {
   return {
     pub: {
       allow: [
         PROVISIONED_UPDATES_SUBJECT,
-        REVOKED_SUBJECT,
         "$JS.API.>",
         `$KV.${REGISTRY_BUCKET}.>`,
+        `$KV.${ONLINE_BUCKET}.>`,
+        PRESENCE_TICK_SUBJECT,
         "$SRV.>",
         inbox("access"),
       ],
@@ -154,7 +163,8 @@ export function historyApiPermissions(): Permissions {
 
 /**
  * A chat user, bound to its own key: it publishes presence, posts and DMs only on subjects whose
- * last token is its key (so the server proves the sender), reads posts, presence and its own DMs
+ * last token is its key (so the server proves the sender), reads posts, the presence feed (the
+ * directory's changes of the online set, not everyone's heartbeats: issue 12) and its own DMs
  * (received, and sent from its other devices), and reaches history, the directory and renewal
  * as services. No JetStream API at all: the stores are written and read by the services.
  */
@@ -174,9 +184,8 @@ export function chatUserPermissions(userKey: string): Permissions {
     },
     sub: {
       allow: [
-        ONLINE_WILDCARD,
+        PRESENCE_FEED,
         POSTS_WILDCARD,
-        REVOKED_SUBJECT,
         dmInboxWildcard(userKey),
         dmSentWildcard(userKey),
         inbox(userKey),

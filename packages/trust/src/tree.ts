@@ -19,8 +19,8 @@ import {
   HISTORY_SUBJECTS,
   inboxPrefixFor,
   ONLINE_WILDCARD,
+  PRESENCE_FEED,
   parseCreds,
-  REVOKED_SUBJECT,
 } from "@natschat/protocol";
 import { TrustError } from "./errors.ts";
 import { jetStreamLimits } from "./jetstream-limits.ts";
@@ -149,9 +149,9 @@ function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partia
         type: "service",
         response_type: "Singleton",
       },
-      // revocations, so that chat users drop a revoked user from their online lists at once
-      { name: "chat-revoked", subject: REVOKED_SUBJECT, type: "stream" },
     ];
+    // the presence feed: the online bucket's republished changes and the directory's ticks
+    claims.exports.push({ name: "chat-presence", subject: PRESENCE_FEED, type: "stream" });
     claims.imports = [
       { name: "chat-online", subject: ONLINE_WILDCARD, account: pub("CHAT"), type: "stream" },
     ];
@@ -171,7 +171,7 @@ function accountClaims(name: AccountName, keys: Record<string, KeyPair>): Partia
         type: "service" as const,
         share: true,
       })),
-      { name: "chat-revoked", subject: REVOKED_SUBJECT, account: pub("ADMIN"), type: "stream" },
+      { name: "chat-presence", subject: PRESENCE_FEED, account: pub("ADMIN"), type: "stream" },
     ];
   }
   return claims;

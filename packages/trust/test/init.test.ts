@@ -66,7 +66,8 @@ describe("initTrust", () => {
       { subject: "chat.req.access", type: "service" },
       { subject: "chat.svc.history.>", type: "service" },
       { subject: "chat.svc.directory.>", type: "service" },
-      { subject: "chat.KUBECON.revoked", type: "stream" },
+      // the presence feed (issue 12): the online bucket's republished changes and the ticks
+      { subject: "chat.KUBECON.presence.>", type: "stream" },
     ]);
     // share: true on every service import, so the responder learns the requester from the server
     const ADMIN = t.summary.accounts.ADMIN.publicKey;
@@ -92,8 +93,7 @@ describe("initTrust", () => {
         type: "service",
         share: true,
       },
-      // a stream: revocations, so chat users drop a revoked user from their online lists
-      { name: "chat-revoked", subject: "chat.KUBECON.revoked", account: ADMIN, type: "stream" },
+      { name: "chat-presence", subject: "chat.KUBECON.presence.>", account: ADMIN, type: "stream" },
     ]);
     expect(chat.nats.exports).toMatchObject([{ subject: "chat.KUBECON.online.*", type: "stream" }]);
     expect(admin.nats.imports).toMatchObject([

@@ -4,10 +4,19 @@
 import { chmod, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { join, resolve } from "node:path";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { connect } from "@nats-io/transport-node";
 import type { HistoryService } from "@natschat/history";
+import {
+  encodePresence,
+  inboxPrefixFor,
+  presenceSubject,
+  signerFromSeed,
+} from "@natschat/protocol";
 import { freePort } from "@natschat/server";
 import {
   mintChatUser,
+  nativeCredsAuthenticator,
   startTestDirectory,
   startTestHistory,
   startTestStack,
@@ -235,6 +244,67 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
       await tmux.type(pane, "/quit");
       await tmux.press(pane, "Enter");
       expect(await tmux.exitStatus(pane)).toBe(0);
+    }
+  });
+
+  it("2 chats and 500 simulated users: each pane counts 501 others online; a goodbye makes it 500", {
+    timeout: 300_000,
+  }, async () => {
+    // issue 12: the list comes from the directory's presence feed. The simulated users are real
+    // connections with their own keys, sending signed heartbeats as a chat does.
+    const conns: NatsConnection[] = [];
+    const sims: { nc: NatsConnection; beat: (goodbye?: boolean) => Promise<void> }[] = [];
+    const keep = setInterval(() => {
+      for (const s of sims) void s.beat().catch(() => undefined);
+    }, 10_000);
+    try {
+      for (const name of ["erin", "frank"]) {
+        const u = await mintChatUser(stack.dir, name);
+        directory.register(u);
+        const path = join(stack.dir, `${name}.creds`);
+        await writeFile(path, u.creds, { mode: 0o600 });
+        await startChatPane(name, path, stack.urls[0] as string);
+      }
+      for (let i = 0; i < 500; i += 50) {
+        const batch = await Promise.all(
+          Array.from({ length: 50 }, async (_, j) => {
+            const u = await mintChatUser(stack.dir, `sim-${i + j}`);
+            directory.register(u);
+            const nc = await connect({
+              servers: stack.urls,
+              authenticator: nativeCredsAuthenticator(u),
+              inboxPrefix: inboxPrefixFor(u.publicKey),
+            });
+            conns.push(nc);
+            const signer = await signerFromSeed(u.seed);
+            const beat = async (goodbye = false) => {
+              const token = await encodePresence(signer, {
+                name: u.name,
+                ...(goodbye ? { ttlSeconds: 0 } : {}),
+              });
+              nc.publish(presenceSubject(u.publicKey), token);
+              await nc.flush();
+            };
+            await beat();
+            return { nc, beat };
+          }),
+        );
+        sims.push(...batch);
+      }
+      for (const pane of ["erin", "frank"]) {
+        await tmux.waitFor(pane, (s) => s.includes("· 501 online"), `${pane} to count 501`, 60_000);
+      }
+      await sims.pop()?.beat(true);
+      for (const pane of ["erin", "frank"]) {
+        await tmux.waitFor(pane, (s) => s.includes("· 500 online"), `${pane} to count 500`, 30_000);
+      }
+      for (const pane of ["erin", "frank"]) {
+        await tmux.press(pane, "C-c");
+        expect(await tmux.exitStatus(pane)).toBe(0);
+      }
+    } finally {
+      clearInterval(keep);
+      for (const nc of conns) await nc.close().catch(() => undefined);
     }
   });
 
