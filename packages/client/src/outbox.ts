@@ -78,6 +78,8 @@ export function requestStore(nc: () => NatsConnection | undefined): StoreFn {
 export class Outbox {
   readonly #opts: Required<OutboxOptions>;
   readonly #waiting: OutboxEntry[] = [];
+  /** Sends on their first try, not answered yet. */
+  #firstTries = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #delay: number;
   #flushing = false;
@@ -96,9 +98,14 @@ export class Outbox {
     this.#delay = this.#opts.retryMs;
   }
 
-  /** Messages sent live that the stream has not confirmed yet. */
+  /** Messages whose first try failed and that wait to be sent again. */
   get pending(): number {
     return this.#waiting.length;
+  }
+
+  /** Every message not acknowledged yet: first tries in flight, and those waiting. */
+  get unacked(): number {
+    return this.#firstTries + this.#waiting.length;
   }
 
   /**
@@ -107,11 +114,14 @@ export class Outbox {
    * the ones sent after it that were stored at once: history shows it there, with its own time.
    */
   async send(entry: OutboxEntry): Promise<void> {
+    this.#firstTries++;
     try {
       await this.#opts.store(entry, false);
     } catch (err) {
       if (isRefusal(err)) this.#opts.onRefused?.(entry, err);
       else this.#enqueue(entry);
+    } finally {
+      this.#firstTries--;
     }
   }
 

@@ -61,6 +61,11 @@ export class Sender {
     store.changed();
   }
 
+  /** Sent messages the history writer has not acknowledged yet. */
+  get unsaved(): number {
+    return this.#outbox.unacked;
+  }
+
   /** Tries the unconfirmed messages again now (after a reconnect). */
   retryNow(): void {
     this.#outbox.retryNow();

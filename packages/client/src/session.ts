@@ -317,6 +317,11 @@ export class ChatSession {
     await this.#sender.send(signer, parseTarget(target), text);
   }
 
+  /** Messages we sent that the history service has not acknowledged as stored yet. */
+  get unsaved(): number {
+    return this.#sender.unsaved;
+  }
+
   /** Shows a conversation ("#CHANNEL" or "@<key>", created for a new DM peer); clears unread. */
   select(target: string): void {
     const t = parseTarget(target);

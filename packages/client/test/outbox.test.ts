@@ -38,6 +38,18 @@ describe("Outbox", () => {
     expect(pending).toEqual([]);
   });
 
+  it("counts a message as unacked from its first try until the stream confirms it", async () => {
+    let confirm: () => void = () => undefined;
+    const store = () => new Promise<void>((resolve) => (confirm = resolve));
+    const box = new Outbox({ store, onPending: () => undefined });
+    const sent = box.send(entry(1));
+    expect(box.unacked).toBe(1); // in flight: not failed, not confirmed either
+    expect(box.pending).toBe(0);
+    confirm();
+    await sent;
+    expect(box.unacked).toBe(0);
+  });
+
   it("keeps unconfirmed messages, repeats them marked as resent, in order, until stored", async () => {
     const { state, store } = flakyStore();
     const pending: number[] = [];

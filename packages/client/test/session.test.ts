@@ -348,7 +348,13 @@ describe("DM privacy", () => {
     await waitForSnapshot(b, (s) => dm(s, cat.publicKey)?.messages.length === 1, {
       what: "ben gets cat's DM",
     });
-    // a fresh session of ann reads only ann's side, both directions, from the history service
+    // a fresh session of ann reads only ann's side, both directions, from the history service,
+    // once the writer has stored them (live delivery and storing run side by side: a loaded run
+    // read history before ben's reply was stored)
+    await eventually(
+      () => b.unsaved === 0 && c.unsaved === 0,
+      "the writer to ack ben's and cat's DMs",
+    );
     await a.stop();
     const again = await join(ann);
     await again.historyLoaded();
