@@ -109,6 +109,10 @@ const BY_VERB: Record<string, Record<string, FlagHelp>> = {
     "unused-expiry": { value: "DURATION", help: "release a name never used after this (7d)" },
     "expiry-grace": { value: "DURATION", help: "release an expired name after this (7d)" },
     "max-names": { value: "N", help: "most names in the registry" },
+    "presence-period": {
+      value: "DURATION",
+      help: "heartbeat and tick period of the presence feed (default 30s)",
+    },
   },
   history: {
     server: { value: "URL[,URL]", help: "the NATS servers to connect to" },
@@ -127,6 +131,13 @@ const BY_VERB: Record<string, Record<string, FlagHelp>> = {
     "ws-url": { value: "URL[,URL]", help: "websocket URLs the web app hands to browsers" },
     "cluster-domain": { value: "DOMAIN", help: "the cluster's DNS domain (default cluster.local)" },
     "access-replicas": { value: "N", help: "access-service replicas" },
+    "cert-manager": {
+      help: "server certificates from cert-manager (k8s/cert-manager.yaml), not the dev CA",
+    },
+    "cert-issuer": {
+      value: "Kind/NAME",
+      help: "the Issuer or ClusterIssuer to use (default: a CA Issuer bootstrapped for natschat)",
+    },
   },
   web: {
     host: { value: "ADDRESS", help: "the address to listen on (default 127.0.0.1)" },
@@ -143,6 +154,18 @@ const BY_VERB: Record<string, Record<string, FlagHelp>> = {
   },
   backup: {
     out: { value: "FILE", help: "write the backup here (created 0600; it holds every secret)" },
+  },
+  "meta-check": {
+    monitor: {
+      value: "URL[,URL]",
+      help: "monitoring URLs of the servers the meta group must span",
+    },
+    optional: {
+      value: "URL[,URL]",
+      help: "servers counted only once their names resolve (e.g. another region's pods)",
+    },
+    namespace: { value: "NS", help: "the Kubernetes namespace, named in the fix it prints" },
+    timeout: { value: "SECONDS", help: "how long to wait for a complete group" },
   },
   sub: { count: { value: "N", help: "stop after N messages" } },
   reply: { count: { value: "N", help: "stop after N requests" } },

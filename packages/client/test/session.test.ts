@@ -340,6 +340,9 @@ describe("DM privacy", () => {
     await waitForSnapshot(b, (s) => dm(s, ann.publicKey)?.messages.length === 1, {
       what: "ben gets it",
     });
+    // history is in the order the writer stored, and live delivery does not wait for it: a reply
+    // sent the moment the DM arrived could be stored first (seen in a loaded full run)
+    await eventually(() => a.unsaved === 0, "the writer to ack ann's DM");
     await b.send(ann.publicKey, "ben to ann");
     await c.send(ben.publicKey, "cat to ben");
     await waitForSnapshot(a, (s) => dm(s, ben.publicKey)?.messages.length === 2, {
