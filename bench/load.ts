@@ -88,7 +88,7 @@ async function main(): Promise<number> {
             dir: stack.dir,
             servers: stack.urls,
             replicaId: "r2",
-            args: [...LIMITS, "--log-level", "warn", "--no-streams"],
+            args: [...LIMITS, "--log-level", "warn"],
           },
           admin,
         ),
