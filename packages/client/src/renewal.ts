@@ -1,6 +1,6 @@
 // When a saved user JWT is renewed. Pure, with no NATS import, so that a UI can decide at start
 // (`@natschat/client/renewal`) without loading the NATS client.
-import { decodeJwtUnverified, POSTS_PREFIX } from "@natschat/protocol";
+import { decodeJwtUnverified, POSTS_PREFIX, PRESENCE_FEED } from "@natschat/protocol";
 
 /** How long before its expiry a saved user JWT is renewed (a day). */
 export const RENEW_BEFORE_MS = 24 * 3600 * 1000;
@@ -23,32 +23,42 @@ export function renewAt(claims: { iat?: number; exp?: number }): number | undefi
 
 /**
  * What a user JWT lets its key do in the chat: "v3" when it may post only under its own key
- * (protocol v3), "v2" when it holds the older chat-user permissions (it should be renewed), and
- * undefined when it is no chat user at all: the bootstrap identity and the roles, whose JWTs a
- * CHAT signing key may also have signed, may not post.
+ * (protocol v3) and follow the presence feed; "outdated" when it is v3 but from before the
+ * presence feed (issue 12: it may not subscribe to the feed, so it is renewed before it
+ * connects); "v2" when it holds the older chat-user permissions (renewed too); and undefined
+ * when it is no chat user at all: the bootstrap identity and the roles, whose JWTs a CHAT signing
+ * key may also have signed, may not post.
  */
-export function chatUserKind(jwt: string, key: string): "v3" | "v2" | undefined {
+export function chatUserKind(jwt: string, key: string): "v3" | "outdated" | "v2" | undefined {
   let allow: unknown;
+  let subAllow: unknown;
   try {
-    allow = (decodeJwtUnverified(jwt).payload.nats as { pub?: { allow?: unknown } } | undefined)
-      ?.pub?.allow;
+    const nats = decodeJwtUnverified(jwt).payload.nats as
+      | { pub?: { allow?: unknown }; sub?: { allow?: unknown } }
+      | undefined;
+    allow = nats?.pub?.allow;
+    subAllow = nats?.sub?.allow;
   } catch {
     return undefined;
   }
   if (!Array.isArray(allow)) return undefined;
-  if (allow.includes(`${POSTS_PREFIX}.*.${key}`)) return "v3";
+  if (allow.includes(`${POSTS_PREFIX}.*.${key}`)) {
+    return Array.isArray(subAllow) && subAllow.includes(PRESENCE_FEED) ? "v3" : "outdated";
+  }
   if (allow.some((a) => typeof a === "string" && a.startsWith(`${POSTS_PREFIX}.`))) return "v2";
   return undefined;
 }
 
 /**
  * Whether saved creds must be renewed (through the bootstrap identity) before connecting: due by
- * expiry (renewalDue), or issued with the protocol v2 permissions, which the upgrade to v3
- * revoked on every server (docs/operations.md, "Upgrading from protocol v2").
+ * expiry (renewalDue), issued with the protocol v2 permissions, which the upgrade to v3 revoked
+ * on every server (docs/operations.md, "Upgrading from protocol v2"), or v3 ones from before the
+ * presence feed, whose session could not follow the online set.
  */
 export function renewBeforeConnect(
   saved: { jwt: string; publicKey: string; expires?: Date },
   now = Date.now(),
 ): boolean {
-  return renewalDue(saved.expires, now) || chatUserKind(saved.jwt, saved.publicKey) === "v2";
+  const kind = chatUserKind(saved.jwt, saved.publicKey);
+  return renewalDue(saved.expires, now) || kind === "v2" || kind === "outdated";
 }

@@ -266,8 +266,8 @@ export class ChatSession {
     this.#store.setState("connected", undefined);
     // history and the online set load side by side; start() returns once the set is loaded
     void this.#history.read("initial");
-    // a JWT issued before protocol v3 may not post under its own key yet: renew it at once
-    this.#renewer.schedule(kind === "v2" ? 0 : undefined);
+    // a JWT from before protocol v3 or the presence feed lacks permissions: renew it at once
+    this.#renewer.schedule(kind !== "v3" ? 0 : undefined);
     await this.#presence.start();
   }
 
