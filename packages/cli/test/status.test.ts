@@ -40,6 +40,7 @@ const STORES = [
   "CHAT CHAT_DMS",
   "CHAT CHAT_POSTS",
   "CHAT KV_natschat-quota",
+  "ADMIN KV_natschat-online",
   "ADMIN KV_natschat-users",
 ];
 
@@ -76,8 +77,9 @@ describe("natschat status on a cluster", () => {
     expect(chat?.reserved).toBe((256 + 256 + 16) * 3 * 1024 * 1024);
     expect(chat?.streams).toBe(3);
     expect(admin?.limits?.storage).toBe(jetStreamLimits("ADMIN").disk_storage);
-    expect(admin?.streams).toBe(1); // the registry's bucket
-    expect(admin?.reserved).toBe(0); // it has no max_bytes: the quota guard bounds it
+    expect(admin?.streams).toBe(2); // the registry's and the online set's buckets
+    // the registry has no max_bytes (the quota guard bounds it); the online set 16 MiB × R3
+    expect(admin?.reserved).toBe(16 * 3 * 1024 * 1024);
 
     const text = await status(url);
     const lines = text.split("\n");
@@ -92,7 +94,7 @@ describe("natschat status on a cluster", () => {
     expect(text).toMatch(
       /\n {2}CHAT +storage [\d.]+ \w?B of 1\.8 GiB \(streams reserve 1\.5 GiB\) {2}memory 0 B of 64 MiB {2}streams 3 of 5 {2}consumers \d+ of 128\n/,
     );
-    expect(text).toMatch(/\n {2}ADMIN +storage [\d.]+ \w?B of 256 MiB/);
+    expect(text).toMatch(/\n {2}ADMIN +storage [\d.]+ \w?B of 304 MiB \(streams reserve 48 MiB\)/);
     // one line per item: no JSON blob anywhere in the text
     expect(text).not.toMatch(/[{}]/);
 

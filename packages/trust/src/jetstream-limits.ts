@@ -84,8 +84,8 @@ export const ONLINE_STORE: StoreBudget = {
 
 /**
  * Headroom over the sum of the stores: in CHAT one more stream's worth (a migration or a
- * spare); in ADMIN a third of the registry's R3 size (ADMIN stays at the 256 MiB it always had,
- * which the access service's registry guard reports against).
+ * spare); in ADMIN a third of the registry's R3 size (with the online set's 16 MiB × R3, ADMIN
+ * holds 304 MiB, which the access service's registry guard reports against).
  */
 const HEADROOM_BYTES = { CHAT: 256 * MiB, ADMIN: 64 * MiB } as const;
 
