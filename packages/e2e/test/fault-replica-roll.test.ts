@@ -6,6 +6,7 @@
 // first replica ever served, and after a rollout none did. History replicas start on the same
 // existing streams, one after the other.
 import type { NatsConnection } from "@nats-io/nats-core";
+import { silentLogger, withRetries } from "@natschat/access";
 import { ensureHistoryStores } from "@natschat/history";
 import { startTestHistory, startTestStack, type TestStack } from "@natschat/testing";
 import { connectRole } from "@natschat/trust";
@@ -46,7 +47,14 @@ beforeAll(async () => {
     credsPath: stack.creds("leaf"),
     inboxOwner: "leaf",
   });
-  await ensureHistoryStores(leaf, { replicas: 3 });
+  // retried as the history service's own start-up does: a server of a fresh cluster may not
+  // have applied CHAT's JetStream yet ("JetStream not enabled for account", seen in a full run)
+  await withRetries(
+    "create the history streams",
+    silentLogger,
+    () => ensureHistoryStores(leaf, { replicas: 3 }),
+    (message, cause) => new Error(message, { cause }),
+  );
   await leaf.close();
 }, 180_000);
 
