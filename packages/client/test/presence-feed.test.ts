@@ -8,15 +8,9 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { ChatSession, type ChatSessionOptions, waitForSnapshot } from "@natschat/client";
 import {
-  encodePresence,
-  inboxPrefixFor,
-  presenceSubject,
-  signerFromSeed,
-} from "@natschat/protocol";
-import {
   type MintedUser,
   mintChatUser,
-  nativeCredsAuthenticator,
+  simulateUser,
   startTestDirectory,
   startTestStack,
   type TestDirectory,
@@ -70,20 +64,9 @@ async function join(u: MintedUser): Promise<ChatSession> {
 
 /** A simulated user: its own connection and key, sending what a client sends. */
 async function simulated(u: MintedUser) {
-  const nc = await connect({
-    servers: stack.urls,
-    authenticator: nativeCredsAuthenticator(u),
-    inboxPrefix: inboxPrefixFor(u.publicKey),
-  });
-  conns.push(nc);
-  const signer = await signerFromSeed(u.seed);
-  const beat = async (ttlSeconds?: number) => {
-    nc.publish(
-      presenceSubject(u.publicKey),
-      await encodePresence(signer, { name: u.name, ...(ttlSeconds === 0 ? { ttlSeconds } : {}) }),
-    );
-  };
-  return { nc, beat };
+  const sim = await simulateUser(stack.urls, u);
+  conns.push(sim.nc);
+  return { nc: sim.nc, beat: (ttlSeconds?: number) => sim.beat(ttlSeconds === 0) };
 }
 
 const onlineCount = (s: ChatSession) => s.snapshot().users.filter((u) => u.online).length;

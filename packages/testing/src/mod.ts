@@ -11,4 +11,6 @@ export {
   type MintedUser,
   mintChatUser,
   nativeCredsAuthenticator,
+  type SimulatedUser,
+  simulateUser,
 } from "./users.ts";

@@ -4,7 +4,15 @@ import { readFile } from "node:fs/promises";
 import { encodeUser } from "@nats-io/jwt";
 import type { Authenticator, NatsConnection } from "@nats-io/nats-core";
 import { createUser, fromSeed } from "@nats-io/nkeys";
-import { base64urlEncode, formatCreds } from "@natschat/protocol";
+import { connect } from "@nats-io/transport-node";
+import {
+  base64urlEncode,
+  encodePresence,
+  formatCreds,
+  inboxPrefixFor,
+  presenceSubject,
+  signerFromSeed,
+} from "@natschat/protocol";
 import {
   CHAT_USER_MAX_PAYLOAD,
   chatUserPermissions,
@@ -73,4 +81,33 @@ export function nativeCredsAuthenticator(user: { jwt: string; seed: string }): A
     nkey: kp.getPublicKey(),
     sig: nonce ? base64urlEncode(kp.sign(new TextEncoder().encode(nonce))) : "",
   });
+}
+
+/** A simulated chat user for presence tests: its own connection and key, heartbeating as a client does. */
+export interface SimulatedUser {
+  nc: NatsConnection;
+  /** Publishes a signed heartbeat, or a goodbye (a heartbeat that expires at once). */
+  beat(goodbye?: boolean): Promise<void>;
+}
+
+/** Connects `user` (native Ed25519 for the nonce: hundreds connect at once); it beats when told. */
+export async function simulateUser(
+  servers: string | string[],
+  user: MintedUser,
+): Promise<SimulatedUser> {
+  const nc = await connect({
+    servers,
+    authenticator: nativeCredsAuthenticator(user),
+    inboxPrefix: inboxPrefixFor(user.publicKey),
+  });
+  const signer = await signerFromSeed(user.seed);
+  const beat = async (goodbye = false) => {
+    const token = await encodePresence(signer, {
+      name: user.name,
+      ...(goodbye ? { ttlSeconds: 0 } : {}),
+    });
+    nc.publish(presenceSubject(user.publicKey), token);
+    await nc.flush();
+  };
+  return { nc, beat };
 }

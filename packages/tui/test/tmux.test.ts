@@ -5,18 +5,12 @@ import { chmod, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { join, resolve } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connect } from "@nats-io/transport-node";
 import type { HistoryService } from "@natschat/history";
-import {
-  encodePresence,
-  inboxPrefixFor,
-  presenceSubject,
-  signerFromSeed,
-} from "@natschat/protocol";
 import { freePort } from "@natschat/server";
 import {
   mintChatUser,
-  nativeCredsAuthenticator,
+  type SimulatedUser,
+  simulateUser,
   startTestDirectory,
   startTestHistory,
   startTestStack,
@@ -257,7 +251,7 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
     // issue 12: the list comes from the directory's presence feed. The simulated users are real
     // connections with their own keys, sending signed heartbeats as a chat does.
     const conns: NatsConnection[] = [];
-    const sims: { nc: NatsConnection; beat: (goodbye?: boolean) => Promise<void> }[] = [];
+    const sims: SimulatedUser[] = [];
     const keep = setInterval(() => {
       for (const s of sims) void s.beat().catch(() => undefined);
     }, 10_000);
@@ -274,23 +268,10 @@ describe.skipIf(!tmuxAvailable)("terminal chat in tmux", () => {
           Array.from({ length: 50 }, async (_, j) => {
             const u = await mintChatUser(stack.dir, `sim-${i + j}`);
             directory.register(u);
-            const nc = await connect({
-              servers: stack.urls,
-              authenticator: nativeCredsAuthenticator(u),
-              inboxPrefix: inboxPrefixFor(u.publicKey),
-            });
-            conns.push(nc);
-            const signer = await signerFromSeed(u.seed);
-            const beat = async (goodbye = false) => {
-              const token = await encodePresence(signer, {
-                name: u.name,
-                ...(goodbye ? { ttlSeconds: 0 } : {}),
-              });
-              nc.publish(presenceSubject(u.publicKey), token);
-              await nc.flush();
-            };
-            await beat();
-            return { nc, beat };
+            const sim = await simulateUser(stack.urls, u);
+            conns.push(sim.nc);
+            await sim.beat();
+            return sim;
           }),
         );
         sims.push(...batch);

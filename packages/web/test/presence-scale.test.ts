@@ -6,15 +6,8 @@
 // since 500 registrations through chat.req.access from one loopback address would meet the
 // per-address limit the access service is meant to enforce.
 import type { NatsConnection } from "@nats-io/nats-core";
-import { connect } from "@nats-io/transport-node";
 import { Registry, silentLogger } from "@natschat/access";
-import {
-  encodePresence,
-  inboxPrefixFor,
-  presenceSubject,
-  signerFromSeed,
-} from "@natschat/protocol";
-import { mintChatUser, nativeCredsAuthenticator } from "@natschat/testing";
+import { mintChatUser, type SimulatedUser, simulateUser } from "@natschat/testing";
 import { connectRole } from "@natschat/trust";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, it } from "vitest";
@@ -68,7 +61,7 @@ describe("the web UI with 500 simulated users online", () => {
     conns.push(access);
     const registry = await Registry.open(access, { replicas: 1, log: silentLogger });
     await registry.ready;
-    const sims: { beat: (goodbye?: boolean) => Promise<void> }[] = [];
+    const sims: SimulatedUser[] = [];
     const keep = setInterval(() => {
       for (const s of sims) void s.beat().catch(() => undefined);
     }, 10_000);
@@ -85,23 +78,10 @@ describe("the web UI with 500 simulated users online", () => {
               expires: new Date(now.getTime() + 3_600_000).toISOString(),
               jwt: u.jwt,
             });
-            const nc = await connect({
-              servers: stack.up.client,
-              authenticator: nativeCredsAuthenticator(u),
-              inboxPrefix: inboxPrefixFor(u.publicKey),
-            });
-            conns.push(nc);
-            const signer = await signerFromSeed(u.seed);
-            const beat = async (goodbye = false) => {
-              const token = await encodePresence(signer, {
-                name: u.name,
-                ...(goodbye ? { ttlSeconds: 0 } : {}),
-              });
-              nc.publish(presenceSubject(u.publicKey), token);
-              await nc.flush();
-            };
-            await beat();
-            return { beat };
+            const sim = await simulateUser(stack.up.client, u);
+            conns.push(sim.nc);
+            await sim.beat();
+            return sim;
           }),
         );
         sims.push(...batch);
