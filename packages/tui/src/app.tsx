@@ -1,8 +1,15 @@
-// The terminal chat screen (Ink): a sidebar of channels and DMs (unread counts, online dots), the
-// selected conversation's messages (time, issued name, wrapped text), an input line and a status
-// line. Tab moves focus between sidebar and input; arrows and Enter select; Enter sends or runs a
-// slash command (submit.ts); PageUp/PageDown scroll by pages of rows; Esc closes the help;
-// Ctrl-C quits.
+// The terminal chat screen (Ink): a sidebar of channels and DMs, the message pane, an input line
+// and a status line (parts drawn by panes.tsx). The keys:
+//   input     Enter sends or runs a slash command (submit.ts); Tab completes "@name", else moves
+//             focus to the sidebar; PageUp/PageDown scroll; Esc closes help, a notice, a reply
+//             or an edit being written, then a thread; with nothing to close it selects a message
+//   select    (Esc or Alt+↑) ↑/↓ move; r reply, e edit, d delete (y confirms), + react (an emoji
+//             prompt; 1–5 react at once), t or Enter open the thread; Esc back to the input
+//   thread    the root and its replies; what is sent goes into the thread; Esc back
+//   search    (/search TEXT) ↑/↓ pick a hit, Enter opens its conversation, n loads more, Esc
+//   sidebar   ↑/↓ and Enter pick a conversation; Tab back to the input
+// A mention of me or a DM (unless muted) rings the terminal bell and marks its conversation in
+// the sidebar until it is opened. Ctrl-C quits.
 //
 // The screen fills the terminal exactly and is redrawn at the terminal's new size when it is
 // resized (Ink re-lays out the last tree on a resize, but the tree carries the size it was drawn
@@ -11,10 +18,12 @@ import {
   type ChatSnapshot,
   type ConversationView,
   commandHelp,
-  type SessionState,
+  type MessageView,
+  type SearchHit,
 } from "@natschat/client";
 import { Box, Text, useInput, useStdout } from "ink";
 import {
+  type MutableRefObject,
   type ReactNode,
   useCallback,
   useEffect,
@@ -22,185 +31,65 @@ import {
   useState,
   useSyncExternalStore,
 } from "react";
-import { type ChatModel, type SidebarEntry, sidebarEntries } from "./model.ts";
-import { lastPageTop, messageRows, type Row, visibleRows, wrapLines } from "./rows.ts";
+import { completeMention, mentionAtEnd, typingLine } from "./compose.ts";
+import { type AlertReason, type ChatModel, conversationLabel, sidebarEntries } from "./model.ts";
+import { atOldest, Pane, type PaneContent, SIDEBAR_WIDTH, Sidebar, StatusLine } from "./panes.tsx";
+import {
+  lastPageTop,
+  messageRows,
+  plainText,
+  type Row,
+  rowsOf,
+  separator,
+  spanOf,
+  topShowing,
+  wrapLines,
+} from "./rows.ts";
 import { type Outcome, submitLine } from "./submit.ts";
 
-/** Width of the sidebar, in columns. */
-export const SIDEBAR_WIDTH = 26;
+export { SIDEBAR_WIDTH };
 
-type Focus = "sidebar" | "input";
+/** Where keys go. */
+type Focus = "input" | "sidebar" | "select" | "react" | "confirm" | "search";
 type Notice = NonNullable<Outcome["notice"]>;
 
-const STATE_COLOR: Record<SessionState, string> = {
-  connecting: "yellow",
-  connected: "green",
-  reconnecting: "yellow",
-  revoked: "red",
-  expired: "red",
-  closed: "gray",
-};
+/** The emoji that 1–5 stand for, in the react prompt and in select mode. */
+export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "👀"] as const;
 
 const KEYS_HELP = [
-  "Enter send · Tab sidebar/input · ↑/↓ + Enter pick a conversation",
+  "Enter send · Tab complete @name, or sidebar/input · ↑/↓ + Enter pick a conversation",
+  "Esc (or Alt+↑) select a message: ↑/↓ move · r reply · e edit · d delete · + react (1–5:",
+  `  ${QUICK_REACTIONS.map((e, i) => `${i + 1} ${e}`).join(" ")}) · t thread · Esc back`,
+  "Thread: what you send is a reply in it; Esc back to the channel",
+  "Search: ↑/↓ pick · Enter open · n more results · Esc close",
   "PageUp/PageDown scroll · Esc close this help · Ctrl-C quit",
 ];
 
-function Sidebar(props: {
-  entries: SidebarEntry[];
-  cursor: number;
-  selected: string;
-  focused: boolean;
-  height: number;
-}) {
-  const { entries, cursor, selected, focused, height } = props;
-  const channels = entries.filter((e) => e.kind === "channel");
-  const people = entries.filter((e) => e.kind === "dm");
-  const row = (e: SidebarEntry, i: number) => {
-    const active = focused && i === cursor;
-    const marker = e.id === selected ? "›" : " ";
-    const unread = e.unread > 0 ? ` (${e.unread})` : "";
-    return (
-      <Box key={e.id}>
-        <Text inverse={active} wrap="truncate-end">
-          {marker}
-          {e.kind === "dm" ? (
-            <Text color={e.online ? "green" : "gray"}>{e.online ? "●" : "○"}</Text>
-          ) : (
-            ""
-          )}
-          {e.kind === "dm" ? " " : ""}
-          <Text bold={e.unread > 0}>{e.label.slice(0, SIDEBAR_WIDTH - 8)}</Text>
-          <Text color="yellow">{unread}</Text>
-        </Text>
-      </Box>
-    );
-  };
-  return (
-    <Box
-      flexDirection="column"
-      width={SIDEBAR_WIDTH}
-      height={height}
-      overflow="hidden"
-      flexShrink={0}
-      borderStyle="round"
-      borderColor={focused ? "cyan" : "gray"}
-      paddingX={1}
-    >
-      <Text bold>Channels</Text>
-      {channels.map((e) => row(e, entries.indexOf(e)))}
-      <Text bold>Direct</Text>
-      {people.length === 0 ? <Text dimColor>no one yet</Text> : null}
-      {people.map((e) => row(e, entries.indexOf(e)))}
-    </Box>
-  );
+/** A reply or an edit being written. */
+interface Draft {
+  replyTo?: { id: string; display: string };
+  editing?: string;
 }
 
-function MessageRow({ row }: { row: Row }) {
-  const head = row.head;
-  return (
-    <Text wrap="truncate-end">
-      {head ? (
-        <>
-          <Text dimColor>{head.time} </Text>
-          <Text bold color={head.mine ? "cyan" : head.known ? "magenta" : "gray"}>
-            {head.name}
-          </Text>
-          :{row.text ? ` ${row.text}` : ""}
-        </>
-      ) : (
-        row.text || " "
-      )}
-    </Text>
-  );
+/** Search results on screen. */
+interface SearchView {
+  query: string;
+  hits: SearchHit[];
+  cursor?: string;
+  loading: boolean;
+  error?: string;
+  index: number;
 }
 
-/** What the pane says when there are no messages to show. */
-function emptyText(c: ConversationView | undefined): string {
-  if (!c) return "";
-  if (c.history === "loading") return "loading history…";
-  const where = c.kind === "channel" ? `#${c.title}` : `your conversation with ${c.title}`;
-  return `${where} is empty: say hello (/help lists the commands)`;
-}
-
-function Messages(props: {
-  conversation: ConversationView | undefined;
-  rows: Row[];
-  top: number | undefined;
-  help: boolean;
-  width: number;
-  height: number;
-}) {
-  const { conversation, rows, top, help, width, height } = props;
-  const title = conversation
-    ? conversation.kind === "channel"
-      ? `#${conversation.title}`
-      : `@${conversation.title}${conversation.online ? " (online)" : " (offline)"}`
-    : "";
-  let body: ReactNode[];
-  if (help) {
-    const lines = wrapLines(["Commands", ...commandHelp(), "", "Keys", ...KEYS_HELP], width).slice(
-      0,
-      height,
-    );
-    // the lines are fixed text: a line's position is its identity
-    body = lines.map((l, i) => (
-      // biome-ignore lint/suspicious/noArrayIndexKey: fixed lines, never reordered
-      <Text key={i} wrap="truncate-end" bold={l === "Commands" || l === "Keys"}>
-        {l || " "}
-      </Text>
-    ));
-  } else if (rows.length === 0) {
-    body = [
-      <Text key="empty" dimColor wrap="truncate-end">
-        {emptyText(conversation)}
-      </Text>,
-    ];
-  } else {
-    body = visibleRows(rows, height, top).map((r) => <MessageRow key={r.key} row={r} />);
-  }
-  const atTop = top !== undefined && Math.min(top, lastPageTop(rows.length, height)) === 0;
-  return (
-    <Box
-      flexDirection="column"
-      flexGrow={1}
-      borderStyle="round"
-      borderColor="gray"
-      paddingX={1}
-      height={height + 3}
-    >
-      <Text bold wrap="truncate-end">
-        {title}
-        {help ? <Text dimColor> · help (Esc closes)</Text> : null}
-        {!help && conversation?.history === "loading" && rows.length > 0 ? (
-          <Text dimColor> loading history…</Text>
-        ) : null}
-        {conversation?.history === "failed" ? <Text color="red"> history unavailable</Text> : null}
-        {!help && top !== undefined ? (
-          <Text dimColor>{atTop ? " (oldest loaded" : " (scrolled up"} · PageDown for newer)</Text>
-        ) : null}
-      </Text>
-      <Box flexDirection="column" height={height} justifyContent="flex-end">
-        {body}
-      </Box>
-    </Box>
-  );
-}
-
-function StatusLine(props: { snap: ChatSnapshot }) {
-  const { snap } = props;
-  const online = snap.users.filter((u) => u.online && !u.me).length;
-  const problem = snap.state !== "connected" ? snap.reason : undefined;
-  return (
-    <Text wrap="truncate-end">
-      <Text color={STATE_COLOR[snap.state]}>● {snap.state}</Text> as{" "}
-      <Text bold>{snap.me.name || "…"}</Text> · {online} online
-      {snap.dropped > 0 ? ` · ${snap.dropped} dropped` : ""}
-      {problem ? <Text color="red"> · {problem}</Text> : null}
-      {!problem && snap.notice ? <Text color="yellow"> · {snap.notice}</Text> : null}
-      <Text dimColor> · /help · Tab focus · Ctrl-C quit</Text>
-    </Text>
-  );
+/** State that the key handler reads as it is now (keys arrive faster than React renders). */
+function useLatest<T>(initial: T): [T, MutableRefObject<T>, (v: T) => void] {
+  const [value, setValue] = useState(initial);
+  const ref = useRef(initial);
+  const set = useCallback((v: T) => {
+    ref.current = v;
+    setValue(v);
+  }, []);
+  return [value, ref, set];
 }
 
 /** The terminal's size, re-read on every resize. */
@@ -240,6 +129,39 @@ function typed(text: string, chunk: string): string {
   return out;
 }
 
+/** The first words of a message, for a prompt. */
+function excerpt(m: MessageView, max = 30): string {
+  const t = m.deleted ? "(deleted)" : plainText(m).replace(/\s+/g, " ");
+  const chars = Array.from(t);
+  return chars.length > max ? `${chars.slice(0, max - 1).join("")}…` : t;
+}
+
+/** What the empty pane says for conversation `c`. */
+function emptyText(c: ConversationView | undefined): string {
+  if (!c) return "";
+  if (c.history === "loading") return "loading history…";
+  const where = c.kind === "channel" ? `#${c.title}` : `your conversation with ${c.title}`;
+  return `${where} is empty: say hello (/help lists the commands)`;
+}
+
+/** The rows of search results: each hit under its conversation's name. */
+function searchRows(snap: ChatSnapshot, s: SearchView, width: number, now: number): Row[] {
+  const rows = s.hits.flatMap((h): Row[] => [
+    {
+      key: `${h.id}/c`,
+      message: h.id,
+      kind: "quote",
+      text: conversationLabel(snap, h.conversation),
+    },
+    ...rowsOf(h, width, now, snap.me.key),
+  ]);
+  if (s.loading) rows.push(separator("searching", "searching…", width));
+  else if (s.error) rows.push(separator("error", s.error, width));
+  else if (s.cursor) rows.push(separator("more", "n: more results", width));
+  else rows.push(separator("end", s.hits.length === 0 ? "no results" : "end of results", width));
+  return rows;
+}
+
 /** Props of ChatApp. */
 export interface ChatAppProps {
   model: ChatModel;
@@ -250,91 +172,384 @@ export interface ChatAppProps {
   rows?: number;
   /** The clock (tests): decides whether a message's time shows its day. */
   now?: () => number;
+  /** Rings the bell (tests count); defaults to writing BEL to the terminal. */
+  bell?: () => void;
 }
 
 /** The whole chat screen. */
-export function ChatApp({ model, onQuit, columns, rows, now = Date.now }: ChatAppProps) {
+export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: ChatAppProps) {
   const subscribe = useCallback((cb: () => void) => model.onChange(cb), [model]);
   const getSnapshot = useCallback(() => model.snapshot(), [model]);
   const snap = useSyncExternalStore(subscribe, getSnapshot);
   const terminal = useTerminalSize();
+  const { stdout } = useStdout();
   const width = columns ?? terminal.columns;
   const height = rows ?? terminal.rows;
-  // Keys can arrive faster than React re-renders (pastes, scripted input): the handler reads
-  // focus, cursor, text and scroll from refs that it updates itself; state only re-renders.
-  const [focus, setFocusState] = useState<Focus>("input");
-  const [cursor, setCursorState] = useState(0);
-  const focusRef = useRef<Focus>("input");
-  const cursorRef = useRef(0);
-  const setFocus = (f: Focus) => {
-    focusRef.current = f;
-    setFocusState(f);
-  };
-  const setCursor = (c: number) => {
-    cursorRef.current = c;
-    setCursorState(c);
-  };
-  const [text, setTextState] = useState("");
-  const textRef = useRef("");
-  const setText = (t: string) => {
-    textRef.current = t;
-    setTextState(t);
-  };
-  const [notice, setNotice] = useState<Notice | undefined>();
-  const [help, setHelp] = useState(false);
+  const [focus, focusRef, setFocus] = useLatest<Focus>("input");
+  const [cursor, cursorRef, setCursor] = useLatest(0);
+  const [text, textRef, setText] = useLatest("");
+  const [prompt, promptRef, setPrompt] = useLatest("");
+  const [draft, draftRef, setDraft] = useLatest<Draft>({});
+  const [picked, pickedRef, setPicked] = useLatest<string | undefined>(undefined);
+  const [search, searchRef, setSearch] = useLatest<SearchView | undefined>(undefined);
   // the first row shown while the reader has scrolled up; undefined: follow the newest
-  const [top, setTopState] = useState<number | undefined>(undefined);
-  const topRef = useRef<number | undefined>(undefined);
-  const setTop = (t: number | undefined) => {
-    topRef.current = t;
-    setTopState(t);
-  };
+  const [top, topRef, setTop] = useLatest<number | undefined>(undefined);
+  const [alerts, setAlerts] = useState<ReadonlyMap<string, AlertReason>>(new Map());
+  const [notice, setNotice] = useState<Notice | undefined>();
+  const [help, helpRef, setHelp] = useLatest(false);
+  const completion = useRef<{ at: number; names: string[]; index: number } | undefined>(undefined);
+  const searchRun = useRef(0);
 
   const entries = sidebarEntries(snap);
+  const thread = snap.thread;
   const selected = [...snap.channels, ...snap.dms].find((c) => c.id === snap.selected);
+  const talkingIn = thread?.conversation ?? snap.selected;
+  const talking = [...snap.channels, ...snap.dms].find((c) => c.id === talkingIn);
   // rows of the terminal: the pane's box (title and border: 3), input box (3), status (1)
   const paneHeight = Math.max(1, height - 7 - (notice ? 1 : 0));
   const paneWidth = Math.max(10, width - SIDEBAR_WIDTH - 4);
-  const messageRowsNow = messageRows(selected?.messages ?? [], paneWidth, now());
-  const rowsRef = useRef(messageRowsNow);
-  rowsRef.current = messageRowsNow;
-  const page = Math.max(1, paneHeight - 1);
+  const typing = help || search ? "" : typingLine(talking?.typing ?? []);
+  const bodyHeight = typing ? Math.max(1, paneHeight - 1) : paneHeight;
+  const at = now();
+
+  // the messages on screen (what select mode moves over) and their rows
+  const items: readonly MessageView[] = search
+    ? search.hits
+    : thread
+      ? [...(thread.root ? [thread.root] : []), ...thread.replies]
+      : (selected?.messages ?? []);
+  let paneRows: Row[];
+  if (search) paneRows = searchRows(snap, search, paneWidth, at);
+  else if (thread) {
+    const root = thread.root ? rowsOf(thread.root, paneWidth, at, snap.me.key) : [];
+    const n = thread.replies.length;
+    paneRows = [
+      ...root,
+      separator("replies", n === 1 ? "1 reply" : `${n} replies`, paneWidth),
+      ...messageRows(thread.replies, paneWidth, at, { me: snap.me.key }),
+    ];
+  } else {
+    paneRows = messageRows(selected?.messages ?? [], paneWidth, at, {
+      me: snap.me.key,
+      ...(selected?.firstUnread ? { firstUnread: selected.firstUnread } : {}),
+    });
+  }
+  const itemsRef = useRef(items);
+  itemsRef.current = items;
+  const rowsRef = useRef(paneRows);
+  rowsRef.current = paneRows;
+  const bodyHeightRef = useRef(bodyHeight);
+  bodyHeightRef.current = bodyHeight;
+  const page = Math.max(1, bodyHeight - 1);
 
   if (cursorRef.current >= entries.length && entries.length > 0)
     cursorRef.current = entries.length - 1;
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a new conversation starts at its newest message
-  useEffect(() => setTop(undefined), [snap.selected]);
+  // a new conversation or view starts at its newest message
+  // biome-ignore lint/correctness/useExhaustiveDependencies: these are the triggers
+  useEffect(() => setTop(undefined), [snap.selected, thread?.root?.id, search?.query]);
 
-  const submit = (target: string) => {
+  // a mention of me or a DM: the bell, and a marker until its conversation is opened
+  const ring = useCallback(() => {
+    if (bell) bell();
+    else stdout?.write("\u0007");
+  }, [bell, stdout]);
+  useEffect(
+    () =>
+      model.onNotify((n) => {
+        ring();
+        if (n.conversation === model.snapshot().selected) return;
+        setAlerts((a) => new Map(a).set(n.conversation, n.reason));
+      }),
+    [model, ring],
+  );
+  useEffect(() => {
+    setAlerts((a) => {
+      if (!a.has(snap.selected)) return a;
+      const next = new Map(a);
+      next.delete(snap.selected);
+      return next;
+    });
+  }, [snap.selected]);
+
+  /** Puts the selection on `id` and scrolls so that its rows are on screen. */
+  const pick = (id: string | undefined) => {
+    setPicked(id);
+    if (id === undefined) return;
+    const span = spanOf(rowsRef.current, id);
+    if (span)
+      setTop(topShowing(rowsRef.current.length, bodyHeightRef.current, topRef.current, span));
+  };
+
+  /** The message the selection is on (the newest when it is gone). */
+  const pickedMessage = (): MessageView | undefined => {
+    const list = itemsRef.current;
+    return list.find((m) => m.id === pickedRef.current) ?? list.at(-1);
+  };
+
+  const fail = (err: unknown) =>
+    setNotice({ tone: "error", text: err instanceof Error ? err.message : String(err) });
+
+  const enterSelect = () => {
+    const last = itemsRef.current.at(-1);
+    if (!last) {
+      setNotice({ tone: "info", text: "no message here to select" });
+      return;
+    }
+    setNotice(undefined);
+    setFocus("select");
+    pick(
+      pickedRef.current && itemsRef.current.some((m) => m.id === pickedRef.current)
+        ? pickedRef.current
+        : last.id,
+    );
+  };
+
+  const react = (m: MessageView, emoji: string) => {
+    const mine = m.reactions.some((r) => r.emoji === emoji && r.mine);
+    model.react(m.id, emoji, !mine).catch(fail);
+  };
+
+  const runSearch = (query: string, more: SearchView | undefined) => {
+    const run = ++searchRun.current;
+    const base: SearchView = more ?? { query, hits: [], loading: true, index: 0 };
+    setSearch({ ...base, loading: true });
+    setFocus("search");
+    model
+      .search(query, more?.cursor ? { cursor: more.cursor } : {})
+      .then((page) => {
+        if (run !== searchRun.current) return;
+        const hits = [...base.hits, ...page.hits];
+        setSearch({
+          query,
+          hits,
+          loading: false,
+          index: more ? Math.min(base.index + 1, hits.length - 1) : 0,
+          ...(page.cursor ? { cursor: page.cursor } : {}),
+        });
+        const id = hits[more ? Math.min(base.index + 1, hits.length - 1) : 0]?.id;
+        if (id) setPicked(id);
+      })
+      .catch((err: unknown) => {
+        if (run !== searchRun.current) return;
+        setSearch({
+          ...base,
+          loading: false,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      });
+  };
+
+  const closeSearch = () => {
+    searchRun.current++;
+    setSearch(undefined);
+    setPicked(undefined);
+    setFocus("input");
+  };
+
+  const submit = () => {
     const line = textRef.current;
-    const outcome = submitLine(model, target, line);
+    const d = draftRef.current;
+    const current = model.snapshot();
+    const target = current.thread?.conversation ?? current.selected;
+    if (d.editing) {
+      const edited = line.trim();
+      if (edited === "") {
+        setNotice({
+          tone: "error",
+          text: "an edit cannot be empty: Esc keeps the message, d on it deletes it",
+        });
+        return;
+      }
+      const id = d.editing;
+      setText("");
+      setDraft({});
+      setNotice(undefined);
+      model.edit(id, edited).catch((err: unknown) => {
+        fail(err);
+        if (!textRef.current) {
+          setText(edited);
+          setDraft({ editing: id });
+        }
+      });
+      return;
+    }
+    const replyTo = d.replyTo?.id ?? current.thread?.root?.id;
+    const outcome = submitLine(model, target, line, replyTo);
     setNotice(outcome.notice);
-    if (outcome.clear) setText("");
+    if (outcome.clear) {
+      setText("");
+      if (outcome.sending) setDraft({});
+    }
     if (outcome.help) setHelp(true);
     else if (line.trim()) setHelp(false);
     if (outcome.quit) onQuit();
+    if (outcome.search !== undefined) runSearch(outcome.search, undefined);
     outcome.sending?.catch((err: unknown) => {
-      setNotice({ tone: "error", text: err instanceof Error ? err.message : String(err) });
-      if (!textRef.current) setText(line.trim());
+      fail(err);
+      if (!textRef.current) {
+        setText(line.trim());
+        setDraft(d);
+      }
     });
   };
 
+  /** Esc in the input or the sidebar: closes the nearest thing, or starts selecting. */
+  const closeNearest = () => {
+    if (helpRef.current || notice) {
+      setHelp(false);
+      setNotice(undefined);
+    } else if (draftRef.current.editing) {
+      setDraft({});
+      setText("");
+    } else if (draftRef.current.replyTo) {
+      setDraft({});
+    } else if (model.snapshot().thread) {
+      model.closeThread();
+      setPicked(undefined);
+    } else enterSelect();
+  };
+
+  const selectKeys = (input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]) => {
+    const list = itemsRef.current;
+    const m = pickedMessage();
+    if (key.escape || !m) {
+      setFocus("input");
+      setPicked(undefined);
+      return;
+    }
+    const i = list.indexOf(m);
+    if (key.upArrow || input === "k") pick(list[Math.max(0, i - 1)]?.id);
+    else if (key.downArrow || input === "j") pick(list[Math.min(list.length - 1, i + 1)]?.id);
+    else if (input === "r") {
+      if (m.deleted) return setNotice({ tone: "error", text: "that message was deleted" });
+      setDraft({ replyTo: { id: m.id, display: m.display } });
+      setFocus("input");
+      setNotice(undefined);
+    } else if (input === "e") {
+      if (!m.mine) return setNotice({ tone: "error", text: "you can edit only your own messages" });
+      if (m.deleted)
+        return setNotice({ tone: "error", text: "a deleted message cannot be edited" });
+      setDraft({ editing: m.id });
+      setText(plainText(m));
+      setFocus("input");
+      setNotice(undefined);
+    } else if (input === "d") {
+      if (!m.mine)
+        return setNotice({ tone: "error", text: "you can delete only your own messages" });
+      if (m.deleted) return setNotice({ tone: "info", text: "that message is deleted already" });
+      setFocus("confirm");
+      setNotice(undefined);
+    } else if (input === "+") {
+      if (m.deleted) return setNotice({ tone: "error", text: "that message was deleted" });
+      setPrompt("");
+      setFocus("react");
+      setNotice(undefined);
+    } else if (/^[1-5]$/.test(input)) {
+      if (m.deleted) return setNotice({ tone: "error", text: "that message was deleted" });
+      react(m, QUICK_REACTIONS[Number(input) - 1] as string);
+    } else if (input === "t" || key.return) {
+      model.openThread(m.id);
+      setPicked(undefined);
+      setFocus("input");
+      setNotice(undefined);
+    } else if (key.tab) {
+      setPicked(undefined);
+      setFocus("input");
+    }
+  };
+
   useInput((input, key) => {
-    // fresh values, not the ones of the last render (see the refs above)
+    // fresh values, not the ones of the last render (see useLatest)
     const current = model.snapshot();
     const entries = sidebarEntries(current);
     if (key.ctrl && input === "c") {
       onQuit();
       return;
     }
+    const f = focusRef.current;
+    if (f === "confirm") {
+      const m = pickedMessage();
+      setFocus("select");
+      if (input === "y" && m) {
+        model.remove(m.id).catch(fail);
+        setNotice(undefined);
+      } else setNotice({ tone: "info", text: "kept" });
+      return;
+    }
+    if (f === "react") {
+      const m = pickedMessage();
+      if (key.escape || !m) {
+        setFocus("select");
+        return;
+      }
+      if (promptRef.current === "" && /^[1-5]$/.test(input)) {
+        react(m, QUICK_REACTIONS[Number(input) - 1] as string);
+        setFocus("select");
+      } else if (key.return) {
+        const emoji = promptRef.current.trim();
+        if (emoji) react(m, emoji);
+        setFocus("select");
+      } else if (key.backspace || key.delete) setPrompt(withoutLast(promptRef.current));
+      else if (input && !key.ctrl && !key.meta) setPrompt(typed(promptRef.current, input));
+      return;
+    }
+    if (f === "search") {
+      const s = searchRef.current;
+      if (key.escape || !s) return closeSearch();
+      const move = (to: number) => {
+        const i = Math.max(0, Math.min(s.hits.length - 1, to));
+        setSearch({ ...s, index: i });
+        pick(s.hits[i]?.id);
+      };
+      if (key.upArrow || input === "k") move(s.index - 1);
+      else if (key.downArrow || input === "j") move(s.index + 1);
+      else if (input === "n" && s.cursor && !s.loading) runSearch(s.query, s);
+      else if (key.return) {
+        const hit = s.hits[s.index];
+        if (!hit) return;
+        closeSearch();
+        if (current.thread) model.closeThread();
+        model.select(hit.conversation);
+      }
+      return;
+    }
+    if (f === "select") {
+      selectKeys(input, key);
+      return;
+    }
     if (key.escape) {
-      setHelp(false);
-      setNotice(undefined);
+      closeNearest();
+      return;
+    }
+    if (key.meta && key.upArrow) {
+      enterSelect();
       return;
     }
     if (key.tab) {
-      if (focusRef.current === "input") {
+      const c = completion.current;
+      const mention = f === "input" ? mentionAtEnd(textRef.current) : undefined;
+      if (c && mention && c.names.length > 1) {
+        // Tab again: the next candidate
+        const index = (c.index + 1) % c.names.length;
+        completion.current = { ...c, index };
+        setText(
+          completeMention(textRef.current.slice(0, c.at) + "@", c.at, c.names[index] as string),
+        );
+        return;
+      }
+      if (mention) {
+        const names = model.mentionCandidates(mention.prefix).map((u) => u.name);
+        if (names.length > 0) {
+          completion.current = { at: mention.at, names, index: 0 };
+          setText(completeMention(textRef.current, mention.at, names[0] as string));
+          setNotice(
+            names.length > 1 ? { tone: "info", text: `Tab again: ${names.join(", ")}` } : undefined,
+          );
+          return;
+        }
+      }
+      if (f === "input") {
         setCursor(
           Math.max(
             0,
@@ -342,34 +557,35 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now }: ChatAp
           ),
         );
         setFocus("sidebar");
-      } else {
-        setFocus("input");
-      }
+      } else setFocus("input");
       return;
     }
+    completion.current = undefined;
     if (key.pageUp || key.pageDown) {
-      const last = lastPageTop(rowsRef.current.length, paneHeight);
+      const last = lastPageTop(rowsRef.current.length, bodyHeightRef.current);
       const from = Math.min(topRef.current ?? last, last);
       const next = key.pageUp ? Math.max(0, from - page) : from + page;
       setTop(next >= last ? undefined : next);
       return;
     }
-    if (focusRef.current === "sidebar") {
+    if (f === "sidebar") {
       const c = cursorRef.current;
       if (key.upArrow) setCursor(Math.max(0, c - 1));
       else if (key.downArrow) setCursor(Math.min(entries.length - 1, c + 1));
       else if (key.return) {
         const entry = entries[c];
         if (entry) {
+          if (current.thread) model.closeThread();
           model.select(entry.id);
           setHelp(false);
+          setDraft({});
           setFocus("input");
         }
       }
       return;
     }
     if (key.return) {
-      submit(current.selected);
+      submit();
       return;
     }
     if (key.backspace || key.delete) {
@@ -384,12 +600,141 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now }: ChatAp
     const lines = input.split(/\r\n|\r|\n/);
     lines.forEach((line, i) => {
       setText(typed(textRef.current, line));
-      if (i < lines.length - 1) submit(model.snapshot().selected);
+      if (i < lines.length - 1) submit();
     });
+    const now = textRef.current;
+    if (now.trim() !== "" && !now.startsWith("/") && !draftRef.current.editing) {
+      model.typing(current.thread?.conversation ?? current.selected);
+    }
   });
 
+  // --- what the pane shows ---------------------------------------------------------------
+  let content: PaneContent;
+  if (help) {
+    content = {
+      title: (
+        <>
+          {selected
+            ? selected.kind === "channel"
+              ? `#${selected.title}`
+              : `@${selected.title}`
+            : ""}
+          <Text dimColor> · help (Esc closes)</Text>
+        </>
+      ),
+      lines: wrapLines(["Commands", ...commandHelp(), "", "Keys", ...KEYS_HELP], paneWidth),
+      typing: "",
+    };
+  } else if (search) {
+    content = {
+      title: (
+        <>
+          search "{search.query}"
+          <Text dimColor>
+            {" "}
+            · {search.hits.length} {search.hits.length === 1 ? "result" : "results"}
+            {search.cursor ? ", more with n" : ""} · Enter opens · Esc closes
+          </Text>
+        </>
+      ),
+      rows: paneRows,
+      ...(picked ? { selected: picked } : {}),
+      typing: "",
+    };
+  } else {
+    const scrolled = top !== undefined;
+    const oldest = atOldest(paneRows.length, bodyHeight, top);
+    const where = thread
+      ? `thread in ${conversationLabel(snap, thread.conversation)}`
+      : selected
+        ? selected.kind === "channel"
+          ? `#${selected.title}`
+          : `@${selected.title}${selected.online ? " (online)" : " (offline)"}`
+        : "";
+    content = {
+      title: (
+        <>
+          {where}
+          {selected?.muted && !thread ? <Text dimColor> (muted)</Text> : null}
+          {thread ? <Text dimColor> · Esc back</Text> : null}
+          {thread?.loading ? <Text dimColor> loading…</Text> : null}
+          {!thread && selected?.history === "loading" && paneRows.length > 0 ? (
+            <Text dimColor> loading history…</Text>
+          ) : null}
+          {!thread && selected?.history === "failed" ? (
+            <Text color="red"> history unavailable</Text>
+          ) : null}
+          {scrolled ? (
+            <Text dimColor>
+              {oldest ? " (oldest loaded" : " (scrolled up"} · PageDown for newer)
+            </Text>
+          ) : null}
+        </>
+      ),
+      rows: paneRows,
+      empty: thread
+        ? thread.loading
+          ? "loading thread…"
+          : "original not available"
+        : emptyText(selected),
+      ...(picked && (focus === "select" || focus === "react" || focus === "confirm")
+        ? { selected: picked }
+        : {}),
+      typing,
+    };
+  }
+
+  // --- the input line ----------------------------------------------------------------------
   const inputWidth = Math.max(10, width - 6);
-  const shownText = text.length > inputWidth ? `…${text.slice(-(inputWidth - 1))}` : text;
+  const pm = picked ? items.find((m) => m.id === picked) : undefined;
+  let input: ReactNode;
+  if (focus === "select") {
+    input = (
+      <Text dimColor wrap="truncate-end">
+        ↑/↓ select · r reply · e edit · d delete · + react (1–5) · t thread · Esc back
+      </Text>
+    );
+  } else if (focus === "confirm") {
+    input = (
+      <Text wrap="truncate-end">
+        <Text color="red">delete your message "{pm ? excerpt(pm) : ""}"?</Text> y deletes, any other
+        key keeps it
+      </Text>
+    );
+  } else if (focus === "react") {
+    input = (
+      <Text wrap="truncate-end">
+        <Text color="cyan">
+          react {QUICK_REACTIONS.map((e, i) => `${i + 1} ${e}`).join("  ")} or an emoji + Enter ›{" "}
+        </Text>
+        {prompt}
+        <Text inverse> </Text>
+      </Text>
+    );
+  } else if (focus === "search") {
+    input = (
+      <Text dimColor wrap="truncate-end">
+        ↑/↓ pick · Enter open · n more · Esc close
+      </Text>
+    );
+  } else {
+    const label = draft.editing
+      ? "edit › "
+      : draft.replyTo
+        ? `↪ ${draft.replyTo.display} › `
+        : thread
+          ? "↪ thread › "
+          : "› ";
+    const room = Math.max(5, inputWidth - label.length);
+    const shown = text.length > room ? `…${text.slice(-(room - 1))}` : text;
+    input = (
+      <Text wrap="truncate-end">
+        <Text color="cyan">{label}</Text>
+        {shown}
+        {focus === "input" ? <Text inverse> </Text> : null}
+      </Text>
+    );
+  }
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Box>
@@ -399,22 +744,12 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now }: ChatAp
           selected={snap.selected}
           focused={focus === "sidebar"}
           height={paneHeight + 3}
+          alerts={alerts}
         />
-        <Messages
-          conversation={selected}
-          rows={messageRowsNow}
-          top={top}
-          help={help}
-          width={paneWidth}
-          height={paneHeight}
-        />
+        <Pane content={content} top={top} height={paneHeight} />
       </Box>
-      <Box borderStyle="round" borderColor={focus === "input" ? "cyan" : "gray"} paddingX={1}>
-        <Text wrap="truncate-end">
-          <Text color="cyan">› </Text>
-          {shownText}
-          {focus === "input" ? <Text inverse> </Text> : null}
-        </Text>
+      <Box borderStyle="round" borderColor={focus === "sidebar" ? "gray" : "cyan"} paddingX={1}>
+        {input}
       </Box>
       {notice ? (
         <Text color={notice.tone === "error" ? "red" : "yellow"} wrap="truncate-end">
