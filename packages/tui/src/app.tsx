@@ -197,7 +197,10 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
   const [alerts, setAlerts] = useState<ReadonlyMap<string, AlertReason>>(new Map());
   const [notice, setNotice] = useState<Notice | undefined>();
   const [help, helpRef, setHelp] = useLatest(false);
-  const completion = useRef<{ at: number; names: string[]; index: number } | undefined>(undefined);
+  // the names that Tab offered for the mention at `at`, and the text it made
+  const completion = useRef<
+    { at: number; names: string[]; index: number; text: string } | undefined
+  >(undefined);
   const searchRun = useRef(0);
 
   const entries = sidebarEntries(snap);
@@ -486,12 +489,18 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
       if (promptRef.current === "" && /^[1-5]$/.test(input)) {
         react(m, QUICK_REACTIONS[Number(input) - 1] as string);
         setFocus("select");
-      } else if (key.return) {
+        return;
+      }
+      if (key.backspace || key.delete) return setPrompt(withoutLast(promptRef.current));
+      if (key.ctrl || key.meta) return;
+      // an emoji and its Enter can come as one chunk (a paste, a compose key)
+      const [first = "", ...rest] = input.split(/\r\n|\r|\n/);
+      setPrompt(typed(promptRef.current, first));
+      if (key.return || rest.length > 0) {
         const emoji = promptRef.current.trim();
         if (emoji) react(m, emoji);
         setFocus("select");
-      } else if (key.backspace || key.delete) setPrompt(withoutLast(promptRef.current));
-      else if (input && !key.ctrl && !key.meta) setPrompt(typed(promptRef.current, input));
+      }
       return;
     }
     if (f === "search") {
@@ -528,21 +537,21 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
     }
     if (key.tab) {
       const c = completion.current;
-      const mention = f === "input" ? mentionAtEnd(textRef.current) : undefined;
-      if (c && mention && c.names.length > 1) {
-        // Tab again: the next candidate
+      if (f === "input" && c && c.names.length > 1 && textRef.current === c.text) {
+        // Tab again, nothing typed since: the next candidate
         const index = (c.index + 1) % c.names.length;
-        completion.current = { ...c, index };
-        setText(
-          completeMention(textRef.current.slice(0, c.at) + "@", c.at, c.names[index] as string),
-        );
+        const next = completeMention(textRef.current, c.at, c.names[index] as string);
+        completion.current = { ...c, index, text: next };
+        setText(next);
         return;
       }
+      const mention = f === "input" ? mentionAtEnd(textRef.current) : undefined;
       if (mention) {
         const names = model.mentionCandidates(mention.prefix).map((u) => u.name);
         if (names.length > 0) {
-          completion.current = { at: mention.at, names, index: 0 };
-          setText(completeMention(textRef.current, mention.at, names[0] as string));
+          const next = completeMention(textRef.current, mention.at, names[0] as string);
+          completion.current = { at: mention.at, names, index: 0, text: next };
+          setText(next);
           setNotice(
             names.length > 1 ? { tone: "info", text: `Tab again: ${names.join(", ")}` } : undefined,
           );
