@@ -275,14 +275,17 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
     });
   }, [snap.selected]);
 
-  /** Puts the selection on `id` and scrolls so that its rows are on screen. */
-  const pick = (id: string | undefined) => {
-    setPicked(id);
-    if (id === undefined) return;
-    const span = spanOf(rowsRef.current, id);
+  /** Puts the selection on `id` (the effect below scrolls to it). */
+  const pick = (id: string | undefined) => setPicked(id);
+
+  // the selected message (or search hit) stays on screen: when it moves, and when rows come in
+  // biome-ignore lint/correctness/useExhaustiveDependencies: these are the triggers
+  useEffect(() => {
+    if (picked === undefined) return;
+    const span = spanOf(rowsRef.current, picked);
     if (span)
       setTop(topShowing(rowsRef.current.length, bodyHeightRef.current, topRef.current, span));
-  };
+  }, [picked, paneRows.length, bodyHeight]);
 
   /** The message the selection is on (the newest when it is gone). */
   const pickedMessage = (): MessageView | undefined => {
@@ -331,7 +334,7 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
           ...(page.cursor ? { cursor: page.cursor } : {}),
         });
         const id = hits[more ? Math.min(base.index + 1, hits.length - 1) : 0]?.id;
-        if (id) setPicked(id);
+        if (id) pick(id);
       })
       .catch((err: unknown) => {
         if (run !== searchRun.current) return;
