@@ -266,6 +266,14 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
       }),
     [model, ring],
   );
+  // another conversation: a thread, reply or edit of the last one does not come along
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the trigger is the conversation
+  useEffect(() => {
+    const open = model.snapshot().thread;
+    if (open && open.conversation !== snap.selected) model.closeThread();
+    if (draftRef.current.editing) setText("");
+    if (draftRef.current.editing || draftRef.current.replyTo) setDraft({});
+  }, [snap.selected]);
   useEffect(() => {
     setAlerts((a) => {
       if (!a.has(snap.selected)) return a;
