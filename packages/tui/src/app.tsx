@@ -33,7 +33,16 @@ import {
 } from "react";
 import { completeMention, mentionAtEnd, typingLine } from "./compose.ts";
 import { type AlertReason, type ChatModel, conversationLabel, sidebarEntries } from "./model.ts";
-import { atOldest, Pane, type PaneContent, SIDEBAR_WIDTH, Sidebar, StatusLine } from "./panes.tsx";
+import {
+  atOldest,
+  InputLine,
+  Pane,
+  type PaneContent,
+  QUICK_REACTIONS,
+  SIDEBAR_WIDTH,
+  Sidebar,
+  StatusLine,
+} from "./panes.tsx";
 import {
   lastPageTop,
   messageRows,
@@ -47,14 +56,11 @@ import {
 } from "./rows.ts";
 import { type Outcome, submitLine } from "./submit.ts";
 
-export { SIDEBAR_WIDTH };
+export { QUICK_REACTIONS, SIDEBAR_WIDTH };
 
 /** Where keys go. */
 type Focus = "input" | "sidebar" | "select" | "react" | "confirm" | "search";
 type Notice = NonNullable<Outcome["notice"]>;
-
-/** The emoji that 1–5 stand for, in the react prompt and in select mode. */
-export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "👀"] as const;
 
 const KEYS_HELP = [
   "Enter send · Tab complete @name, or sidebar/input · ↑/↓ + Enter pick a conversation",
@@ -704,57 +710,7 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
     };
   }
 
-  // --- the input line ----------------------------------------------------------------------
-  const inputWidth = Math.max(10, width - 6);
   const pm = picked ? items.find((m) => m.id === picked) : undefined;
-  let input: ReactNode;
-  if (focus === "select") {
-    input = (
-      <Text dimColor wrap="truncate-end">
-        ↑/↓ select · r reply · e edit · d delete · + react (1–5) · t thread · Esc back
-      </Text>
-    );
-  } else if (focus === "confirm") {
-    input = (
-      <Text wrap="truncate-end">
-        <Text color="red">delete your message "{pm ? excerpt(pm) : ""}"?</Text> y deletes, any other
-        key keeps it
-      </Text>
-    );
-  } else if (focus === "react") {
-    input = (
-      <Text wrap="truncate-end">
-        <Text color="cyan">
-          react {QUICK_REACTIONS.map((e, i) => `${i + 1} ${e}`).join("  ")} or an emoji + Enter ›{" "}
-        </Text>
-        {prompt}
-        <Text inverse> </Text>
-      </Text>
-    );
-  } else if (focus === "search") {
-    input = (
-      <Text dimColor wrap="truncate-end">
-        ↑/↓ pick · Enter open · n more · Esc close
-      </Text>
-    );
-  } else {
-    const label = draft.editing
-      ? "edit › "
-      : draft.replyTo
-        ? `↪ ${draft.replyTo.display} › `
-        : thread
-          ? "↪ thread › "
-          : "› ";
-    const room = Math.max(5, inputWidth - label.length);
-    const shown = text.length > room ? `…${text.slice(-(room - 1))}` : text;
-    input = (
-      <Text wrap="truncate-end">
-        <Text color="cyan">{label}</Text>
-        {shown}
-        {focus === "input" ? <Text inverse> </Text> : null}
-      </Text>
-    );
-  }
   return (
     <Box flexDirection="column" width={width} height={height}>
       <Box>
@@ -768,9 +724,22 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
         />
         <Pane content={content} top={top} height={paneHeight} />
       </Box>
-      <Box borderStyle="round" borderColor={focus === "sidebar" ? "gray" : "cyan"} paddingX={1}>
-        {input}
-      </Box>
+      <InputLine
+        mode={focus}
+        text={text}
+        prompt={prompt}
+        label={
+          draft.editing
+            ? "edit › "
+            : draft.replyTo
+              ? `↪ ${draft.replyTo.display} › `
+              : thread
+                ? "↪ thread › "
+                : "› "
+        }
+        asking={pm ? excerpt(pm) : ""}
+        width={width}
+      />
       {notice ? (
         <Text color={notice.tone === "error" ? "red" : "yellow"} wrap="truncate-end">
           {notice.text}

@@ -20,6 +20,9 @@ const STATE_COLOR: Record<SessionState, string> = {
   closed: "gray",
 };
 
+/** The emoji that 1–5 stand for, in the react prompt and in select mode. */
+export const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "👀"] as const;
+
 /** The marker of a conversation that asks for attention: "@" a mention, "!" a DM. */
 export const ALERT_MARK: Record<AlertReason, string> = { mention: "@", dm: "!" };
 
@@ -184,6 +187,66 @@ export function Pane(props: { content: PaneContent; top: number | undefined; hei
 /** Whether a pane of `height` rows that starts at `top` shows the oldest row. */
 export function atOldest(total: number, height: number, top: number | undefined): boolean {
   return top !== undefined && Math.min(top, lastPageTop(total, height)) === 0;
+}
+
+/**
+ * The input line: what is typed (after `label`: "› ", "↪ alice › ", "edit › "…), or in select
+ * mode its keys, the delete question about message `asking`, the emoji prompt, the search keys.
+ */
+export function InputLine(props: {
+  mode: "input" | "sidebar" | "select" | "react" | "confirm" | "search";
+  text: string;
+  prompt: string;
+  label: string;
+  asking: string;
+  width: number;
+}) {
+  const { mode, text, prompt, label, asking, width } = props;
+  let line: ReactNode;
+  if (mode === "select") {
+    line = (
+      <Text dimColor wrap="truncate-end">
+        ↑/↓ select · r reply · e edit · d delete · + react (1–5) · t thread · Esc back
+      </Text>
+    );
+  } else if (mode === "confirm") {
+    line = (
+      <Text wrap="truncate-end">
+        <Text color="red">delete your message "{asking}"?</Text> y deletes, any other key keeps it
+      </Text>
+    );
+  } else if (mode === "react") {
+    line = (
+      <Text wrap="truncate-end">
+        <Text color="cyan">
+          react {QUICK_REACTIONS.map((e, i) => `${i + 1} ${e}`).join("  ")} or an emoji + Enter ›{" "}
+        </Text>
+        {prompt}
+        <Text inverse> </Text>
+      </Text>
+    );
+  } else if (mode === "search") {
+    line = (
+      <Text dimColor wrap="truncate-end">
+        ↑/↓ pick · Enter open · n more · Esc close
+      </Text>
+    );
+  } else {
+    const room = Math.max(5, width - 6 - label.length);
+    const shown = text.length > room ? `…${text.slice(-(room - 1))}` : text;
+    line = (
+      <Text wrap="truncate-end">
+        <Text color="cyan">{label}</Text>
+        {shown}
+        {mode === "input" ? <Text inverse> </Text> : null}
+      </Text>
+    );
+  }
+  return (
+    <Box borderStyle="round" borderColor={mode === "sidebar" ? "gray" : "cyan"} paddingX={1}>
+      {line}
+    </Box>
+  );
 }
 
 export function StatusLine(props: { snap: ChatSnapshot }) {
