@@ -24,7 +24,6 @@ import {
 import { Box, Text, useInput, useStdout } from "ink";
 import {
   type MutableRefObject,
-  type ReactNode,
   useCallback,
   useEffect,
   useRef,
