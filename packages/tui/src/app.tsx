@@ -14,23 +14,11 @@
 // The screen fills the terminal exactly and is redrawn at the terminal's new size when it is
 // resized (Ink re-lays out the last tree on a resize, but the tree carries the size it was drawn
 // for, so the app re-renders itself with the new one).
-import {
-  type ChatSnapshot,
-  type ConversationView,
-  commandHelp,
-  type MessageView,
-  type SearchHit,
-} from "@natschat/client";
+import { type ConversationView, commandHelp, type MessageView } from "@natschat/client";
 import { Box, Text, useInput, useStdout } from "ink";
-import {
-  type MutableRefObject,
-  useCallback,
-  useEffect,
-  useRef,
-  useState,
-  useSyncExternalStore,
-} from "react";
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { completeMention, mentionAtEnd, typingLine } from "./compose.ts";
+import { useLatest } from "./latest.ts";
 import { type AlertReason, type ChatModel, conversationLabel, sidebarEntries } from "./model.ts";
 import {
   atOldest,
@@ -53,6 +41,7 @@ import {
   topShowing,
   wrapLines,
 } from "./rows.ts";
+import { searchRows, useSearch } from "./search.ts";
 import { type Outcome, submitLine } from "./submit.ts";
 
 export { QUICK_REACTIONS, SIDEBAR_WIDTH };
@@ -74,27 +63,6 @@ const KEYS_HELP = [
 interface Draft {
   replyTo?: { id: string; display: string };
   editing?: string;
-}
-
-/** Search results on screen. */
-interface SearchView {
-  query: string;
-  hits: SearchHit[];
-  cursor?: string;
-  loading: boolean;
-  error?: string;
-  index: number;
-}
-
-/** State that the key handler reads as it is now (keys arrive faster than React renders). */
-function useLatest<T>(initial: T): [T, MutableRefObject<T>, (v: T) => void] {
-  const [value, setValue] = useState(initial);
-  const ref = useRef(initial);
-  const set = useCallback((v: T) => {
-    ref.current = v;
-    setValue(v);
-  }, []);
-  return [value, ref, set];
 }
 
 /** The terminal's size, re-read on every resize. */
@@ -149,24 +117,6 @@ function emptyText(c: ConversationView | undefined): string {
   return `${where} is empty: say hello (/help lists the commands)`;
 }
 
-/** The rows of search results: each hit under its conversation's name. */
-function searchRows(snap: ChatSnapshot, s: SearchView, width: number, now: number): Row[] {
-  const rows = s.hits.flatMap((h): Row[] => [
-    {
-      key: `${h.id}/c`,
-      message: h.id,
-      kind: "quote",
-      text: conversationLabel(snap, h.conversation),
-    },
-    ...rowsOf(h, width, now, snap.me.key),
-  ]);
-  if (s.loading) rows.push(separator("searching", "searching…", width));
-  else if (s.error) rows.push(separator("error", s.error, width));
-  else if (s.cursor) rows.push(separator("more", "n: more results", width));
-  else rows.push(separator("end", s.hits.length === 0 ? "no results" : "end of results", width));
-  return rows;
-}
-
 /** Props of ChatApp. */
 export interface ChatAppProps {
   model: ChatModel;
@@ -196,7 +146,6 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
   const [prompt, promptRef, setPrompt] = useLatest("");
   const [draft, draftRef, setDraft] = useLatest<Draft>({});
   const [picked, pickedRef, setPicked] = useLatest<string | undefined>(undefined);
-  const [search, searchRef, setSearch] = useLatest<SearchView | undefined>(undefined);
   // the first row shown while the reader has scrolled up; undefined: follow the newest
   const [top, topRef, setTop] = useLatest<number | undefined>(undefined);
   const [alerts, setAlerts] = useState<ReadonlyMap<string, AlertReason>>(new Map());
@@ -206,7 +155,8 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
   const completion = useRef<
     { at: number; names: string[]; index: number; text: string } | undefined
   >(undefined);
-  const searchRun = useRef(0);
+  const searcher = useSearch(model, (id) => setPicked(id));
+  const search = searcher.view;
 
   const entries = sidebarEntries(snap);
   const thread = snap.thread;
@@ -329,39 +279,8 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
     model.react(m.id, emoji, !mine).catch(fail);
   };
 
-  const runSearch = (query: string, more: SearchView | undefined) => {
-    const run = ++searchRun.current;
-    const base: SearchView = more ?? { query, hits: [], loading: true, index: 0 };
-    setSearch({ ...base, loading: true });
-    setFocus("search");
-    model
-      .search(query, more?.cursor ? { cursor: more.cursor } : {})
-      .then((page) => {
-        if (run !== searchRun.current) return;
-        const hits = [...base.hits, ...page.hits];
-        setSearch({
-          query,
-          hits,
-          loading: false,
-          index: more ? Math.min(base.index + 1, hits.length - 1) : 0,
-          ...(page.cursor ? { cursor: page.cursor } : {}),
-        });
-        const id = hits[more ? Math.min(base.index + 1, hits.length - 1) : 0]?.id;
-        if (id) pick(id);
-      })
-      .catch((err: unknown) => {
-        if (run !== searchRun.current) return;
-        setSearch({
-          ...base,
-          loading: false,
-          error: err instanceof Error ? err.message : String(err),
-        });
-      });
-  };
-
   const closeSearch = () => {
-    searchRun.current++;
-    setSearch(undefined);
+    searcher.close();
     setPicked(undefined);
     setFocus("input");
   };
@@ -403,7 +322,10 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
     if (outcome.help) setHelp(true);
     else if (line.trim()) setHelp(false);
     if (outcome.quit) onQuit();
-    if (outcome.search !== undefined) runSearch(outcome.search, undefined);
+    if (outcome.search !== undefined) {
+      searcher.start(outcome.search);
+      setFocus("search");
+    }
     outcome.sending?.catch((err: unknown) => {
       fail(err);
       if (!textRef.current) {
@@ -520,16 +442,11 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
       return;
     }
     if (f === "search") {
-      const s = searchRef.current;
+      const s = searcher.ref.current;
       if (key.escape || !s) return closeSearch();
-      const move = (to: number) => {
-        const i = Math.max(0, Math.min(s.hits.length - 1, to));
-        setSearch({ ...s, index: i });
-        pick(s.hits[i]?.id);
-      };
-      if (key.upArrow || input === "k") move(s.index - 1);
-      else if (key.downArrow || input === "j") move(s.index + 1);
-      else if (input === "n" && s.cursor && !s.loading) runSearch(s.query, s);
+      if (key.upArrow || input === "k") searcher.move(-1);
+      else if (key.downArrow || input === "j") searcher.move(1);
+      else if (input === "n") searcher.more();
       else if (key.return) {
         const hit = s.hits[s.index];
         if (!hit) return;
