@@ -4,7 +4,6 @@ export { completeMention, mentionAtEnd, typingLine } from "./compose.ts";
 export {
   type AlertReason,
   type ChatModel,
-  type ChatNotification,
   conversationLabel,
   type SidebarEntry,
   sidebarEntries,

@@ -1,23 +1,24 @@
 // What the terminal chat needs from a session (ChatSession satisfies it; tests pass a fake),
 // and the pure derivations the UI renders from a snapshot: sidebar entries, names to keys.
-import type { ChatSnapshot, MessageView, SearchHit } from "@natschat/client";
+import type {
+  ChatNotification,
+  ChatSnapshot,
+  MentionCandidate,
+  NotifyReason,
+  SearchOptions,
+  SearchResult,
+  SendOptions,
+} from "@natschat/client";
 
 /** Why a conversation asks for attention: someone mentioned me, or sent me a DM. */
-export type AlertReason = "mention" | "dm";
-
-/** What ChatSession.onNotify reports. */
-export interface ChatNotification {
-  conversation: string;
-  message: MessageView;
-  reason: AlertReason;
-}
+export type AlertReason = NotifyReason;
 
 /** The part of ChatSession the UI uses. */
 export interface ChatModel {
   snapshot(): ChatSnapshot;
   onChange(cb: () => void): () => void;
   select(target: string): void;
-  send(target: string, text: string, opts?: { replyTo?: string }): Promise<void>;
+  send(target: string, text: string, opts?: SendOptions): Promise<void>;
   react(messageId: string, emoji: string, on: boolean): Promise<void>;
   edit(messageId: string, text: string): Promise<void>;
   remove(messageId: string): Promise<void>;
@@ -25,12 +26,9 @@ export interface ChatModel {
   closeThread(): unknown;
   typing(target: string): unknown;
   mute(target: string, on: boolean): unknown;
-  search(
-    query: string,
-    opts?: { conversation?: string; cursor?: string },
-  ): Promise<{ hits: SearchHit[]; cursor?: string }>;
+  search(query: string, opts?: SearchOptions): Promise<SearchResult>;
   onNotify(cb: (n: ChatNotification) => void): () => void;
-  mentionCandidates(prefix: string): { key: string; name: string }[];
+  mentionCandidates(prefix: string): MentionCandidate[];
 }
 
 /** One line of the sidebar. */

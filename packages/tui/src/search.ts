@@ -10,7 +10,7 @@ import { type Row, rowsOf, separator } from "./rows.ts";
 /** Search results on screen. */
 export interface SearchView {
   query: string;
-  hits: SearchHit[];
+  hits: readonly SearchHit[];
   cursor?: string;
   loading: boolean;
   error?: string;

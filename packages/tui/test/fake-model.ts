@@ -1,8 +1,14 @@
 // A scripted ChatModel for the terminal UI's tests (no server): a snapshot the test sets, and a
 // record of what the UI asked for (selections, sends, reactions, edits, deletes, threads,
 // typing, mutes, searches).
-import type { ChatSnapshot, ConversationView, MessageView, SearchHit } from "@natschat/client";
-import type { ChatModel, ChatNotification } from "@natschat/tui";
+import type {
+  ChatNotification,
+  ChatSnapshot,
+  ConversationView,
+  MessageView,
+  SearchResult,
+} from "@natschat/client";
+import type { ChatModel } from "@natschat/tui";
 
 export const ME = `U${"A".repeat(55)}`;
 export const BOB = `U${"B".repeat(55)}`;
@@ -69,6 +75,7 @@ export function snapshot(over: Partial<ChatSnapshot> = {}): ChatSnapshot {
     drops: {},
     dropped: 0,
     notice: undefined,
+    thread: undefined,
     ...over,
   };
 }
@@ -80,7 +87,7 @@ export class FakeModel implements ChatModel {
   readonly sent: Array<[string, string] | [string, string, { replyTo?: string }]> = [];
   readonly calls: Array<[string, ...unknown[]]> = [];
   readonly notifyListeners = new Set<(n: ChatNotification) => void>();
-  searchPages: Array<{ hits: SearchHit[]; cursor?: string }> = [];
+  searchPages: SearchResult[] = [];
   failNext: string | undefined;
   snapshot = () => this.snap;
   onChange = (cb: () => void) => {
