@@ -250,11 +250,9 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
       setTop(topShowing(rowsRef.current.length, bodyHeightRef.current, topRef.current, span));
   }, [picked, paneRows.length, bodyHeight]);
 
-  /** The message the selection is on (the newest when it is gone). */
-  const pickedMessage = (): MessageView | undefined => {
-    const list = itemsRef.current;
-    return list.find((m) => m.id === pickedRef.current) ?? list.at(-1);
-  };
+  /** The message the selection is on, if it is still shown (never a stand-in: keys act on it). */
+  const pickedMessage = (): MessageView | undefined =>
+    itemsRef.current.find((m) => m.id === pickedRef.current);
 
   const fail = (err: unknown) =>
     setNotice({ tone: "error", text: err instanceof Error ? err.message : String(err) });
@@ -354,9 +352,14 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
   const selectKeys = (input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]) => {
     const list = itemsRef.current;
     const m = pickedMessage();
-    if (key.escape || !m) {
+    if (key.escape || list.length === 0) {
       setFocus("input");
       setPicked(undefined);
+      return;
+    }
+    if (!m) {
+      // it is gone (evicted, or the view changed): the newest, and no action on a stand-in
+      pick(list.at(-1)?.id);
       return;
     }
     const i = list.indexOf(m);
