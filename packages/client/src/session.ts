@@ -66,11 +66,12 @@ import type {
 import { openConnection, statusVerdict } from "./connection.ts";
 import { Directory, natsDirectoryLookup } from "./directory.ts";
 import { ChatError } from "./errors.ts";
+import { Events } from "./events.ts";
 import { natsHistoryFetch } from "./history.ts";
 import { HistoryLoader } from "./history-loader.ts";
 import { IdentityCache } from "./identity.ts";
 import { Inbound } from "./inbound.ts";
-import { mentionCandidates } from "./mentions.ts";
+import { mentionCandidates, mentionsToKeys } from "./mentions.ts";
 import type { ChatCreds, ChatSessionOptions } from "./options.ts";
 import { Presence } from "./presence.ts";
 import { chatUserKind } from "./renewal.ts";
@@ -94,6 +95,7 @@ export class ChatSession {
   readonly #history: HistoryLoader;
   readonly #renewer: Renewer;
   readonly #sender: Sender;
+  readonly #events: Events;
   #signer: Signer | undefined;
   #nc: NatsConnection | undefined;
   #started = false;
@@ -186,6 +188,7 @@ export class ChatSession {
       onRenewed: () => options.onRenewed?.(this.#creds),
     });
     this.#sender = new Sender({ store, scope, nc, now, keyOf: (name) => this.#keyOf(name) });
+    this.#events = new Events({ store, scope, nc, signer, now });
     this.#closed = new Promise((resolve) => {
       this.#closedResolve = resolve;
     });
@@ -261,6 +264,7 @@ export class ChatSession {
       (err: unknown) => this.#terminate("closed", `connection closed: ${text(err)}`),
     );
     this.#inbound.subscribe(nc);
+    this.#events.subscribe(nc);
     // Live subscriptions are in place before history is read, so nothing falls in between.
     try {
       await nc.flush();
@@ -317,37 +321,32 @@ export class ChatSession {
    * makes it a reply, shown in that message's thread too.
    */
   async send(target: string, text: string, opts: SendOptions = {}): Promise<void> {
-    const signer = this.#signer;
-    if (!this.#nc || !signer) throw new ChatError("CHAT_NOT_STARTED", "start() the session first");
-    if (!this.#scope.live) {
-      const state = this.#store.state;
-      throw new ChatError(
-        "CHAT_STOPPED",
-        `the session is ${isFinal(state) ? state : "stopping"}: ${this.#store.reason ?? "stopped"}`,
-      );
-    }
-    await this.#sender.send(signer, parseTarget(target), text, opts);
+    this.#checkLive();
+    await this.#sender.send(this.#signer as Signer, parseTarget(target), text, opts);
   }
 
-  /** Adds (`on`) or removes our `emoji` on a message; resolves once the service stored it. */
+  /**
+   * Adds (`on`) or removes our `emoji` on a message (MessageView.id); resolves once the history
+   * service stored it, rejects with ChatError (code LIMIT, NOT_FOUND, …) when it refused.
+   */
   async react(messageId: string, emoji: string, on: boolean): Promise<void> {
-    void messageId;
-    void emoji;
-    void on;
-    throw notYet("react");
+    this.#checkLive();
+    await this.#events.react(messageId, emoji, on);
   }
 
   /** Replaces the text of our message; rejects with ChatError (code FORBIDDEN, …) if refused. */
   async edit(messageId: string, text: string): Promise<void> {
-    void messageId;
-    void text;
-    throw notYet("edit");
+    this.#checkLive();
+    await this.#events.edit(
+      messageId,
+      mentionsToKeys(text, (n) => this.#keyOf(n)),
+    );
   }
 
   /** Deletes our message (a tombstone for everyone); rejects with ChatError if refused. */
   async remove(messageId: string): Promise<void> {
-    void messageId;
-    throw notYet("remove");
+    this.#checkLive();
+    await this.#events.remove(messageId);
   }
 
   /** Opens the thread of a message (`snapshot().thread`); live replies join it. */
@@ -412,6 +411,19 @@ export class ChatSession {
   /** The current state, immutable; the same object until the next change. */
   snapshot(): ChatSnapshot {
     return this.#store.snapshot();
+  }
+
+  #checkLive(): void {
+    if (!this.#nc || !this.#signer) {
+      throw new ChatError("CHAT_NOT_STARTED", "start() the session first");
+    }
+    if (!this.#scope.live) {
+      const state = this.#store.state;
+      throw new ChatError(
+        "CHAT_STOPPED",
+        `the session is ${isFinal(state) ? state : "stopping"}: ${this.#store.reason ?? "stopped"}`,
+      );
+    }
   }
 
   // --- the connection's state machine ----------------------------------------------------

@@ -319,6 +319,30 @@ export class ChatStore {
     return undefined;
   }
 
+  /**
+   * Replaces message `id` of conversation `conversationId` with `change(old)`, wherever it is held
+   * (the conversation, the open thread); false when it is held nowhere.
+   */
+  updateMessage(
+    id: string,
+    conversationId: string,
+    change: (m: MessageRecord) => MessageRecord,
+  ): boolean {
+    let found = this.find(conversationId)?.update(id, change) ?? false;
+    const t = this.#thread;
+    if (t && t.conversation === conversationId) {
+      if (t.root?.id === id) {
+        this.#thread = { ...t, root: change(t.root) };
+        found = true;
+      } else if (t.replies.some((m) => m.id === id)) {
+        this.#thread = { ...t, replies: t.replies.map((m) => (m.id === id ? change(m) : m)) };
+        found = true;
+      }
+    }
+    if (found) this.changed();
+    return found;
+  }
+
   /** The open thread (threads.ts sets it). */
   get thread(): ThreadRecord | undefined {
     return this.#thread;
