@@ -109,7 +109,7 @@ export class QuotaLedger {
 }
 
 /** Another replica wrote the key first: its expected-last-sequence check failed. */
-function isCasConflict(err: unknown): boolean {
+export function isCasConflict(err: unknown): boolean {
   return (
     err instanceof JetStreamApiError &&
     (err.code === JetStreamApiCodes.StreamWrongLastSequence ||

@@ -8,11 +8,13 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
-import { type Service, Svcm } from "@nats-io/services";
+import { type Service, type ServiceMsg, Svcm } from "@nats-io/services";
 import {
   CLOCK_SKEW_SECONDS,
   HISTORY_DMS_SUBJECT,
   HISTORY_POSTS_SUBJECT,
+  HISTORY_READSTATE_SUBJECT,
+  HISTORY_SEARCH_SUBJECT,
   serviceErrorHeaders,
 } from "@natschat/protocol";
 import {
@@ -27,6 +29,7 @@ import { HistoryServiceError } from "./errors.ts";
 import { StreamFollower } from "./index.ts";
 import { bounded, createLogger, type Logger, withRetries } from "./log.ts";
 import { v2MigrationPending } from "./migrate-v2.ts";
+import { startPersonal } from "./personal.ts";
 import { DEFAULT_DAILY_QUOTA_BYTES, QuotaLedger } from "./quota.ts";
 import { HistoryReaders } from "./readers.ts";
 import { DEDUPE_WINDOW_SECONDS, ensureHistoryStores } from "./streams.ts";
@@ -222,12 +225,28 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
       maxReplyBytes: maxPayload - 4096,
       log,
     });
+    const personal = await withRetries(
+      "start read state, search and the typing relay",
+      log,
+      () =>
+        startPersonal({
+          chat,
+          jsm,
+          followers,
+          chatAccount: opts.chatAccount,
+          maxReplyBytes: maxPayload - 4096,
+          log,
+        }),
+      startupFailed,
+    );
+    closers.push(() => personal.stop());
     const inflight = new Set<Promise<void>>();
     let draining = false;
     const svc = await new Svcm(admin).add({
       name: HISTORY_SERVICE_NAME,
       version: HISTORY_SERVICE_VERSION,
-      description: "natschat history: stores live posts and DMs, serves channel and DM history",
+      description:
+        "natschat history: stores live posts and DMs, serves channel and DM history, read state and search, relays typing",
       queue: HISTORY_QUEUE,
       metadata: { replica: replicaId },
       statsHandler: async (ep) => {
@@ -236,18 +255,23 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
           return {
             ...readers.stats[name],
             indexed: followers[name].index.size,
-            ...(name === "posts" ? { writer: writer.stats } : {}),
+            ...(name === "posts" ? { writer: writer.stats, typing: personal.typing.stats } : {}),
           };
+        if (name === "readstate") return personal.readStates.stats;
+        if (name === "search") return personal.search.stats;
         return null;
       },
     });
     closers.push(async () => {
       await svc.stop().catch(() => undefined);
     });
-    for (const [endpoint, subject] of [
-      ["posts", HISTORY_POSTS_SUBJECT],
-      ["dms", HISTORY_DMS_SUBJECT],
-    ] as const) {
+    const endpoints: [string, string, (msg: ServiceMsg) => Promise<void>][] = [
+      ["posts", HISTORY_POSTS_SUBJECT, (msg) => readers.handle("posts", msg)],
+      ["dms", HISTORY_DMS_SUBJECT, (msg) => readers.handle("dms", msg)],
+      ["readstate", HISTORY_READSTATE_SUBJECT, (msg) => personal.readStates.handle(msg)],
+      ["search", HISTORY_SEARCH_SUBJECT, (msg) => personal.search.handle(msg)],
+    ];
+    for (const [endpoint, subject, handle] of endpoints) {
       svc.addEndpoint(endpoint, {
         subject,
         handler: (err, msg) => {
@@ -267,7 +291,7 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
             msg.respondError(Number(status), description, "", { headers: h });
             return;
           }
-          const task = readers.handle(endpoint, msg);
+          const task = handle(msg);
           inflight.add(task);
           void task.finally(() => inflight.delete(task));
         },
@@ -292,6 +316,7 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
         // still stop the process
         await bounded(svc.stop(), 2000);
         await bounded(writer.stop(), 2000);
+        await bounded(personal.stop(), 2000);
         await bounded(Promise.allSettled([...inflight]), 5000);
         await bounded(Promise.all(Object.values(followers).map((f) => f.stop())), 2000);
         for (const conn of [admin, chat]) {

@@ -1,6 +1,6 @@
 // The history stores of the CHAT account, owned by the history service: CHAT_POSTS and CHAT_DMS
 // on the stored subjects (chat.store.…, written only by the service), and the per-sender quota
-// bucket. Their sizes come from trust's jetstream-limits.ts, the one place the account limits
+// bucket, and the read-state bucket. Their sizes come from trust's jetstream-limits.ts, the one place the account limits
 // are derived from, so a restart never asks for more than the account may hold.
 import {
   DiscardPolicy,
@@ -22,6 +22,8 @@ import {
   type HistoryStreamBudget,
   QUOTA_BUCKET,
   QUOTA_STORE,
+  READ_BUCKET,
+  READ_STORE,
 } from "@natschat/trust";
 import { HistoryServiceError } from "./errors.ts";
 
@@ -118,6 +120,14 @@ export async function ensureHistoryStores(nc: NatsConnection, opts: StoreOptions
     ttl: QUOTA_STORE.ttlSeconds * 1000,
     max_bytes: QUOTA_STORE.maxBytes,
     maxValueSize: QUOTA_STORE.maxMsgSize,
+    storage: StorageType.File,
+  });
+  // each user's read positions and mutes (read-state.ts)
+  await new Kvm(nc).create(READ_BUCKET, {
+    history: READ_STORE.history,
+    replicas: opts.replicas,
+    max_bytes: READ_STORE.maxBytes,
+    maxValueSize: READ_STORE.maxMsgSize,
     storage: StorageType.File,
   });
 }
