@@ -35,7 +35,7 @@ import type { Logger } from "./log.ts";
 import { type ReaderStats, ReadRefusal } from "./readers.ts";
 import { answerUser } from "./user-endpoint.ts";
 
-/** Stored messages fetched at once from one store. */
+/** Stored messages fetched at once from one store (the first batch: twice the hits asked for). */
 const BATCH = 250;
 /** The position of a store not started yet. */
 const NEWEST = Number.MAX_SAFE_INTEGER;
@@ -80,6 +80,8 @@ interface Source {
   /** Fetched hits not yet used, newest first. */
   hits: { seq: number; time: number; hit: SearchHit; bytes: number }[];
   drained: boolean;
+  /** Whether it fetched before (a first batch is smaller: most searches want one page). */
+  fetched: boolean;
 }
 
 /** Parses `<posts>.<dms>`; BAD_REQUEST for anything else. */
@@ -158,7 +160,7 @@ export class Search {
   }
 
   #source(store: "posts" | "dms", stream: string, before: number) {
-    return { store, stream, before, fetchBefore: before, hits: [], drained: false };
+    return { store, stream, before, fetchBefore: before, hits: [], drained: false, fetched: false };
   }
 
   #indexed(
@@ -186,7 +188,9 @@ export class Search {
       if (refill.length > 0) {
         if (scanned >= SEARCH_SCAN_MAX) break;
         for (const s of refill) {
-          const seqs = s.seqsBelow(s.fetchBefore, Math.min(BATCH, SEARCH_SCAN_MAX - scanned));
+          const batch = s.fetched ? BATCH : Math.min(BATCH, 2 * limit);
+          const seqs = s.seqsBelow(s.fetchBefore, Math.min(batch, SEARCH_SCAN_MAX - scanned));
+          s.fetched = true;
           scanned += seqs.length;
           if (seqs.length === 0) {
             s.drained = true;
