@@ -24,8 +24,8 @@ import {
 import { READ_STORE } from "@natschat/trust";
 import { InFlightLimit } from "./in-flight.ts";
 import { type ConversationIndex, channelKey, type IndexBuilder, pairDmsKey } from "./index.ts";
+import { isCasConflict } from "./kv-cas.ts";
 import type { Logger } from "./log.ts";
-import { isCasConflict } from "./quota.ts";
 import { type ReaderStats, ReadRefusal } from "./readers.ts";
 import { answerUser } from "./user-endpoint.ts";
 
@@ -146,8 +146,10 @@ export class ReadStates {
         this.opts.nc.publish(userFeedSubject(user, "read"), encodeReadState(state));
         return state;
       } catch (err) {
-        // another session (or replica) changed it first: apply the request to its state
+        // another session (or replica) changed it first: apply the request to its state, after
+        // a short random pause so two writers do not keep colliding
         if (!isCasConflict(err)) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
       }
     }
     throw new ReadRefusal("UNAVAILABLE", "the read state is changing too fast; retry");

@@ -11,7 +11,8 @@
 // merged by stored time, and the cursor holds a position in each (`<posts>.<dms>`, 0 when done).
 //
 // A message's current text is its latest edit's; a deleted message never matches. Both come from
-// the message state (svc13events' state bucket) through the `states` hook.
+// the message states (state.ts, bucket natschat-state) through the `states` lookup, which reads
+// only the messages the bucket's watch says have a state.
 import type { DirectStreamAPI, StoredMsg } from "@nats-io/jetstream";
 import type { ServiceMsg } from "@nats-io/services";
 import {
@@ -57,10 +58,7 @@ export interface SearchOptions {
     bounds(): Promise<{ first: number; last: number }>;
   };
   dms: { stream: string; index: ConversationIndex; caughtUp(): Promise<void> };
-  /**
-   * The message states (hook for svc13events' state bucket). Without it, text is the text as
-   * sent and nothing counts as deleted.
-   */
+  /** The message states (MessageStates.readMany). Without: the text as sent, nothing deleted. */
   states?: StateLookup;
   /** Largest reply, bytes. */
   maxReplyBytes: number;
