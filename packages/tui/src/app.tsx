@@ -349,7 +349,7 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
     } else enterSelect();
   };
 
-  const selectKeys = (input: string, key: Parameters<Parameters<typeof useInput>[0]>[1]) => {
+  const selectKeys = (input: string, key: Key) => {
     const list = itemsRef.current;
     const m = pickedMessage();
     if (key.escape || list.length === 0) {
@@ -403,7 +403,34 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
     }
   };
 
-  useInput((input, key) => {
+  /** Tab in the input: completes the "@name" being typed (again: the next one); false if none. */
+  const completeAtEnd = (): boolean => {
+    const c = completion.current;
+    if (c && c.names.length > 1 && textRef.current === c.text) {
+      // Tab again, nothing typed since: the next candidate
+      const index = (c.index + 1) % c.names.length;
+      const next = completeMention(textRef.current, c.at, c.names[index] as string);
+      completion.current = { ...c, index, text: next };
+      setText(next);
+      return true;
+    }
+    const mention = mentionAtEnd(textRef.current);
+    if (!mention) return false;
+    const names = model.mentionCandidates(mention.prefix).map((u) => u.name);
+    if (names.length === 0) return false;
+    const next = completeMention(textRef.current, mention.at, names[0] as string);
+    completion.current = { at: mention.at, names, index: 0, text: next };
+    setText(next);
+    setNotice(
+      names.length > 1 ? { tone: "info", text: `Tab again: ${names.join(", ")}` } : undefined,
+    );
+    return true;
+  };
+
+  type Key = Parameters<Parameters<typeof useInput>[0]>[1];
+
+  /** One key (or chunk of typed text). */
+  const onKey = (input: string, key: Key) => {
     // fresh values, not the ones of the last render (see useLatest)
     const current = model.snapshot();
     const entries = sidebarEntries(current);
@@ -472,28 +499,7 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
       return;
     }
     if (key.tab) {
-      const c = completion.current;
-      if (f === "input" && c && c.names.length > 1 && textRef.current === c.text) {
-        // Tab again, nothing typed since: the next candidate
-        const index = (c.index + 1) % c.names.length;
-        const next = completeMention(textRef.current, c.at, c.names[index] as string);
-        completion.current = { ...c, index, text: next };
-        setText(next);
-        return;
-      }
-      const mention = f === "input" ? mentionAtEnd(textRef.current) : undefined;
-      if (mention) {
-        const names = model.mentionCandidates(mention.prefix).map((u) => u.name);
-        if (names.length > 0) {
-          const next = completeMention(textRef.current, mention.at, names[0] as string);
-          completion.current = { at: mention.at, names, index: 0, text: next };
-          setText(next);
-          setNotice(
-            names.length > 1 ? { tone: "info", text: `Tab again: ${names.join(", ")}` } : undefined,
-          );
-          return;
-        }
-      }
+      if (f === "input" && completeAtEnd()) return;
       if (f === "input") {
         setCursor(
           Math.max(
@@ -541,16 +547,29 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
       return;
     }
     if (!input) return;
-    // A chunk of typed or pasted text arrives as one event, with its Enter inside it.
+    // A chunk of typed or pasted text arrives as one event, with its Enter (or a Tab that
+    // completes a mention) inside it.
     const lines = input.split(/\r\n|\r|\n/);
     lines.forEach((line, i) => {
-      setText(typed(textRef.current, line));
+      line.split("\t").forEach((part, j) => {
+        if (j > 0) completeAtEnd();
+        setText(typed(textRef.current, part));
+      });
       if (i < lines.length - 1) submit();
     });
     const now = textRef.current;
     if (now.trim() !== "" && !now.startsWith("/") && !draftRef.current.editing) {
       model.typing(current.thread?.conversation ?? current.selected);
     }
+  };
+
+  useInput((input, key) => {
+    const moves = key.upArrow || key.downArrow || key.leftArrow || key.rightArrow;
+    if (key.meta && input !== "" && !moves && !key.pageUp && !key.pageDown) {
+      // Esc and the next key read as one (ESC x is also how a terminal sends Alt+x): Esc, then x
+      onKey("", { ...key, meta: false, escape: true });
+      onKey(input, { ...key, meta: false });
+    } else onKey(input, key);
   });
 
   // --- what the pane shows ---------------------------------------------------------------
@@ -585,6 +604,7 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
       rows: paneRows,
       ...(picked ? { selected: picked } : {}),
       typing: "",
+      fromTop: true,
     };
   } else {
     const scrolled = top !== undefined;

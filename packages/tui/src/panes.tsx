@@ -130,6 +130,8 @@ export interface PaneContent {
   selected?: string;
   /** The typing line at the foot ("" for none). */
   typing: string;
+  /** Rows start at the top (a list read from the top, as search results), not at the bottom. */
+  fromTop?: boolean;
 }
 
 /** The message pane: `height` rows under the title, the last one for the typing line if any. */
@@ -172,7 +174,11 @@ export function Pane(props: { content: PaneContent; top: number | undefined; hei
       <Text bold wrap="truncate-end">
         {content.title}
       </Text>
-      <Box flexDirection="column" height={bodyHeight} justifyContent="flex-end">
+      <Box
+        flexDirection="column"
+        height={bodyHeight}
+        justifyContent={content.fromTop ? "flex-start" : "flex-end"}
+      >
         {body}
       </Box>
       {content.typing ? (

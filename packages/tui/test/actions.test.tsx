@@ -185,6 +185,14 @@ describe("select mode", () => {
     await until(r.frame, (f) => f.includes("you can edit only your own messages"), "the refusal");
   });
 
+  it("Esc and the next key in one chunk (as a fast typist or tmux sends them) are Esc, then the key", async () => {
+    const model = twoMessages();
+    const r = mount(model);
+    unmount = r.unmount;
+    await r.press(`${ESC}e`);
+    await until(r.frame, (f) => f.includes("edit › hi bob"), "the edit of the newest message");
+  });
+
   it("d asks first: n keeps the message, y deletes it", async () => {
     const model = twoMessages();
     const r = mount(model);
@@ -280,6 +288,9 @@ describe("typing, notifications, completion, search, mute", () => {
     await until(r.frame, (f) => f.includes("Tab again: bob, carol"), "the candidates");
     await r.press("\t");
     await until(r.frame, (f) => f.includes("› hi @carol "), "the second name");
+    // typed fast, the Tab comes in the same chunk as the text
+    await r.press("\rping @bo\tnow");
+    await until(r.frame, (f) => f.includes("› ping @bob now"), "the name completed in a chunk");
   });
 
   it("/search shows hits under their conversation; n loads the next page; Enter opens one", async () => {
