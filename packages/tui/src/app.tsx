@@ -439,6 +439,12 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
       return;
     }
     const f = focusRef.current;
+    const chars = Array.from(input);
+    if ((f === "select" || f === "confirm" || f === "search") && chars.length > 1) {
+      // keys typed fast come as one chunk: one at a time (a key may move focus to the input)
+      for (const ch of chars) onKey(ch, { ...key, return: ch === "\r" || ch === "\n" });
+      return;
+    }
     if (f === "confirm") {
       const m = pickedMessage();
       setFocus("select");

@@ -191,6 +191,11 @@ describe("select mode", () => {
     unmount = r.unmount;
     await r.press(`${ESC}e`);
     await until(r.frame, (f) => f.includes("edit › hi bob"), "the edit of the newest message");
+    // in select mode, keys in one chunk act one by one: k (up), r (reply), then typed text
+    await r.press(ESC);
+    await r.press(ESC);
+    await r.press("kryes");
+    await until(r.frame, (f) => f.includes("↪ bob › yes"), "the reply to bob, with its text");
   });
 
   it("d asks first: n keeps the message, y deletes it", async () => {
