@@ -203,9 +203,14 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
   if (cursorRef.current >= entries.length && entries.length > 0)
     cursorRef.current = entries.length - 1;
 
-  // a new conversation or view starts at its newest message
+  // a new conversation or view starts at its newest message (search results: at their first,
+  // the newest, hit)
+  const searching = search !== undefined;
   // biome-ignore lint/correctness/useExhaustiveDependencies: these are the triggers
-  useEffect(() => setTop(undefined), [snap.selected, thread?.root?.id, search?.query]);
+  useEffect(
+    () => setTop(searching ? 0 : undefined),
+    [snap.selected, thread?.root?.id, search?.query],
+  );
 
   // a mention of me or a DM: the bell, and a marker until its conversation is opened
   const ring = useCallback(() => {
