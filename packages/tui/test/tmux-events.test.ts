@@ -2,7 +2,8 @@
 // real server with the history service, and what one does on a selected message shows at the
 // other: a reaction, an edit ("(edited)"), a reply (quote line, "1 reply") and its thread, a
 // delete (tombstone); the typing line appears and goes away by itself; a mention rings the
-// other's bell and marks the channel; /search lists hits and pages with n. One stack for all.
+// other's bell, marks the channel and sits under the "new" separator; /search lists hits and
+// pages with n. One stack for all.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { connect } from "@nats-io/transport-node";
@@ -193,11 +194,13 @@ describe.skipIf(!tmuxAvailable)("issue 13 in the terminal (tmux, real server)", 
     expect(await tmux.rang("bob")).toBe(true);
     await tmux.type("bob", "/join #NATS");
     await tmux.press("bob", "Enter");
-    await tmux.waitFor(
+    const opened = await tmux.waitFor(
       "bob",
       (s) => /alice: hey @bob look at this/.test(s) && !/#NATS \(1\)|#NATS @/.test(s),
       "the mention in #NATS, and the marker gone",
     );
+    // the read position (kept by the service) puts the "new" separator above it
+    expect(pane(opened)).toMatch(/── new ─+\n\S+ alice: hey @bob look at this/);
   });
 
   it("/search lists the hits newest first and n loads the next page", {
