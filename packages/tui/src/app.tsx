@@ -184,7 +184,10 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
     paneRows = [
       ...root,
       separator("replies", n === 1 ? "1 reply" : `${n} replies`, paneWidth),
-      ...messageRows(thread.replies, paneWidth, at, { me: snap.me.key }),
+      ...messageRows(thread.replies, paneWidth, at, {
+        me: snap.me.key,
+        ...(thread.root ? { rootId: thread.root.id } : {}),
+      }),
     ];
   } else {
     paneRows = messageRows(selected?.messages ?? [], paneWidth, at, {

@@ -103,25 +103,35 @@ export function quoteLine(m: MessageView): string | undefined {
 
 const cache = new WeakMap<
   MessageView,
-  { width: number; now: string; me: string | undefined; rows: Row[] }
+  { width: number; now: string; me: string | undefined; quote: boolean; rows: Row[] }
 >();
 
 /**
  * The rows of one message at `width` cells (cached per message view and width); mentions of
- * `me` (a user key) stand out.
+ * `me` (a user key) stand out. A reply to `rootId` has no quote line (in its thread, it is
+ * under its root already).
  */
-export function rowsOf(m: MessageView, width: number, now: number, me?: string): Row[] {
+export function rowsOf(
+  m: MessageView,
+  width: number,
+  now: number,
+  me?: string,
+  rootId?: string,
+): Row[] {
   const time = stamp(m.time, now);
+  const quote = quoteLine(m);
+  const quoted = quote !== undefined && (rootId === undefined || m.replyTo?.id !== rootId);
   const hit = cache.get(m);
-  if (hit && hit.width === width && hit.now === time && hit.me === me) return hit.rows;
+  if (hit && hit.width === width && hit.now === time && hit.me === me && hit.quote === quoted) {
+    return hit.rows;
+  }
   const head = `${time} ${m.display}`;
   const cells = Math.max(1, width);
   const lines = wrapAnsi(`${head}: ${styledText(m, me)}`, cells, { hard: true, trim: true }).split(
     "\n",
   );
   const rows: Row[] = [];
-  const quote = quoteLine(m);
-  if (quote !== undefined)
+  if (quoted && quote !== undefined)
     rows.push({ key: `${m.id}/q`, message: m.id, kind: "quote", text: quote });
   lines.forEach((line, i) => {
     if (i === 0 && line.startsWith(`${head}:`)) {
@@ -142,7 +152,7 @@ export function rowsOf(m: MessageView, width: number, now: number, me?: string):
         rows.push({ key: `${m.id}/m${i}`, message: m.id, kind: "meta", text: line });
       });
   }
-  cache.set(m, { width, now: time, me, rows });
+  cache.set(m, { width, now: time, me, quote: quoted, rows });
   return rows;
 }
 
@@ -154,16 +164,17 @@ export function separator(key: string, label: string, width: number): Row {
 
 /**
  * Every row of `messages`, oldest first, with the "new" separator above `firstUnread` (the
- * first message after the read position) when given; mentions of `me` stand out.
+ * first message after the read position) when given; mentions of `me` stand out; replies to
+ * `rootId` (a thread's) without their quote line.
  */
 export function messageRows(
   messages: readonly MessageView[],
   width: number,
   now: number,
-  opts: { me?: string; firstUnread?: string } = {},
+  opts: { me?: string; firstUnread?: string; rootId?: string } = {},
 ): Row[] {
   return messages.flatMap((m) => {
-    const rows = rowsOf(m, width, now, opts.me);
+    const rows = rowsOf(m, width, now, opts.me, opts.rootId);
     return m.id === opts.firstUnread ? [separator("new", "new", width), ...rows] : rows;
   });
 }

@@ -243,6 +243,8 @@ describe("select mode", () => {
       (f) => f.includes("thread in #KUBECON") && f.includes("1 reply"),
       "the thread",
     );
+    // a reply to the root has no quote line in its thread
+    expect(r.frame()).not.toContain("↪ bob: hello");
     await r.press("in the thread\r");
     expect(model.sent.at(-1)).toEqual(["#KUBECON", "in the thread", { replyTo: root.id }]);
     await r.press(ESC);
