@@ -173,7 +173,7 @@ export class ChatSession {
       now,
       withState,
     });
-    this.#readState = new ReadPositions({ store, scope, nc, fetch });
+    this.#readState = new ReadPositions({ store, scope, nc, fetch, now });
     this.#threads = new Threads({ store, scope, nc, now, withState });
     this.#typing = new Typing({ store, scope, nc, now });
     this.#search = { store, nc, now, withState };
