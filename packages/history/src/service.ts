@@ -260,7 +260,7 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
           return {
             ...readers.stats[name],
             indexed: followers[name].index.size,
-            ...(name === "posts" ? { writer: writer.stats, events: events.stats } : {}),
+            ...(name === "posts" ? { writer: writer.stats } : {}),
             states: states.size[name],
           };
         if (name === "thread") return readers.stats.thread;
