@@ -216,7 +216,7 @@ describe("message events", () => {
     expect(general(s)?.messages.find((m) => m.replies === 2)).toBeDefined();
     // the quote's target is not held (deleted): its thread opens by id, in the channel on screen
     c.select("#General");
-    c.openThread((reply?.replyTo as { id: string }).id);
+    c.openThread(reply?.replyTo?.id ?? "no reply");
     const t = await waitForSnapshot(c, (x) => x.thread?.loading === false, {
       timeoutMs: 10_000,
       what: "the thread of a message not held",
