@@ -240,6 +240,37 @@ describe("message events", () => {
   }, 60_000);
 });
 
+describe("a rename", () => {
+  it("cannot retarget a mention: a fresh session shows it under the key's new name", async () => {
+    // ben goes offline (the online set would name him as he was when he came online)
+    const b = open[1] as ChatSession;
+    await b.stop();
+    const deadline = Date.now() + 10_000;
+    while (directory.online.has(ben.publicKey)) {
+      if (Date.now() > deadline) throw new Error("ben is still online 10 s after his goodbye");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // the access service issues ben's key a new name (same key, new user JWT)
+    const renamed = await mintChatUser(stack.dir, "benjamin", undefined, ben.seed);
+    expect(renamed.publicKey).toBe(ben.publicKey);
+    directory.register(renamed);
+    const dora = await mintChatUser(stack.dir, "dora");
+    directory.register(dora);
+    const d = await join(dora);
+    const m = msg(d.snapshot(), /^hi /);
+    expect(m?.text).toBe(`hi ${mentionOf(ben.publicKey)}, see @nobody`);
+    await waitForSnapshot(
+      d,
+      (s) =>
+        JSON.stringify(msg(s, /^hi /)?.segments[1]) ===
+        JSON.stringify({ mention: ben.publicKey, display: "benjamin" }),
+      { timeoutMs: 10_000, what: "the mention under ben's new name" },
+    );
+    // the directory knows the key by its new name only
+    expect(d.mentionCandidates("ben")).toEqual([{ key: ben.publicKey, name: "benjamin" }]);
+  }, 60_000);
+});
+
 async function historyPage(channel: string): Promise<string[]> {
   const { credsAuthenticator } = await import("@nats-io/nats-core");
   const nc = await connect({
