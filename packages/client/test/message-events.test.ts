@@ -237,6 +237,22 @@ describe("message events", () => {
       what: "ben to get the DM",
     });
     expect(notes.map((n) => [n.conversation, n.reason])).toEqual([[`@${ann.publicKey}`, "dm"]]);
+    // a reaction in a DM reaches the other side through its private feed
+    const psst = b
+      .snapshot()
+      .dms.find((d) => d.id === `@${ann.publicKey}`)
+      ?.messages.find((m) => m.text === "psst") as MessageView;
+    await waitForSnapshot(a, () => a.unsaved === 0, { timeoutMs: 10_000, what: "the DM stored" });
+    await b.react(psst.id, "👀", true);
+    await waitForSnapshot(
+      a,
+      (s) =>
+        s.dms
+          .find((d) => d.id === `@${ben.publicKey}`)
+          ?.messages.find((m) => m.id === psst.id)
+          ?.reactions[0]?.who.join() === "ben",
+      { timeoutMs: 10_000, what: "ann to see ben's reaction to her DM" },
+    );
   }, 60_000);
 });
 
