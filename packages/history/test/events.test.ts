@@ -286,6 +286,23 @@ describe("message events on the server path", () => {
       ok: false,
       code: "NOT_FOUND",
     });
+    // the reducer's limit holds on the server path: 20 distinct emoji on one message, no more
+    const many =
+      "😀😃😄😁😆😅😂🤣😊😇🙂🙃😉😌😍🥰😘😗😙😚😋".match(/\p{Extended_Pictographic}/gu) ?? [];
+    expect(many).toHaveLength(21);
+    const outcomes = [];
+    for (const emoji of many) {
+      const t = await encodeReaction(signers.bob as Signer, {
+        name: "bob",
+        conv,
+        target: id,
+        emoji,
+        op: "add",
+      });
+      outcomes.push(await event(bob, bobNc, conv, t));
+    }
+    expect(outcomes.slice(0, 20).every((o) => o.ok)).toBe(true);
+    expect(outcomes[20]).toMatchObject({ ok: false, code: "LIMIT" });
     // garbage on the event subject is a clear refusal, and the service keeps serving
     const r = await bobNc.request(eventSubject(conv, bob.publicKey), "not a jwt", {
       timeout: 5000,
