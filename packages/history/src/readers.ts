@@ -252,7 +252,7 @@ export class HistoryReaders {
     }
     const rootSeq = this.opts[store].index.seqOf(req.root);
     let root: HistoryMessage | undefined;
-    if (rootSeq !== undefined && (req.before === undefined || req.before > rootSeq)) {
+    if (rootSeq !== undefined) {
       const sm = await this.#get(this.opts[store].stream, rootSeq);
       const m = sm ? this.#toMessage(sm, participant) : undefined;
       if (sm && !m && participant) return empty; // someone else's DM

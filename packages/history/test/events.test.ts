@@ -286,6 +286,23 @@ describe("message events on the server path", () => {
       ok: false,
       code: "NOT_FOUND",
     });
+    // the reducer's limit holds on the server path: 20 distinct emoji on one message, no more
+    const many =
+      "😀😃😄😁😆😅😂🤣😊😇🙂🙃😉😌😍🥰😘😗😙😚😋".match(/\p{Extended_Pictographic}/gu) ?? [];
+    expect(many).toHaveLength(21);
+    const outcomes = [];
+    for (const emoji of many) {
+      const t = await encodeReaction(signers.bob as Signer, {
+        name: "bob",
+        conv,
+        target: id,
+        emoji,
+        op: "add",
+      });
+      outcomes.push(await event(bob, bobNc, conv, t));
+    }
+    expect(outcomes.slice(0, 20).every((o) => o.ok)).toBe(true);
+    expect(outcomes[20]).toMatchObject({ ok: false, code: "LIMIT" });
     // garbage on the event subject is a clear refusal, and the service keeps serving
     const r = await bobNc.request(eventSubject(conv, bob.publicKey), "not a jwt", {
       timeout: 5000,
@@ -429,7 +446,9 @@ describe("message events on the server path", () => {
       stack.urls[0] as string,
     ]);
     expect(none.code).not.toBe(0);
-    expect(none.stderr).toMatch(/NOT_FOUND/);
+    expect(none.stderr).toMatch(
+      /\[NOT_FOUND\] there is no such message; if it is a channel post, leave out --dms/,
+    );
     feed.sub.unsubscribe();
   }, 60_000);
 
