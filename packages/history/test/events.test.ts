@@ -190,6 +190,16 @@ describe("message events on the server path", () => {
     expect(mine?.state?.edit).toBe(edit);
     expect(mine?.token).toBeDefined();
 
+    // an older edit arriving late (a resend) does not replace the newer one, and says so
+    const older = await encodeEdit(signers.alice as Signer, {
+      ...as(alice),
+      msg: "hello, first try",
+      now: Date.now() - 5000,
+    });
+    const late = await event(alice, aliceNc, conv, older);
+    expect(late.ok && late.value.state.edit).toBe(edit);
+    expect(history.events.stats.unchanged).toBe(1);
+
     // anyone in the channel reacts; the same reaction twice changes nothing
     const react = await encodeReaction(signers.bob as Signer, {
       ...as(bob),
@@ -214,8 +224,8 @@ describe("message events on the server path", () => {
     expect(mine?.state).toMatchObject({ deleted: { by: "author" } });
     expect(mine?.state?.edit).toBeUndefined();
     // an edit of a deleted message is refused; exactly three updates were published
-    const late = await encodeEdit(signers.alice as Signer, { ...as(alice), msg: "again" });
-    expect(await event(alice, aliceNc, conv, late)).toMatchObject({
+    const again = await encodeEdit(signers.alice as Signer, { ...as(alice), msg: "again" });
+    expect(await event(alice, aliceNc, conv, again)).toMatchObject({
       ok: false,
       code: "NOT_FOUND",
     });
