@@ -190,6 +190,16 @@ describe("message events on the server path", () => {
     expect(mine?.state?.edit).toBe(edit);
     expect(mine?.token).toBeDefined();
 
+    // an older edit arriving late (a resend) does not replace the newer one, and says so
+    const older = await encodeEdit(signers.alice as Signer, {
+      ...as(alice),
+      msg: "hello, first try",
+      now: Date.now() - 5000,
+    });
+    const late = await event(alice, aliceNc, conv, older);
+    expect(late.ok && late.value.state.edit).toBe(edit);
+    expect(history.events.stats.unchanged).toBe(1);
+
     // anyone in the channel reacts; the same reaction twice changes nothing
     const react = await encodeReaction(signers.bob as Signer, {
       ...as(bob),
@@ -214,8 +224,8 @@ describe("message events on the server path", () => {
     expect(mine?.state).toMatchObject({ deleted: { by: "author" } });
     expect(mine?.state?.edit).toBeUndefined();
     // an edit of a deleted message is refused; exactly three updates were published
-    const late = await encodeEdit(signers.alice as Signer, { ...as(alice), msg: "again" });
-    expect(await event(alice, aliceNc, conv, late)).toMatchObject({
+    const again = await encodeEdit(signers.alice as Signer, { ...as(alice), msg: "again" });
+    expect(await event(alice, aliceNc, conv, again)).toMatchObject({
       ok: false,
       code: "NOT_FOUND",
     });
@@ -260,6 +270,43 @@ describe("message events on the server path", () => {
       await other.close();
     }
   }, 30_000);
+
+  it("two replicas applying reactions to one message at once lose none (compare-and-set)", async () => {
+    const second = await startTestHistory(stack, { ensureStores: false, replicaId: "second" });
+    const crowd = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => mintChatUser(stack.dir, `fan${i}`)),
+    );
+    const conns = await Promise.all(crowd.map((u) => connectChatUser(stack, u)));
+    try {
+      const conv: Conv = { kind: "post", channel: "crowd" };
+      const { id, seq } = await post(alice, aliceNc, "crowd", "react to me");
+      const tokens = await Promise.all(
+        crowd.map(async (u) =>
+          encodeReaction(await signerFromSeed(u.seed), {
+            name: u.name,
+            conv,
+            target: id,
+            emoji: "👍",
+            op: "add",
+          }),
+        ),
+      );
+      // all at once: the queue group spreads them over both replicas
+      const answers = await Promise.all(
+        crowd.map((u, i) => event(u, conns[i] as NatsConnection, conv, tokens[i] as string)),
+      );
+      expect(answers.every((a) => a.ok)).toBe(true);
+      const m = (await page(carolNc, "crowd")).find((x) => x.seq === seq);
+      expect([...(m?.state?.reactions?.["👍"] ?? [])].sort()).toEqual(
+        crowd.map((u) => u.publicKey).sort(),
+      );
+      // both replicas took some (else this would not test the compare-and-set)
+      expect(second.events.stats.applied).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(conns.map((nc) => nc.close()));
+      await second.stop();
+    }
+  }, 60_000);
 
   it("a reaction to a message that does not exist, or in another conversation, is NOT_FOUND", async () => {
     const conv: Conv = { kind: "post", channel: "ev" };
