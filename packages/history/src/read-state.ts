@@ -6,6 +6,7 @@
 // the user's private feed (chat.KUBECON.user.<key>.read, which only that user may read) so its
 // other sessions agree at once. Unread counts come from the history index: the messages after a
 // position not sent by the user, for every channel with a position and every DM peer.
+import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { ServiceMsg } from "@nats-io/services";
@@ -70,6 +71,11 @@ function parseStored(bytes: Uint8Array): StoredReadState | undefined {
   }
 }
 
+/** The bucket refused a write for its limits (max_bytes with discard new, or resources). */
+function isStoreFull(err: unknown): boolean {
+  return err instanceof JetStreamApiError && (err.code === 10077 || err.code === 10047);
+}
+
 /** The conversations a state holds (positions and mutes together). */
 function conversations(s: StoredReadState): Set<string> {
   return new Set([...Object.keys(s.read), ...s.muted]);
@@ -125,7 +131,13 @@ export class ReadStates {
       let stored: StoredReadState = { read: {}, muted: [] };
       if (revision > 0 && entry) {
         const parsed = parseStored(entry.value);
-        if (!parsed) throw new Error(`the stored read state of ${user} is not one`);
+        if (!parsed) {
+          this.opts.log.warn("unreadable read state left as it is", { user });
+          throw new ReadRefusal(
+            "INTERNAL",
+            `the stored read state is unreadable: an operator must look at key ${user} of natschat-read`,
+          );
+        }
         stored = parsed;
       }
       const next = req.op === "get" ? undefined : applied(stored, req);
@@ -137,20 +149,33 @@ export class ReadStates {
           "LIMIT",
           `the read state is ${value.length} bytes, the most is ${VALUE_MAX_BYTES}: unmute or forget some conversations`,
         );
+      let rev: number;
       try {
-        const rev =
+        rev =
           revision === 0
             ? await this.opts.kv.create(user, value)
             : await this.opts.kv.update(user, value, revision);
-        const state = this.#withUnread(user, next, rev);
-        this.opts.nc.publish(userFeedSubject(user, "read"), encodeReadState(state));
-        return state;
       } catch (err) {
+        if (isStoreFull(err))
+          throw new ReadRefusal(
+            "STORE_FULL",
+            "the read-state store is full; the position was not saved (an operator must grow it)",
+          );
         // another session (or replica) changed it first: apply the request to its state, after
         // a short random pause so two writers do not keep colliding
         if (!isCasConflict(err)) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+        continue;
       }
+      const state = this.#withUnread(user, next, rev);
+      // saved: the user's other sessions hear it; if the CHAT connection is closing they miss
+      // this one and get it from their next `get`
+      try {
+        this.opts.nc.publish(userFeedSubject(user, "read"), encodeReadState(state));
+      } catch (err) {
+        this.opts.log.debug("read state saved, not published", { err });
+      }
+      return state;
     }
     throw new ReadRefusal("UNAVAILABLE", "the read state is changing too fast; retry");
   }
