@@ -265,6 +265,7 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
   const fail = (err: unknown) =>
     setNotice({ tone: "error", text: err instanceof Error ? err.message : String(err) });
 
+  /** Select mode, on the newest message shown. */
   const enterSelect = () => {
     const last = itemsRef.current.at(-1);
     if (!last) {
@@ -273,11 +274,7 @@ export function ChatApp({ model, onQuit, columns, rows, now = Date.now, bell }: 
     }
     setNotice(undefined);
     setFocus("select");
-    pick(
-      pickedRef.current && itemsRef.current.some((m) => m.id === pickedRef.current)
-        ? pickedRef.current
-        : last.id,
-    );
+    pick(last.id);
   };
 
   const react = (m: MessageView, emoji: string) => {
