@@ -259,6 +259,8 @@ export class HistoryReaders {
       if (m) root = (await this.#withStates(store, [m]))[0];
     }
     const page = await this.#page(store, key, req, participant);
+    // a DM thread all of whose messages are someone else's says nothing, not even "more"
+    if (participant && !root && page.messages.length === 0) return empty;
     return { ok: true, body: encodeThreadPage({ ...(root ? { root } : {}), ...page }) };
   }
 
