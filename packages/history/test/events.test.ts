@@ -351,10 +351,17 @@ describe("message events on the server path", () => {
     expect(outcomes.slice(0, 20).every((o) => o.ok)).toBe(true);
     expect(outcomes[20]).toMatchObject({ ok: false, code: "LIMIT" });
     // garbage on the event subject is a clear refusal, and the service keeps serving
-    const r = await bobNc.request(eventSubject(conv, bob.publicKey), "not a jwt", {
-      timeout: 5000,
-    });
-    expect(parseEventReply(wire(r))).toMatchObject({ ok: false, code: "BAD_MESSAGE" });
+    const aPost = await encodePost(signers.bob as Signer, { name: "bob", channel: "ev", msg: "x" });
+    for (const body of ["not a jwt", "", new Uint8Array([0xff, 0xfe]), aPost, "x".repeat(16_000)]) {
+      const r = await bobNc.request(eventSubject(conv, bob.publicKey), body, { timeout: 5000 });
+      expect(parseEventReply(wire(r)), String(body).slice(0, 20)).toMatchObject({
+        ok: false,
+        code: "BAD_MESSAGE",
+      });
+    }
+    // a bad thread request is a clear refusal too
+    const t = await bobNc.request(HISTORY_THREAD_SUBJECT, '{"root":"nope"}', { timeout: 5000 });
+    expect(parseThreadReply(wire(t))).toMatchObject({ ok: false, code: "BAD_REQUEST" });
   }, 30_000);
 
   it("replies: the target must exist in the conversation; the thread lists them; the root counts them", async () => {
