@@ -7,7 +7,7 @@
 // read after the one before, so two backfills never interleave their placing, and loaded()
 // resolves when every read started so far has finished. A backfill on signs of a healed link
 // starts at most once per GAP_MIN_INTERVAL_MS, however many signs arrive.
-import { EnvelopeVerifier, PRESENCE_TYPE } from "@natschat/protocol";
+import { DM_TYPE, EnvelopeVerifier, POST_TYPE } from "@natschat/protocol";
 import { type Conversation, type MessageRecord, recordOf } from "./conversation.ts";
 import { type HistoryFetch, type HistoryQuery, readLastRetrying } from "./history.ts";
 import { conversationOf } from "./routing.ts";
@@ -129,7 +129,7 @@ export class HistoryLoader {
     const out: { id: string; rec: MessageRecord }[] = [];
     for (const s of stored) {
       const r = await verifier.verify(s.token, { subject: s.subject });
-      if (!r.ok || r.envelope.type === PRESENCE_TYPE) continue;
+      if (!r.ok || (r.envelope.type !== POST_TYPE && r.envelope.type !== DM_TYPE)) continue;
       const id = conversationOf(store.me.key, s.subject);
       if (id === undefined) {
         store.countDrop("wrong-subject");

@@ -6,6 +6,7 @@
 import { HistoryWireError } from "./errors.ts";
 import { isPublicKey } from "./nkey.ts";
 import { isValidChannel, parseChatSubject, SERVICE_ERROR_HEADER } from "./subjects.ts";
+import { bad, jsonObject, onlyKeys, optSeq } from "./wire-json.ts";
 
 /** Messages in a page when the request names no limit. */
 export const HISTORY_DEFAULT_LIMIT = 100;
@@ -36,6 +37,12 @@ export const HistoryErrorCodes = {
   UNAVAILABLE: "UNAVAILABLE",
   /** A fault of the service; details are in its log. */
   INTERNAL: "INTERNAL",
+  /** The event's target (or a reply's) is not a stored message of that conversation. */
+  NOT_FOUND: "NOT_FOUND",
+  /** The sender may not do that to the target (edit or delete another's message, react in another's DM). */
+  FORBIDDEN: "FORBIDDEN",
+  /** The target holds as many reactions as it may (distinct emoji or in all). */
+  LIMIT: "LIMIT",
 } as const;
 
 /** One of HistoryErrorCodes. */
@@ -51,6 +58,9 @@ export const HISTORY_ERROR_STATUS: Record<HistoryErrorCode, number> = {
   STORE_FULL: 507,
   UNAVAILABLE: 503,
   INTERNAL: 500,
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  LIMIT: 422,
 };
 
 /** Request of chat.svc.history.posts: the newest `limit` posts of `channel` before seq `before`. */
@@ -107,47 +117,6 @@ export type Parsed<T> = { ok: true; value: T } | ({ ok: false } & ServiceErrorRe
 export interface WireMsg {
   data: Uint8Array | string;
   header?: (name: string) => string | undefined;
-}
-
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function bad(message: string): never {
-  throw new HistoryWireError("BAD_REQUEST", message);
-}
-
-function jsonObject(data: Uint8Array | string, max: number, what: string): Record<string, unknown> {
-  if (data.length > max) bad(`${what} is ${data.length} bytes, the limit is ${max}`);
-  let text: string;
-  try {
-    text = typeof data === "string" ? data : decoder.decode(data);
-  } catch (err) {
-    throw new HistoryWireError("BAD_REQUEST", `${what} is not UTF-8`, { cause: err });
-  }
-  let value: unknown;
-  try {
-    value = text.trim() === "" ? {} : JSON.parse(text);
-  } catch (err) {
-    throw new HistoryWireError("BAD_REQUEST", `${what} is not JSON`, { cause: err });
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    bad(`${what} must be a JSON object`);
-  return value as Record<string, unknown>;
-}
-
-function onlyKeys(o: Record<string, unknown>, allowed: string[], what: string): void {
-  for (const k of Object.keys(o))
-    if (!allowed.includes(k))
-      bad(
-        `${what} has an unknown field ${JSON.stringify(k.slice(0, 40))}; use ${allowed.join(", ")}`,
-      );
-}
-
-function optSeq(o: Record<string, unknown>, key: string): number | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1)
-    bad(`${key} must be a stream sequence (a whole number ≥ 1)`);
-  return v;
 }
 
 function optLimit(o: Record<string, unknown>): number | undefined {
