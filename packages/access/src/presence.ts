@@ -1,12 +1,19 @@
 // Presence tracking: every replica follows chat.KUBECON.online.* (imported from CHAT: the clients'
-// heartbeats, which only the directory receives), verifies each announcement (signature,
+// heartbeats, which only the directory receives), lets each key through a rate gate
+// (heartbeat-gate.ts: a flooding key costs no signature checks), verifies each announcement (signature,
 // freshness, replay) and accepts it only when the registry issued that key under that name and
 // did not revoke it; an accepted one goes on to the online set (online-set.ts). Last-seen lives
 // in memory, per replica (every replica sees every announcement); it is written to the registry
 // at most once per `persistEveryMs` per name, with a revision check so replicas do not fight
 // (the loser skips).
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { EnvelopeVerifier, ONLINE_WILDCARD, PRESENCE_TTL_SECONDS } from "@natschat/protocol";
+import {
+  EnvelopeVerifier,
+  ONLINE_WILDCARD,
+  PRESENCE_INTERVAL_SECONDS,
+  PRESENCE_TTL_SECONDS,
+} from "@natschat/protocol";
+import { HeartbeatGate } from "./heartbeat-gate.ts";
 import type { Logger } from "./log.ts";
 import type { Registry } from "./registry.ts";
 
@@ -15,7 +22,10 @@ export type PresenceRejection = "unknown-key" | "name-mismatch" | "revoked" | "n
 
 export interface PresenceStats {
   accepted: number;
-  /** Signature, format, time and replay drops (EnvelopeVerifier), then registry rejections. */
+  /**
+   * Signature, format, time and replay drops (EnvelopeVerifier), registry rejections, and
+   * `throttled`: heartbeats a key sent faster than its gate lets through, dropped unverified.
+   */
   dropped: Record<string, number>;
   /** Names seen within the presence lifetime. */
   online: number;
@@ -39,14 +49,16 @@ export class PresenceTracker {
   #persisting: Promise<void> = Promise.resolve();
   readonly #persistEveryMs: number;
   readonly #onAccepted: AcceptedPresence | undefined;
+  readonly #gate: HeartbeatGate;
 
   constructor(
     readonly registry: Registry,
     readonly log: Logger,
-    opts: { persistEveryMs?: number; onAccepted?: AcceptedPresence } = {},
+    opts: { persistEveryMs?: number; onAccepted?: AcceptedPresence; periodMs?: number } = {},
   ) {
     this.#persistEveryMs = opts.persistEveryMs ?? 5 * 60_000;
     this.#onAccepted = opts.onAccepted;
+    this.#gate = new HeartbeatGate({ periodMs: opts.periodMs ?? PRESENCE_INTERVAL_SECONDS * 1000 });
   }
 
   /** Subscribes to presence and starts the periodic last-seen write. */
@@ -87,6 +99,8 @@ export class PresenceTracker {
     subject: string,
     now = Date.now(),
   ): Promise<string | undefined> {
+    // the subject's last token: the key the server let publish there (the verifier checks it)
+    if (!this.#gate.admit(subject.slice(subject.lastIndexOf(".") + 1))) return undefined;
     const result = await this.#verifier.verify(data, { subject });
     if (!result.ok) {
       this.log.debug("presence dropped", { reason: result.reason });
@@ -142,7 +156,7 @@ export class PresenceTracker {
     for (const t of this.#lastSeen.values()) if (now - t <= PRESENCE_TTL_SECONDS * 1000) online++;
     return {
       accepted: this.#accepted,
-      dropped: { ...this.#verifier.drops, ...this.#rejected },
+      dropped: { ...this.#verifier.drops, ...this.#rejected, throttled: this.#gate.throttled },
       online,
     };
   }
