@@ -92,7 +92,7 @@ describe("natschat status on a cluster", () => {
       /\n {2}CHAT +CHAT_POSTS +R3 in east {2}leader east-\d {2}east-\d current, east-\d current {2}\d+ msgs {2}[\d.]+ \w?B of 256 MiB/,
     );
     expect(text).toMatch(
-      /\n {2}CHAT +storage [\d.]+ \w?B of 1\.8 GiB \(streams reserve 1\.5 GiB\) {2}memory 0 B of 64 MiB {2}streams 3 of 5 {2}consumers \d+ of 128\n/,
+      /\n {2}CHAT +storage [\d.]+ \w?B of 2\.0 GiB \(streams reserve 1\.5 GiB\) {2}memory 0 B of 64 MiB {2}streams 3 of 7 {2}consumers \d+ of 128\n/,
     );
     expect(text).toMatch(/\n {2}ADMIN +storage [\d.]+ \w?B of 304 MiB \(streams reserve 48 MiB\)/);
     // one line per item: no JSON blob anywhere in the text

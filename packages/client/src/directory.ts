@@ -85,6 +85,13 @@ export class Directory {
     return r?.status === "user" ? r.name : undefined;
   }
 
+  /** The registered, unrevoked users resolved so far (mention candidates). */
+  *users(): Iterable<{ key: string; name: string }> {
+    for (const [key, r] of this.#known) {
+      if (r.status === "user" && !r.revoked) yield { key, name: r.name };
+    }
+  }
+
   /** Whether `key` is a registered user that is not revoked (false while unresolved). */
   isActiveUser(key: string): boolean {
     const r = this.#known.get(key);

@@ -56,13 +56,22 @@ import {
   signerFromSeed,
   validateChannel,
 } from "@natschat/protocol";
+import type {
+  ChatNotification,
+  MentionCandidate,
+  SearchOptions,
+  SearchResult,
+  SendOptions,
+} from "./api.ts";
 import { openConnection, statusVerdict } from "./connection.ts";
 import { Directory, natsDirectoryLookup } from "./directory.ts";
 import { ChatError } from "./errors.ts";
+import { Events } from "./events.ts";
 import { natsHistoryFetch } from "./history.ts";
 import { HistoryLoader } from "./history-loader.ts";
 import { IdentityCache } from "./identity.ts";
 import { Inbound } from "./inbound.ts";
+import { mentionCandidates, mentionsToKeys } from "./mentions.ts";
 import type { ChatCreds, ChatSessionOptions } from "./options.ts";
 import { Presence } from "./presence.ts";
 import { chatUserKind } from "./renewal.ts";
@@ -86,6 +95,7 @@ export class ChatSession {
   readonly #history: HistoryLoader;
   readonly #renewer: Renewer;
   readonly #sender: Sender;
+  readonly #events: Events;
   #signer: Signer | undefined;
   #nc: NatsConnection | undefined;
   #started = false;
@@ -177,7 +187,8 @@ export class ChatSession {
       now,
       onRenewed: () => options.onRenewed?.(this.#creds),
     });
-    this.#sender = new Sender({ store, scope, nc, now });
+    this.#sender = new Sender({ store, scope, nc, now, keyOf: (name) => this.#keyOf(name) });
+    this.#events = new Events({ store, scope, nc, signer, now });
     this.#closed = new Promise((resolve) => {
       this.#closedResolve = resolve;
     });
@@ -253,6 +264,7 @@ export class ChatSession {
       (err: unknown) => this.#terminate("closed", `connection closed: ${text(err)}`),
     );
     this.#inbound.subscribe(nc);
+    this.#events.subscribe(nc);
     // Live subscriptions are in place before history is read, so nothing falls in between.
     try {
       await nc.flush();
@@ -303,18 +315,81 @@ export class ChatSession {
     return this.stop(reason);
   }
 
-  /** Sends a post to "#CHANNEL" or a DM to "@<key>"; resolves once handed to the connection. */
-  async send(target: string, text: string): Promise<void> {
-    const signer = this.#signer;
-    if (!this.#nc || !signer) throw new ChatError("CHAT_NOT_STARTED", "start() the session first");
-    if (!this.#scope.live) {
-      const state = this.#store.state;
-      throw new ChatError(
-        "CHAT_STOPPED",
-        `the session is ${isFinal(state) ? state : "stopping"}: ${this.#store.reason ?? "stopped"}`,
-      );
-    }
-    await this.#sender.send(signer, parseTarget(target), text);
+  /**
+   * Sends a post to "#CHANNEL" or a DM to "@<key>"; resolves once handed to the connection.
+   * `@name` of a known user becomes a mention of its key (`<@KEY>`); `replyTo` (a message id)
+   * makes it a reply, shown in that message's thread too.
+   */
+  async send(target: string, text: string, opts: SendOptions = {}): Promise<void> {
+    this.#checkLive();
+    await this.#sender.send(this.#signer as Signer, parseTarget(target), text, opts);
+  }
+
+  /**
+   * Adds (`on`) or removes our `emoji` on a message (MessageView.id); resolves once the history
+   * service stored it, rejects with ChatError (code LIMIT, NOT_FOUND, …) when it refused.
+   */
+  async react(messageId: string, emoji: string, on: boolean): Promise<void> {
+    this.#checkLive();
+    await this.#events.react(messageId, emoji, on);
+  }
+
+  /** Replaces the text of our message; rejects with ChatError (code FORBIDDEN, …) if refused. */
+  async edit(messageId: string, text: string): Promise<void> {
+    this.#checkLive();
+    await this.#events.edit(
+      messageId,
+      mentionsToKeys(text, (n) => this.#keyOf(n)),
+    );
+  }
+
+  /** Deletes our message (a tombstone for everyone); rejects with ChatError if refused. */
+  async remove(messageId: string): Promise<void> {
+    this.#checkLive();
+    await this.#events.remove(messageId);
+  }
+
+  /** Opens the thread of a message (`snapshot().thread`); live replies join it. */
+  openThread(messageId: string): void {
+    void messageId;
+  }
+
+  /** Closes the open thread. */
+  closeThread(): void {}
+
+  /** Call on every keystroke in a conversation's composer: others see us typing (≤ 1 per 3 s). */
+  typing(target: string): void {
+    void target;
+  }
+
+  /** Mutes (`on`) or unmutes a conversation, for all our sessions: no notifications. */
+  async mute(target: string, on: boolean): Promise<void> {
+    void target;
+    void on;
+    throw notYet("mute");
+  }
+
+  /** Searches the channels and our DMs (newest first); pass `cursor` back for more. */
+  async search(query: string, opts: SearchOptions = {}): Promise<SearchResult> {
+    void query;
+    void opts;
+    throw notYet("search");
+  }
+
+  /** Calls `cb` for a live message from someone else that mentions us or is a DM (not muted). */
+  onNotify(cb: (n: ChatNotification) => void): () => void {
+    void cb;
+    return () => undefined;
+  }
+
+  /** Known users (roster and directory) whose name starts with `prefix`: at most 8. */
+  mentionCandidates(prefix: string): MentionCandidate[] {
+    return mentionCandidates(prefix, this.#directory.users(), this.#store.me.key);
+  }
+
+  #keyOf(name: string): string | undefined {
+    for (const u of this.#directory.users()) if (u.name === name) return u.key;
+    return undefined;
   }
 
   /** Messages we sent that the history service has not acknowledged as stored yet. */
@@ -336,6 +411,19 @@ export class ChatSession {
   /** The current state, immutable; the same object until the next change. */
   snapshot(): ChatSnapshot {
     return this.#store.snapshot();
+  }
+
+  #checkLive(): void {
+    if (!this.#nc || !this.#signer) {
+      throw new ChatError("CHAT_NOT_STARTED", "start() the session first");
+    }
+    if (!this.#scope.live) {
+      const state = this.#store.state;
+      throw new ChatError(
+        "CHAT_STOPPED",
+        `the session is ${isFinal(state) ? state : "stopping"}: ${this.#store.reason ?? "stopped"}`,
+      );
+    }
   }
 
   // --- the connection's state machine ----------------------------------------------------
@@ -398,6 +486,10 @@ function userKeyOf(jwt: string): string {
     );
   }
   return sub;
+}
+
+function notYet(what: string): ChatError {
+  return new ChatError("CHAT_BAD_OPTIONS", `${what} is not available yet`);
 }
 
 function text(err: unknown): string {

@@ -16,6 +16,7 @@ export {
   verifyAccessRequest,
 } from "./access.ts";
 export { base64urlDecode, base64urlEncode } from "./base64url.ts";
+export { conversationName, parseConversationName } from "./conversation-name.ts";
 export { type Creds, formatCreds, parseCreds } from "./creds.ts";
 export {
   DIRECTORY_LOOKUP_MAX_KEYS,
@@ -201,6 +202,20 @@ export {
   SEQUENCE_HEADER,
 } from "./presence-wire.ts";
 export {
+  encodeReadState,
+  encodeReadStateRequest,
+  parseReadState,
+  parseReadStateReply,
+  parseReadStateRequest,
+  READ_STATE_MAX_CONVERSATIONS,
+  READ_STATE_REPLY_MAX_BYTES,
+  READ_STATE_REQUEST_MAX_BYTES,
+  type ReadPositions,
+  type ReadState,
+  type ReadStateRequest,
+  UNREAD_CAP,
+} from "./read-state-wire.ts";
+export {
   applyRegistryChange,
   encodeRegistryChange,
   encodeRegistryPage,
@@ -229,6 +244,21 @@ export {
   requestInfoOf,
   requestInfoText,
 } from "./request-info.ts";
+export {
+  encodeSearchPage,
+  encodeSearchRequest,
+  parseSearchReply,
+  parseSearchRequest,
+  SEARCH_CURSOR_MAX_LENGTH,
+  SEARCH_DEFAULT_LIMIT,
+  SEARCH_MAX_LIMIT,
+  SEARCH_QUERY_MAX_LENGTH,
+  SEARCH_REQUEST_MAX_BYTES,
+  SEARCH_SCAN_MAX,
+  type SearchHit,
+  type SearchPage,
+  type SearchRequest,
+} from "./search-wire.ts";
 export {
   ACCESS_SUBJECT,
   CHANNEL_MAX_LENGTH,
