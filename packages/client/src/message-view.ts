@@ -115,7 +115,7 @@ export function messageView(ctx: ViewContext, m: MessageRecord): MessageView {
     segments: Object.freeze(segments),
     time: m.time,
     mine: m.from === ctx.me,
-    claimedOther: name !== undefined && m.claimedName !== name,
+    claimedOther: !m.deleted && name !== undefined && m.claimedName !== name,
     ...(m.seq === undefined ? {} : { seq: m.seq }),
     edited: m.edited !== undefined && !m.deleted,
     ...(m.deleted ? { deleted: m.deleted } : {}),

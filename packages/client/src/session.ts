@@ -64,6 +64,7 @@ import type {
   SendOptions,
 } from "./api.ts";
 import { openConnection, statusVerdict } from "./connection.ts";
+import type { Conversation, MessageRecord } from "./conversation.ts";
 import { Directory, natsDirectoryLookup } from "./directory.ts";
 import { ChatError } from "./errors.ts";
 import { Events } from "./events.ts";
@@ -72,14 +73,20 @@ import { HistoryLoader } from "./history-loader.ts";
 import { IdentityCache } from "./identity.ts";
 import { Inbound } from "./inbound.ts";
 import { mentionCandidates, mentionsToKeys } from "./mentions.ts";
+import { messageView } from "./message-view.ts";
+import { Notifications } from "./notifications.ts";
 import type { ChatCreds, ChatSessionOptions } from "./options.ts";
 import { Presence } from "./presence.ts";
+import { ReadPositions } from "./read-state.ts";
 import { chatUserKind } from "./renewal.ts";
 import { Renewer } from "./renewer.ts";
 import { Scope } from "./scope.ts";
+import { type SearchContext, search } from "./search.ts";
 import { Sender } from "./sender.ts";
 import { type ChatSnapshot, ChatStore, isFinal, type Me, type SessionState } from "./store.ts";
-import { channelId, dmId, parseTarget } from "./target.ts";
+import { channelId, dmId, parseTarget, targetId } from "./target.ts";
+import { Threads } from "./threads.ts";
+import { Typing } from "./typing.ts";
 
 /** The chat session: the state machine and the connection, with its parts (see above). */
 export class ChatSession {
@@ -96,6 +103,11 @@ export class ChatSession {
   readonly #renewer: Renewer;
   readonly #sender: Sender;
   readonly #events: Events;
+  readonly #readState: ReadPositions;
+  readonly #threads: Threads;
+  readonly #typing: Typing;
+  readonly #notifications = new Notifications();
+  readonly #search: SearchContext;
   #signer: Signer | undefined;
   #nc: NatsConnection | undefined;
   #started = false;
@@ -132,6 +144,9 @@ export class ChatSession {
       maxMessages: options.maxMessages ?? 1000,
       names: (key) => this.#directory.nameOf(key),
       onNewUser: (key) => this.#directory.want(key),
+      onRead: (c) => this.#readState?.moved(c),
+      onConversation: (c) => this.#readState?.adopt(c),
+      onDeliver: (c, rec) => this.#delivered(c, rec),
     });
     this.#store = store;
     this.#directory = new Directory({
@@ -147,13 +162,21 @@ export class ChatSession {
       },
       onError: (err) => store.setNotice(`could not look up names yet: ${text(err)}`, "directory"),
     });
+    const fetch = natsHistoryFetch(nc);
+    this.#events = new Events({ store, scope, nc, signer, now });
+    const withState = this.#events.withState.bind(this.#events);
     this.#history = new HistoryLoader({
       store,
       scope,
-      fetch: natsHistoryFetch(nc),
+      fetch,
       historySize: options.historySize ?? 100,
       now,
+      withState,
     });
+    this.#readState = new ReadPositions({ store, scope, nc, fetch });
+    this.#threads = new Threads({ store, scope, nc, now, withState });
+    this.#typing = new Typing({ store, scope, nc, now });
+    this.#search = { store, nc, now, withState };
     const ttlSeconds = options.presenceTtlSeconds ?? PRESENCE_TTL_SECONDS;
     this.#presence = new Presence({
       store,
@@ -188,7 +211,6 @@ export class ChatSession {
       onRenewed: () => options.onRenewed?.(this.#creds),
     });
     this.#sender = new Sender({ store, scope, nc, now, keyOf: (name) => this.#keyOf(name) });
-    this.#events = new Events({ store, scope, nc, signer, now });
     this.#closed = new Promise((resolve) => {
       this.#closedResolve = resolve;
     });
@@ -265,6 +287,8 @@ export class ChatSession {
     );
     this.#inbound.subscribe(nc);
     this.#events.subscribe(nc);
+    this.#typing.subscribe(nc);
+    this.#readState.subscribe(nc);
     // Live subscriptions are in place before history is read, so nothing falls in between.
     try {
       await nc.flush();
@@ -276,8 +300,10 @@ export class ChatSession {
     }
     this.#everConnected = true;
     this.#store.setState("connected", undefined);
-    // history and the online set load side by side; start() returns once the set is loaded
+    // history, read state and the online set load side by side; start() returns once the set is
+    // loaded
     void this.#history.read("initial");
+    void this.#readState.load();
     // a JWT from before protocol v3 or the presence feed lacks permissions: renew it at once
     this.#renewer.schedule(kind !== "v3" ? 0 : undefined);
     await this.#presence.start();
@@ -349,37 +375,54 @@ export class ChatSession {
     await this.#events.remove(messageId);
   }
 
-  /** Opens the thread of a message (`snapshot().thread`); live replies join it. */
+  /**
+   * Opens the thread of a message (`snapshot().thread`: loading, then its root and replies);
+   * live replies join it. Throws ChatError NOT_FOUND for a message not shown here.
+   */
   openThread(messageId: string): void {
-    void messageId;
+    this.#threads.open(messageId);
   }
 
   /** Closes the open thread. */
-  closeThread(): void {}
+  closeThread(): void {
+    this.#threads.close();
+  }
 
   /** Call on every keystroke in a conversation's composer: others see us typing (≤ 1 per 3 s). */
   typing(target: string): void {
-    void target;
+    this.#typing.typing(targetId(parseTarget(target)));
   }
 
   /** Mutes (`on`) or unmutes a conversation, for all our sessions: no notifications. */
   async mute(target: string, on: boolean): Promise<void> {
-    void target;
-    void on;
-    throw notYet("mute");
+    this.#checkLive();
+    await this.#readState.mute(targetId(parseTarget(target)), on);
   }
 
-  /** Searches the channels and our DMs (newest first); pass `cursor` back for more. */
+  /**
+   * Searches the channels and our DMs (newest first; `conversation` narrows it); pass the
+   * result's `cursor` back for more. Rejects with ChatError when the service refused.
+   */
   async search(query: string, opts: SearchOptions = {}): Promise<SearchResult> {
-    void query;
-    void opts;
-    throw notYet("search");
+    this.#checkLive();
+    return search(this.#search, query, opts);
   }
 
-  /** Calls `cb` for a live message from someone else that mentions us or is a DM (not muted). */
+  /**
+   * Calls `cb` for a live message from someone else that mentions us or is a DM, unless its
+   * conversation is muted; returns the unsubscribe function.
+   */
   onNotify(cb: (n: ChatNotification) => void): () => void {
-    void cb;
-    return () => undefined;
+    return this.#notifications.subscribe(cb);
+  }
+
+  /** A live message (or one we sent) was added: typing, the open thread, notifications. */
+  #delivered(c: Conversation, rec: MessageRecord): void {
+    this.#typing?.stopped(c.id, rec.from);
+    this.#threads?.consider(c, rec);
+    this.#notifications.consider(c, rec, this.#store.me.key, () =>
+      messageView(this.#store.viewContext(), rec),
+    );
   }
 
   /** Known users (roster and directory) whose name starts with `prefix`: at most 8. */
@@ -397,7 +440,10 @@ export class ChatSession {
     return this.#sender.unsaved;
   }
 
-  /** Shows a conversation ("#CHANNEL" or "@<key>", created for a new DM peer); clears unread. */
+  /**
+   * Shows a conversation ("#CHANNEL" or "@<key>", created for a new DM peer) and moves our read
+   * position there (for all our sessions); its "new messages" separator stays where it was.
+   */
   select(target: string): void {
     const t = parseTarget(target);
     this.#store.select(t.kind === "channel" ? channelId(t.channel) : dmId(t.peer));
@@ -446,6 +492,7 @@ export class ChatSession {
         void this.#presence.resync();
         // Fetch what was posted while we were away (history reads never throw).
         void this.#history.read("backfill");
+        void this.#readState.load();
         this.#sender.retryNow();
         return;
       case "error": {
@@ -486,10 +533,6 @@ function userKeyOf(jwt: string): string {
     );
   }
   return sub;
-}
-
-function notYet(what: string): ChatError {
-  return new ChatError("CHAT_BAD_OPTIONS", `${what} is not available yet`);
 }
 
 function text(err: unknown): string {

@@ -144,6 +144,10 @@ export interface ChatStoreOptions {
   onNewUser?: (key: string) => void;
   /** Called when the conversation on screen was read further (read-state.ts persists it). */
   onRead?: (c: Conversation) => void;
+  /** Called when a conversation is made (a new DM peer takes its read position). */
+  onConversation?: (c: Conversation) => void;
+  /** Called after a live message (or one we sent) was added to a conversation. */
+  onDeliver?: (c: Conversation, rec: MessageRecord) => void;
 }
 
 /** State, conversations, roster and snapshot of one chat session. */
@@ -152,6 +156,8 @@ export class ChatStore {
   readonly #names: (key: string) => string | undefined;
   readonly #onNewUser: (key: string) => void;
   readonly #onRead: (c: Conversation) => void;
+  readonly #onConversation: (c: Conversation) => void;
+  readonly #onDeliver: (c: Conversation, rec: MessageRecord) => void;
   readonly #maxMessages: number;
   readonly #conversations = new Map<string, Conversation>();
   readonly #users = new Map<string, UserRecord>();
@@ -174,6 +180,8 @@ export class ChatStore {
     this.#names = opts.names;
     this.#onNewUser = opts.onNewUser ?? (() => undefined);
     this.#onRead = opts.onRead ?? (() => undefined);
+    this.#onConversation = opts.onConversation ?? (() => undefined);
+    this.#onDeliver = opts.onDeliver ?? (() => undefined);
     this.#maxMessages = opts.maxMessages;
     this.#me = opts.me;
     for (const id of opts.channels) this.conversation(id);
@@ -235,6 +243,7 @@ export class ChatStore {
       if (kind === "dm") c.setHistory(this.#newDmHistory);
       this.#conversations.set(id, c);
       if (kind === "dm") this.user(c.target);
+      this.#onConversation(c);
     }
     return c;
   }
@@ -268,6 +277,7 @@ export class ChatStore {
   deliver(c: Conversation, rec: MessageRecord): boolean {
     if (!c.append(rec)) return false;
     this.#readIfOnScreen(c);
+    this.#onDeliver(c, rec);
     this.changed();
     return true;
   }
