@@ -93,7 +93,7 @@ async function history(nc: NatsConnection, subject: string, body: string): Promi
   const page = parseHistoryReply(wire(await nc.request(subject, body, { timeout: 10_000 })));
   if (!page.ok) throw new Error(`history refused: ${page.code} ${page.message}`);
   return page.value.messages.map(
-    (m) => (decodeJwtUnverified(m.token).payload.nats as { msg: string }).msg,
+    (m) => (decodeJwtUnverified(m.token ?? "").payload.nats as { msg: string }).msg,
   );
 }
 

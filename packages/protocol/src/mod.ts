@@ -137,8 +137,10 @@ export {
   type HistoryPage,
   type HistoryPostsRequest,
   historyLimit,
+  PAGE_MAX_BYTES,
   type Parsed,
   parseHistoryDmsRequest,
+  parseHistoryMessage,
   parseHistoryPostsRequest,
   parseHistoryReply,
   parseServiceError,
@@ -326,4 +328,13 @@ export {
   userFeedWildcard,
   validateChannel,
 } from "./subjects.ts";
+export {
+  encodeThreadPage,
+  encodeThreadRequest,
+  parseThreadReply,
+  parseThreadRequest,
+  THREAD_HEADER,
+  type ThreadPage,
+  type ThreadRequest,
+} from "./thread-wire.ts";
 export { bad as badRequest, jsonObject, onlyKeys, optSeq } from "./wire-json.ts";

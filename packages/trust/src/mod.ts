@@ -39,7 +39,9 @@ export {
   POSTS_STREAM,
   pushPermissions,
   QUOTA_BUCKET,
+  READ_BUCKET,
   REGISTRY_BUCKET,
+  STATE_BUCKET,
 } from "./permissions.ts";
 export {
   discoverServers,
