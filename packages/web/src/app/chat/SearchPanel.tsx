@@ -19,7 +19,7 @@ export function SearchPanel(props: {
   onClose: () => void;
 }) {
   const { query, search } = props;
-  const [hits, setHits] = useState<SearchHit[]>([]);
+  const [hits, setHits] = useState<readonly SearchHit[]>([]);
   const [cursor, setCursor] = useState<string>();
   const [busy, setBusy] = useState(true);
   const [error, setError] = useState<string>();
