@@ -76,14 +76,16 @@ async function setHidden(page: Page, hidden: boolean): Promise<void> {
   );
 }
 
-/** The message line (article) whose text contains `text`, in the channel pane. */
+/** The message line (article) whose own text (not a quote) contains `text`, in the pane. */
 function line(page: Page, text: string): Locator {
-  return page.locator(".messages article", { hasText: text });
+  return page.locator(".messages article", { has: page.locator("p.text", { hasText: text }) });
 }
 
 /** The same in the thread panel. */
 function threadLine(page: Page, text: string): Locator {
-  return page.getByRole("complementary", { name: "Thread" }).locator("article", { hasText: text });
+  return page
+    .getByRole("complementary", { name: "Thread" })
+    .locator("article", { has: page.locator("p.text", { hasText: text }) });
 }
 
 /** Runs a message action from its hover toolbar. */

@@ -25,6 +25,7 @@ import { Icon } from "../Icon.tsx";
 import type { StoredIdentity } from "../identity-store.ts";
 import { Composer } from "./Composer.tsx";
 import { ConnectionBadge } from "./ConnectionBadge.tsx";
+import { CHAT_ICONS } from "./chat-icons.ts";
 import { runCommand } from "./command-actions.ts";
 import { excerpt } from "./composer-text.ts";
 import { HelpDialog } from "./HelpDialog.tsx";
@@ -242,7 +243,12 @@ function ChatScreen(props: {
   const focusComposer = () => composerInput.current?.focus();
   const openThread = (id: string) => {
     setSearchQuery(undefined);
-    session.openThread(id);
+    try {
+      session.openThread(id);
+    } catch (err) {
+      // a quote of a message this page does not hold (older than its history)
+      failed("The thread cannot be opened")(err);
+    }
   };
   const actions: MessageActions = {
     reply: (m) => setReplyTo({ conversation: view.id, message: m }),
@@ -335,7 +341,7 @@ function ChatScreen(props: {
               session.mute(view.id, !view.muted).catch(failed("Mute not saved"));
             }}
           >
-            <span aria-hidden="true">{view.muted ? "🔕" : "🔔"}</span>
+            <Icon d={view.muted ? CHAT_ICONS.bellOff : CHAT_ICONS.bell} />
           </button>
           <span className="pane-spacer" />
           {notifications.offer ? (
@@ -419,11 +425,11 @@ function ChatScreen(props: {
                 onCancelReply: () => setReplyTo(undefined),
               }
             : {})}
-          onUpFromEmpty={() =>
-            document
-              .querySelector<HTMLElement>('.messages [data-message-id][tabindex="0"]')
-              ?.focus()
-          }
+          onUpFromEmpty={() => {
+            // the newest message, as ↑ in an empty input does in most chats
+            const rows = document.querySelectorAll<HTMLElement>(".messages [data-message-id]");
+            rows[rows.length - 1]?.focus();
+          }}
           onSend={async (text) => {
             const cmd = parseCommand(text);
             await runCommand(cmd, {

@@ -5,6 +5,7 @@
 import type { MessageView } from "@natschat/client";
 import { type KeyboardEvent, useEffect, useRef, useState } from "react";
 import { Icon } from "../Icon.tsx";
+import { CHAT_ICONS } from "./chat-icons.ts";
 import { editableText } from "./composer-text.ts";
 import { EmojiPicker } from "./EmojiPicker.tsx";
 import { clockTime } from "./grouping.ts";
@@ -116,18 +117,18 @@ function Toolbar(props: {
   nav: MessageNav;
 }) {
   const { m, actions, nav, tabIndex } = props;
-  const button = (label: string, glyph: string, onClick: () => void) => (
+  const button = (label: string, icon: keyof typeof CHAT_ICONS, onClick: () => void) => (
     <button type="button" aria-label={label} title={label} tabIndex={tabIndex} onClick={onClick}>
-      <span aria-hidden="true">{glyph}</span>
+      <Icon d={CHAT_ICONS[icon]} size={17} />
     </button>
   );
   return (
     <div className="message-actions" role="toolbar" aria-label="Message actions">
-      {button("Reply (r)", "↩", () => actions.reply(m))}
-      {button("React (+)", "☺", () => nav.setPicking(m.id))}
-      {props.inThread ? null : button("Open thread (t)", "💬", () => actions.openThread(m.id))}
-      {canChange(m) ? button("Edit (e)", "✎", () => nav.setEditing(m.id)) : null}
-      {canChange(m) ? button("Delete (Del)", "🗑", () => actions.remove(m)) : null}
+      {button("Reply (r)", "reply", () => actions.reply(m))}
+      {button("React (+)", "react", () => nav.setPicking(m.id))}
+      {props.inThread ? null : button("Open thread (t)", "thread", () => actions.openThread(m.id))}
+      {canChange(m) ? button("Edit (e)", "edit", () => nav.setEditing(m.id)) : null}
+      {canChange(m) ? button("Delete (Del)", "remove", () => actions.remove(m)) : null}
     </div>
   );
 }

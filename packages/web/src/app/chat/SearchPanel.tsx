@@ -3,6 +3,8 @@
 // "More results" for the next page. A result opens its conversation at the message.
 import type { ChatSession } from "@natschat/client";
 import { useEffect, useState } from "react";
+import { Icon } from "../Icon.tsx";
+import { CHAT_ICONS } from "./chat-icons.ts";
 import { clockTime, dayLabel } from "./grouping.ts";
 import { MessageText } from "./rich-text.tsx";
 
@@ -84,7 +86,7 @@ export function SearchPanel(props: {
           title="Close (Escape)"
           onClick={props.onClose}
         >
-          ×
+          <Icon d={CHAT_ICONS.close} />
         </button>
       </header>
       <div className="side-body">

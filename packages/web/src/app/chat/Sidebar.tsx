@@ -6,6 +6,7 @@ import type { ChatSnapshot, ConversationView, UserView } from "@natschat/client"
 import { Icon } from "../Icon.tsx";
 import { Avatar } from "./Avatar.tsx";
 import { ConnectionBadge } from "./ConnectionBadge.tsx";
+import { CHAT_ICONS } from "./chat-icons.ts";
 
 interface SidebarProps {
   snap: ChatSnapshot;
@@ -77,8 +78,8 @@ function ConversationButton(props: {
         )}
         <span className="nav-label">{view.title}</span>
         {view.muted ? (
-          <span className="muted-mark" aria-hidden="true" title="muted">
-            🔕
+          <span className="muted-mark" title="muted">
+            <Icon d={CHAT_ICONS.bellOff} size={14} />
           </span>
         ) : null}
         <MentionBadge count={view.mentions} />

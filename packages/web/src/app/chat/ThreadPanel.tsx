@@ -2,7 +2,9 @@
 // answers the root. Escape on a message goes to that input; Escape there closes the panel.
 import type { ChatSnapshot, MessageView } from "@natschat/client";
 import { type KeyboardEvent, useMemo, useRef } from "react";
+import { Icon } from "../Icon.tsx";
 import { Composer, type MentionCandidate } from "./Composer.tsx";
+import { CHAT_ICONS } from "./chat-icons.ts";
 import { groupMessages } from "./grouping.ts";
 import { MessageGroups } from "./MessageGroups.tsx";
 import { type MessageActions, useMessageNav } from "./message-nav.ts";
@@ -60,7 +62,7 @@ export function ThreadPanel(props: {
           title="Close (Escape)"
           onClick={props.onClose}
         >
-          ×
+          <Icon d={CHAT_ICONS.close} />
         </button>
       </header>
       {/* biome-ignore lint/a11y/noStaticElementInteractions: keys of the focused message */}
