@@ -20,6 +20,7 @@ import {
   encodePresence,
   HISTORY_DMS_SUBJECT,
   HISTORY_POSTS_SUBJECT,
+  HISTORY_READSTATE_SUBJECT,
   ONLINE_WILDCARD,
   type PresenceEnvelope,
   parseHistoryReply,
@@ -486,6 +487,7 @@ describe("services, not JetStream", () => {
       dmSubject(jon.publicKey, ivy.publicKey),
       HISTORY_POSTS_SUBJECT,
       HISTORY_DMS_SUBJECT,
+      HISTORY_READSTATE_SUBJECT,
       "chat.svc.directory.online",
     ];
     // a lookup only if a name was not in the online set's snapshot

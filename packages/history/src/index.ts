@@ -97,6 +97,18 @@ export class ConversationIndex {
     return { seqs: list.slice(start, end), more: start > 0 };
   }
 
+  /** How many sequences of `key` are above `after` (unread counts). */
+  countAfter(key: string, after: number): number {
+    const list = this.#lists.get(key);
+    return list ? list.length - lowerBound(list, after + 1) : 0;
+  }
+
+  /** The newest sequence of `key`, or 0 when it has none. */
+  last(key: string): number {
+    const list = this.#lists.get(key);
+    return list?.[list.length - 1] ?? 0;
+  }
+
   /** Forgets every sequence below `first` (the stream's first sequence: older ones aged out). */
   pruneBefore(first: number): void {
     for (const seq of this.#meta.keys()) {
@@ -154,6 +166,8 @@ export function keysOf(storedSubject: string): string[] {
 export class IndexBuilder {
   /** Sequences per stored subject, ascending (one (conversation, sender) pair each). */
   readonly #subjects = new Map<string, number[]>();
+  /** User → the users it has DMs with (stale peers are dropped when asked for). */
+  readonly #peers = new Map<string, Set<string>>();
 
   constructor(
     readonly index: ConversationIndex,
@@ -165,6 +179,7 @@ export class IndexBuilder {
     const keys = keysOf(subject);
     if (keys.length === 0) return; // not a v3 stored subject (e.g. a v2 message): never served
     for (const key of keys) this.index.add(key, seq);
+    if (keys.length === 3) this.#addPeers(subject);
     if (meta) this.index.describe(seq, meta);
     let q = this.#subjects.get(subject);
     if (!q) {
@@ -179,6 +194,36 @@ export class IndexBuilder {
     }
   }
 
+  #addPeers(storedDm: string): void {
+    const [recipient, sender] = storedDm.split(".").slice(-2) as [string, string];
+    for (const [a, b] of [
+      [recipient, sender],
+      [sender, recipient],
+    ] as const) {
+      let set = this.#peers.get(a);
+      if (!set) {
+        set = new Set();
+        this.#peers.set(a, set);
+      }
+      set.add(b);
+    }
+  }
+
+  /** How many sequences above `after` one stored subject (one conversation × one sender) holds. */
+  countAfterOf(subject: string, after: number): number {
+    const q = this.#subjects.get(subject);
+    return q ? q.length - lowerBound(q, after + 1) : 0;
+  }
+
+  /** The users `user` has DMs with that the index still holds (never `user` itself). */
+  dmPeersOf(user: string): string[] {
+    const set = this.#peers.get(user);
+    if (!set) return [];
+    for (const peer of set) if (this.index.last(pairDmsKey(user, peer)) === 0) set.delete(peer);
+    if (set.size === 0) this.#peers.delete(user);
+    return [...set];
+  }
+
   /** Forgets everything below the stream's first sequence. */
   pruneBefore(first: number): void {
     this.index.pruneBefore(first);
@@ -188,6 +233,7 @@ export class IndexBuilder {
       if (i > 0) q.splice(0, i);
       if (q.length === 0) this.#subjects.delete(subject);
     }
+    for (const user of this.#peers.keys()) this.dmPeersOf(user); // drops peers aged out
   }
 }
 
@@ -208,7 +254,8 @@ interface Waiter {
 /** Follows one stream into an index with a headers-only ordered consumer. */
 export class StreamFollower {
   readonly index = new ConversationIndex();
-  readonly #builder: IndexBuilder;
+  /** The per-sender and DM-peer bookkeeping (read state's unread counts use it). */
+  readonly builder: IndexBuilder;
   /** Resolves once the index holds every message that was in the stream at start. */
   readonly ready: Promise<void>;
   #markReady: () => void = () => {};
@@ -230,7 +277,7 @@ export class StreamFollower {
     readonly log: Logger,
     readonly pruneEveryMs = 60_000,
   ) {
-    this.#builder = new IndexBuilder(this.index, perSubject);
+    this.builder = new IndexBuilder(this.index, perSubject);
     this.ready = new Promise((resolve) => {
       this.#markReady = resolve;
     });
@@ -245,7 +292,7 @@ export class StreamFollower {
     this.#messages = messages;
     this.#done = (async () => {
       for await (const m of messages) {
-        this.#builder.add(m.subject, m.seq, metaOf(m.headers));
+        this.builder.add(m.subject, m.seq, metaOf(m.headers));
         this.#lastSeq = m.seq;
         if (this.#waiters.length > 0) this.#wake();
         if (m.info.pending === 0) this.#markReady();
@@ -260,6 +307,11 @@ export class StreamFollower {
         .catch((err: unknown) => this.log.warn("index prune failed", { stream: this.stream, err }));
     }, this.pruneEveryMs);
     this.#timer.unref?.();
+  }
+
+  /** The last stream sequence the index has seen. */
+  get lastSeq(): number {
+    return this.#lastSeq;
   }
 
   #wake(): void {
@@ -307,7 +359,7 @@ export class StreamFollower {
   /** Drops what aged out of the stream (below its first sequence). */
   async prune(): Promise<void> {
     const info = await this.jsm.streams.info(this.stream);
-    this.#builder.pruneBefore(info.state.first_seq);
+    this.builder.pruneBefore(info.state.first_seq);
   }
 
   /** Stops the consumer and the prune timer. */

@@ -86,6 +86,20 @@ export function requesterOf(
   return { account: info.acc, user, viaLeafnode: relayedByLeafnode(info) };
 }
 
+/** Answers a service request with an outcome: the body, or the error headers. */
+export function respondWith(msg: ServiceMsg, outcome: ReadOutcome): void {
+  if (!msg.reply) return;
+  if (outcome.ok) {
+    msg.respond(outcome.body);
+    return;
+  }
+  const h = headers();
+  const pairs = serviceErrorHeaders(outcome.code, outcome.message);
+  for (const [k, v] of pairs.slice(2)) h.set(k, v);
+  const [[, status], [, description]] = pairs as [[string, string], [string, string]];
+  msg.respondError(Number(status), description, "", { headers: h });
+}
+
 /** One history store as the readers see it. */
 export interface ReadStore {
   stream: string;
@@ -150,15 +164,7 @@ export class HistoryReaders {
     const s = this.stats[endpoint];
     if (outcome.ok) s.ok++;
     else s.errors[outcome.code] = (s.errors[outcome.code] ?? 0) + 1;
-    if (!msg.reply) return;
-    if (outcome.ok) msg.respond(outcome.body);
-    else {
-      const h = headers();
-      const pairs = serviceErrorHeaders(outcome.code, outcome.message);
-      for (const [k, v] of pairs.slice(2)) h.set(k, v);
-      const [[, status], [, description]] = pairs as [[string, string], [string, string]];
-      msg.respondError(Number(status), description, "", { headers: h });
-    }
+    respondWith(msg, outcome);
   }
 
   /** Reads one page; refusals are outcomes, never exceptions. */

@@ -9,11 +9,13 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
-import { type Service, Svcm } from "@nats-io/services";
+import { type Service, type ServiceMsg, Svcm } from "@nats-io/services";
 import {
   CLOCK_SKEW_SECONDS,
   HISTORY_DMS_SUBJECT,
   HISTORY_POSTS_SUBJECT,
+  HISTORY_READSTATE_SUBJECT,
+  HISTORY_SEARCH_SUBJECT,
   HISTORY_THREAD_SUBJECT,
   MODERATION_SUBJECT,
   serviceErrorHeaders,
@@ -31,6 +33,7 @@ import { EventWriter } from "./events.ts";
 import { StreamFollower } from "./index.ts";
 import { bounded, createLogger, type Logger, withRetries } from "./log.ts";
 import { v2MigrationPending } from "./migrate-v2.ts";
+import { startPersonal } from "./personal.ts";
 import { DEFAULT_DAILY_QUOTA_BYTES, QuotaLedger } from "./quota.ts";
 import { HistoryReaders } from "./readers.ts";
 import { ReplyThreads } from "./replies.ts";
@@ -245,13 +248,29 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
       maxReplyBytes: maxPayload - 4096,
       log,
     });
+    const personal = await withRetries(
+      "start read state, search and the typing relay",
+      log,
+      () =>
+        startPersonal({
+          chat,
+          jsm,
+          followers,
+          chatAccount: opts.chatAccount,
+          maxReplyBytes: maxPayload - 4096,
+          states: (store, seqs) => states.readMany(store, seqs),
+          log,
+        }),
+      startupFailed,
+    );
+    closers.push(() => personal.stop());
     const inflight = new Set<Promise<void>>();
     let draining = false;
     const svc = await new Svcm(admin).add({
       name: HISTORY_SERVICE_NAME,
       version: HISTORY_SERVICE_VERSION,
       description:
-        "natschat history: stores live posts, DMs and message events; serves channel, DM and thread history",
+        "natschat history: stores live posts, DMs and message events; serves channel, DM and thread history, read state and search; relays typing",
       queue: HISTORY_QUEUE,
       metadata: { replica: replicaId },
       statsHandler: async (ep) => {
@@ -260,23 +279,30 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
           return {
             ...readers.stats[name],
             indexed: followers[name].index.size,
-            ...(name === "posts" ? { writer: writer.stats, events: events.stats } : {}),
+            ...(name === "posts"
+              ? { writer: writer.stats, events: events.stats, typing: personal.typing.stats }
+              : {}),
             states: states.size[name],
           };
         if (name === "thread") return readers.stats.thread;
         if (name === "moderate") return events.stats;
+        if (name === "readstate") return personal.readStates.stats;
+        if (name === "search") return personal.search.stats;
         return null;
       },
     });
     closers.push(async () => {
       await svc.stop().catch(() => undefined);
     });
-    for (const [endpoint, subject] of [
-      ["posts", HISTORY_POSTS_SUBJECT],
-      ["dms", HISTORY_DMS_SUBJECT],
-      ["thread", HISTORY_THREAD_SUBJECT],
-      ["moderate", MODERATION_SUBJECT],
-    ] as const) {
+    const endpoints: [string, string, (msg: ServiceMsg) => Promise<void>][] = [
+      ["posts", HISTORY_POSTS_SUBJECT, (msg) => readers.handle("posts", msg)],
+      ["dms", HISTORY_DMS_SUBJECT, (msg) => readers.handle("dms", msg)],
+      ["thread", HISTORY_THREAD_SUBJECT, (msg) => readers.handle("thread", msg)],
+      ["moderate", MODERATION_SUBJECT, (msg) => events.moderate(msg)],
+      ["readstate", HISTORY_READSTATE_SUBJECT, (msg) => personal.readStates.handle(msg)],
+      ["search", HISTORY_SEARCH_SUBJECT, (msg) => personal.search.handle(msg)],
+    ];
+    for (const [endpoint, subject, handle] of endpoints) {
       svc.addEndpoint(endpoint, {
         subject,
         handler: (err, msg) => {
@@ -296,8 +322,7 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
             msg.respondError(Number(status), description, "", { headers: h });
             return;
           }
-          const task =
-            endpoint === "moderate" ? events.moderate(msg) : readers.handle(endpoint, msg);
+          const task = handle(msg);
           inflight.add(task);
           void task.finally(() => inflight.delete(task));
         },
@@ -323,6 +348,7 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
         await bounded(svc.stop(), 2000);
         await bounded(writer.stop(), 2000);
         await bounded(events.stop(), 2000);
+        await bounded(personal.stop(), 2000);
         await bounded(Promise.allSettled([...inflight]), 5000);
         await bounded(Promise.all(Object.values(followers).map((f) => f.stop())), 2000);
         await bounded(states.stop(), 2000);

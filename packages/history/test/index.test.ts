@@ -70,6 +70,34 @@ describe("IndexBuilder: the index holds what the stream holds", () => {
   });
 });
 
+describe("unread counts and DM peers (read state)", () => {
+  const v = createUser().getPublicKey();
+  const w = createUser().getPublicKey();
+
+  it("counts after a position per conversation and per sender, and lists DM peers the index holds", () => {
+    const ix = new ConversationIndex();
+    const b = new IndexBuilder(ix, 1000);
+    b.add(`chat.store.posts.NATS.${v}`, 1);
+    b.add(`chat.store.posts.NATS.${u}`, 2);
+    b.add(`chat.store.posts.NATS.${v}`, 3);
+    expect(ix.countAfter("p NATS", 0)).toBe(3);
+    expect(ix.countAfter("p NATS", 1)).toBe(2);
+    expect(ix.countAfter("p NATS", 3)).toBe(0);
+    expect(ix.countAfter("p nowhere", 0)).toBe(0);
+    expect(b.countAfterOf(`chat.store.posts.NATS.${u}`, 1)).toBe(1);
+    expect(b.countAfterOf(`chat.store.posts.NATS.${u}`, 2)).toBe(0);
+    expect(ix.last("p NATS")).toBe(3);
+    b.add(`chat.store.dms.${u}.${v}`, 10);
+    b.add(`chat.store.dms.${w}.${u}`, 11);
+    b.add(`chat.store.dms.${u}.${u}`, 12); // a note to oneself: no peer
+    expect(b.dmPeersOf(u).sort()).toEqual([v, w].sort());
+    expect(b.dmPeersOf(v)).toEqual([u]);
+    b.pruneBefore(11); // the DM with v aged out
+    expect(b.dmPeersOf(u)).toEqual([w]);
+    expect(b.dmPeersOf(v)).toEqual([]);
+  });
+});
+
 describe("requesterOf: the server's Nats-Request-Info, or nothing", () => {
   it("takes acc and user only when acc is CHAT and user a user key", () => {
     expect(

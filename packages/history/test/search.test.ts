@@ -5,11 +5,17 @@
 import { headers, type Msg, type NatsConnection } from "@nats-io/nats-core";
 import type { HistoryService } from "@natschat/history";
 import {
+  decodeJwtUnverified,
   dmSubject,
+  encodeDelete,
   encodeDm,
+  encodeEdit,
   encodePost,
   encodeSearchRequest,
+  eventSubject,
   HISTORY_SEARCH_SUBJECT,
+  messageId,
+  parseEventReply,
   parseSearchReply,
   parseStoreReply,
   postSubject,
@@ -52,12 +58,16 @@ async function search(nc: NatsConnection, req: SearchRequest | string, h?: Msg["
 }
 
 /** Every page of a search, in order. */
-async function pages(nc: NatsConnection, req: SearchRequest): Promise<SearchHit[][]> {
+async function pages(
+  nc: NatsConnection,
+  req: SearchRequest,
+  h?: Msg["headers"],
+): Promise<SearchHit[][]> {
   const out: SearchHit[][] = [];
   let cursor: string | undefined;
   do {
     const started = performance.now();
-    const r = await search(nc, { ...req, ...(cursor ? { cursor } : {}) });
+    const r = await search(nc, { ...req, ...(cursor ? { cursor } : {}) }, h);
     if (!r.ok) throw new Error(`${r.code}: ${r.message}`);
     console.log(
       `search ${JSON.stringify(req.q)}: page ${out.length + 1} (${r.value.hits.length} hits) in ${(performance.now() - started).toFixed(1)} ms`,
@@ -160,9 +170,34 @@ describe("search", () => {
       "Nats-Request-Info",
       JSON.stringify({ acc: stack.trust.summary.accounts.CHAT.publicKey, user: bob.publicKey }),
     );
-    const forged = await search(aliceNc, { q: "only bob and carol" }, h);
-    expect(forged.ok && forged.value.hits).toEqual([]);
+    // (every page: the first ones look only at the newest posts)
+    expect((await pages(aliceNc, { q: "only bob and carol" }, h)).flat()).toEqual([]);
+    expect((await pages(bobNc, { q: "only bob and carol" })).flat()).toHaveLength(1);
   }, 60_000);
+
+  it("matches an edited message by its current text only, and never a deleted one", async () => {
+    const signer = signers.bob as Signer;
+    const conv = { kind: "post", channel: "edits" } as const;
+    const original = await encodePost(signer, { name: "bob", channel: "edits", msg: "a walrus" });
+    const doomed = await encodePost(signer, { name: "bob", channel: "edits", msg: "a walrus too" });
+    const seqs: number[] = [];
+    for (const t of [original, doomed])
+      seqs.push(await stored(bobNc, postSubject("edits", bob.publicKey), t));
+    const id = (t: string) =>
+      messageId(bob.publicKey, decodeJwtUnverified(t).payload.jti as string);
+    for (const event of [
+      await encodeEdit(signer, { name: "bob", conv, target: id(original), msg: "a narwhal" }),
+      await encodeDelete(signer, { name: "bob", conv, target: id(doomed) }),
+    ]) {
+      const r = await bobNc.request(eventSubject(conv, bob.publicKey), event, { timeout: 10_000 });
+      expect(parseEventReply(wire(r)).ok).toBe(true);
+    }
+    expect((await pages(carolNc, { q: "walrus", conv: "#edits" })).flat()).toEqual([]);
+    const narwhal = (await pages(carolNc, { q: "NARWHAL", conv: "#edits" })).flat();
+    expect(narwhal.map((h) => h.seq)).toEqual([seqs[0]]);
+    expect(narwhal[0]?.state?.edit).toBeDefined();
+    expect(narwhal[0]?.token).toBe(original);
+  });
 
   it("refuses bad requests with BAD_REQUEST and a message that says what to send", async () => {
     const cases: [string, RegExp][] = [

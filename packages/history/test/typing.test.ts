@@ -35,8 +35,10 @@ let bobNc: NatsConnection;
 let carolNc: NatsConnection;
 
 /** The next message on `sub`, or a loud failure after `ms`. */
+const iterators = new WeakMap<Subscription, AsyncIterator<Msg>>();
 async function next(sub: Subscription, ms = 5000): Promise<Msg> {
-  const it = sub[Symbol.asyncIterator]();
+  const it = iterators.get(sub) ?? sub[Symbol.asyncIterator]();
+  iterators.set(sub, it);
   const timer = new Promise<never>((_, reject) =>
     setTimeout(() => reject(new Error(`nothing on ${sub.getSubject()} in ${ms} ms`)), ms),
   );

@@ -3,21 +3,24 @@
 // shared by all of the user's sessions. Requests: {"op":"get"}, {"op":"read","conv","seq"} (moves
 // forward only), {"op":"mute","conv","muted"}. Every answer, and every change the service
 // publishes on the user's private feed (chat.KUBECON.user.<key>.read), is the whole state:
-// {read: {conv: seq}, muted: [conv], unread: {conv: n}}. Who the user is comes from the server
+// {rev, read: {conv: seq}, muted: [conv], unread: {conv: n}} (rev: the stored revision). Who the user is comes from the server
 // (Nats-Request-Info), never from the request. Parsers of replies never throw.
 import { parseConversationName } from "./conversation-name.ts";
 import { HistoryWireError } from "./errors.ts";
 import { type Parsed, parseServiceError, type WireMsg } from "./history-wire.ts";
 import { bad, jsonObject, onlyKeys } from "./wire-json.ts";
 
-/** Most conversations one user's read state holds (read positions and mutes together). */
-export const READ_STATE_MAX_CONVERSATIONS = 1000;
+/**
+ * Most conversations one user's read state holds (read positions and mutes together): with a
+ * position and a mute each (~130 bytes with a peer's key), 400 fit the bucket's 64 KiB values.
+ */
+export const READ_STATE_MAX_CONVERSATIONS = 400;
 /** Unread counts stop here: the UI shows "999+". */
 export const UNREAD_CAP = 999;
 /** Largest read-state request, bytes. */
 export const READ_STATE_REQUEST_MAX_BYTES = 512;
-/** Largest read-state reply: 1,000 conversations twice (positions, counts) plus mutes. */
-export const READ_STATE_REPLY_MAX_BYTES = 256 * 1024;
+/** Largest read-state reply: 400 conversations three times (position, count, mute), and room. */
+export const READ_STATE_REPLY_MAX_BYTES = 128 * 1024;
 
 /** A request of chat.svc.history.readstate. */
 export type ReadStateRequest =
@@ -27,6 +30,11 @@ export type ReadStateRequest =
 
 /** A user's read state: positions (stream sequences) and muted conversations. */
 export interface ReadPositions {
+  /**
+   * The stored state's revision (0 before the first change): feed messages of two changes may
+   * arrive in either order, so a session keeps the state with the highest.
+   */
+  rev: number;
   /** Conversation (`#chan`, `@peer`) → the last stream sequence read there. */
   read: Record<string, number>;
   /** Muted conversations. */
@@ -75,7 +83,7 @@ export function parseReadStateRequest(data: Uint8Array | string): ReadStateReque
 
 /** Encodes a read state (the service side). */
 export function encodeReadState(s: ReadState): string {
-  return JSON.stringify({ read: s.read, muted: s.muted, unread: s.unread });
+  return JSON.stringify({ rev: s.rev, read: s.read, muted: s.muted, unread: s.unread });
 }
 
 function countMap(v: unknown, what: string): Record<string, number> {
@@ -93,12 +101,14 @@ function countMap(v: unknown, what: string): Record<string, number> {
 export function parseReadState(data: Uint8Array | string): ReadState | undefined {
   try {
     const o = jsonObject(data, READ_STATE_REPLY_MAX_BYTES, "a read state");
-    onlyKeys(o, ["read", "muted", "unread"], "a read state");
+    onlyKeys(o, ["rev", "read", "muted", "unread"], "a read state");
+    if (typeof o.rev !== "number" || !Number.isSafeInteger(o.rev) || o.rev < 0)
+      bad("rev must be a whole number");
     const read = countMap(o.read, "read");
     const unread = countMap(o.unread, "unread");
     if (!Array.isArray(o.muted) || o.muted.some((c) => parseConversationName(c) === undefined))
       bad("muted must be a list of conversations");
-    return { read, muted: o.muted as string[], unread };
+    return { rev: o.rev as number, read, muted: o.muted as string[], unread };
   } catch (e) {
     if (e instanceof HistoryWireError) return undefined;
     throw e;
@@ -115,7 +125,7 @@ export function parseReadStateReply(msg: WireMsg): Parsed<ReadState> {
       ok: false,
       code: "UNKNOWN",
       status: 0,
-      message: "unreadable read-state reply: not {read, muted, unread}",
+      message: "unreadable read-state reply: not {rev, read, muted, unread}",
     };
   return { ok: true, value };
 }

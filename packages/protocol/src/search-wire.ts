@@ -9,11 +9,10 @@ import { HistoryWireError } from "./errors.ts";
 import {
   type HistoryMessage,
   type Parsed,
+  parseHistoryMessage,
   parseServiceError,
   type WireMsg,
 } from "./history-wire.ts";
-import { type MessageState, parseMessageState } from "./message-state.ts";
-import { parseChatSubject } from "./subjects.ts";
 import { bad, jsonObject, onlyKeys } from "./wire-json.ts";
 
 /** Longest query, characters. */
@@ -43,12 +42,15 @@ export interface SearchRequest {
   limit?: number;
 }
 
-/** One hit: a stored message as a history page carries it, its conversation and its state. */
+/**
+ * One hit: a stored message as a history page carries it (with its state when it has one: an
+ * edited message matched by its edit's text) and its conversation. A deleted message never
+ * matches, so a hit always has its token.
+ */
 export interface SearchHit extends HistoryMessage {
+  token: string;
   /** `#<channel>`, or `@<peerKey>` for a DM (the other side, seen from the requester). */
   conv: string;
-  /** Its current state when it has one (an edit: the text that matched is the edit's). */
-  state?: MessageState;
 }
 
 /** A page of hits, newest first. */
@@ -105,28 +107,11 @@ export function encodeSearchPage(page: SearchPage): string {
 const PAGE_MAX_BYTES = SEARCH_MAX_LIMIT * 2 * (16_384 + 512);
 
 function parseHit(m: unknown): SearchHit {
-  if (typeof m !== "object" || m === null) bad("a search hit is not an object");
-  const r = m as Record<string, unknown>;
-  if (
-    typeof r.seq !== "number" ||
-    !Number.isSafeInteger(r.seq) ||
-    typeof r.subject !== "string" ||
-    parseChatSubject(r.subject) === undefined ||
-    typeof r.token !== "string" ||
-    typeof r.time !== "string" ||
-    parseConversationName(r.conv) === undefined
-  )
+  const msg = parseHistoryMessage(m);
+  const conv = (m as Record<string, unknown>).conv;
+  if (parseConversationName(conv) === undefined || msg.token === undefined)
     bad("a search hit needs seq, a chat subject, token, time and conv");
-  const state = r.state === undefined ? undefined : parseMessageState(r.state);
-  if (r.state !== undefined && state === undefined) bad("a search hit's state is not one");
-  return {
-    seq: r.seq as number,
-    subject: r.subject as string,
-    token: r.token as string,
-    time: r.time as string,
-    conv: r.conv as string,
-    ...(state ? { state } : {}),
-  };
+  return { ...msg, token: msg.token, conv: conv as string };
 }
 
 /** Parses a search reply: a page, or the service's error. Never throws for a bad reply. */
