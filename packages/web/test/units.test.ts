@@ -152,7 +152,7 @@ describe("mentions and typing in the composer", () => {
       }),
     );
     expect(html).toContain("<strong>hi</strong>");
-    expect(html).toContain(`<span class="mention me" title="${KEY}">@&lt;img src=x&gt;</span>`);
+    expect(html).toContain(`<span class="mention self" title="${KEY}">@&lt;img src=x&gt;</span>`);
     expect(html).toContain('<span class="mention" title="UBBB');
     expect(html).not.toContain("<img");
   });

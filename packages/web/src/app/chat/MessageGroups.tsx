@@ -13,7 +13,8 @@ export function MessageGroups(props: {
   me: string;
   nav: MessageNav;
   actions: MessageActions;
-  inThread?: boolean;
+  /** In the thread panel: the thread's root id. */
+  threadRoot?: string | undefined;
 }) {
   return (
     <ol className="groups">
@@ -52,7 +53,8 @@ export function MessageGroups(props: {
                   me={props.me}
                   nav={props.nav}
                   actions={props.actions}
-                  inThread={props.inThread ?? false}
+                  inThread={props.threadRoot !== undefined}
+                  threadRoot={props.threadRoot}
                 />
               ))}
             </div>

@@ -141,6 +141,8 @@ export function MessageItem(props: {
   actions: MessageActions;
   /** In the thread panel: no thread button, no replies count. */
   inThread?: boolean;
+  /** The open thread's root: a reply to it needs no quote there. */
+  threadRoot?: string | undefined;
 }) {
   const { m, nav, actions } = props;
   const active = nav.active === m.id;
@@ -165,7 +167,9 @@ export function MessageItem(props: {
       <time className="line-time" dateTime={time.toISOString()} title={time.toLocaleString()}>
         {clockTime(m.time)}
       </time>
-      <ReplyQuote m={m} onOpen={actions.openThread} tabIndex={tabIndex} />
+      {m.replyTo && m.replyTo.id !== props.threadRoot ? (
+        <ReplyQuote m={m} onOpen={actions.openThread} tabIndex={tabIndex} />
+      ) : null}
       {deleted ? (
         <p className="text tombstone">{tombstone(m)}</p>
       ) : editing ? (

@@ -75,13 +75,25 @@ export function ThreadPanel(props: {
         {thread.root === undefined && !thread.loading ? (
           <p className="messages-empty">The first message of this thread is not available.</p>
         ) : null}
-        <MessageGroups groups={rootGroups} me={props.me} nav={nav} actions={actions} inThread />
+        <MessageGroups
+          groups={rootGroups}
+          me={props.me}
+          nav={nav}
+          actions={actions}
+          threadRoot={thread.root?.id ?? ""}
+        />
         <div className="thread-count">
           <span>
             {thread.loading ? "Loading replies…" : `${count} ${count === 1 ? "reply" : "replies"}`}
           </span>
         </div>
-        <MessageGroups groups={replyGroups} me={props.me} nav={nav} actions={actions} inThread />
+        <MessageGroups
+          groups={replyGroups}
+          me={props.me}
+          nav={nav}
+          actions={actions}
+          threadRoot={thread.root?.id ?? ""}
+        />
       </div>
       <Composer
         target={thread.root?.id ?? "thread"}

@@ -71,7 +71,7 @@ export function inline(text: string, key = "i"): ReactNode[] {
 /** A mention chip: `@name`, marked when it names the reader. */
 function Mention(props: { userKey: string; display: string; me: boolean }) {
   return (
-    <span className={`mention${props.me ? " me" : ""}`} title={props.userKey}>
+    <span className={`mention${props.me ? " self" : ""}`} title={props.userKey}>
       @{props.display}
     </span>
   );
