@@ -2,7 +2,7 @@
 // while the reader is at the bottom; a reader who scrolled up stays put and gets a
 // "new messages" button instead. A "New messages" line marks where the unread part began when
 // the conversation was opened (ConversationView.firstUnread, from the read state kept by the
-// service). Each message is a MessageItem (text, reactions, actions); the keyboard moves
+// service); the conversation still opens at its newest message, the line is above it. Each message is a MessageItem (text, reactions, actions); the keyboard moves
 // between messages (message-nav.ts).
 import type { ConversationView } from "@natschat/client";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
@@ -77,15 +77,6 @@ export function MessageList(props: {
     observer.observe(el);
     return () => observer.disconnect();
   }, []);
-
-  // The separator comes with the read state, maybe after the history: bring it into view once.
-  useLayoutEffect(() => {
-    if (!separatorAt) return;
-    const line = scroller.current?.querySelector(".unread-separator");
-    line?.scrollIntoView({ block: "center" });
-    const el = scroller.current;
-    if (el) atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICKY_PX;
-  }, [separatorAt]);
 
   const onScroll = () => {
     const el = scroller.current;
