@@ -509,4 +509,23 @@ describe("message events in chromium", () => {
     await alice.keyboard.press("Escape");
     expect(errors).toEqual([]);
   });
+
+  it("at phone width the thread panel covers the pane, and nothing overflows", async () => {
+    await bob.setViewportSize({ width: 375, height: 720 });
+    await line(bob, "Which port does a leaf node")
+      .getByRole("button", { name: /replies/ })
+      .click();
+    const panel = bob.getByRole("complementary", { name: "Thread" });
+    await threadLine(bob, "7422 by default").waitFor({ timeout: WAIT });
+    const box = await panel.boundingBox();
+    expect(box?.x).toBe(0);
+    expect(box?.width).toBe(375);
+    const overflow = await bob.evaluate(
+      () => document.documentElement.scrollWidth > document.documentElement.clientWidth,
+    );
+    expect(overflow).toBe(false);
+    await bob.screenshot({ path: join(SHOTS, "web-thread-phone.png") });
+    await panel.getByRole("button", { name: "Close the thread" }).click();
+    await bob.setViewportSize({ width: 1180, height: 760 });
+  });
 });

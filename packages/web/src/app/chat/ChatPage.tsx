@@ -421,7 +421,7 @@ function ChatScreen(props: {
           onTyping={() => session.typing(view.id)}
           {...(reply
             ? {
-                replyTo: { display: reply.display, excerpt: excerpt(reply) },
+                replyTo: { id: reply.id, display: reply.display, excerpt: excerpt(reply) },
                 onCancelReply: () => setReplyTo(undefined),
               }
             : {})}

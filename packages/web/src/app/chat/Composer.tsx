@@ -35,7 +35,7 @@ export function Composer(props: {
   /** Called on each keystroke that changes the text. */
   onTyping: () => void;
   /** The message this one will answer, shown above the input. */
-  replyTo?: { display: string; excerpt: string };
+  replyTo?: { id: string; display: string; excerpt: string };
   onCancelReply?: () => void;
   /** ↑ in an empty input. */
   onUpFromEmpty?: () => void;
@@ -56,7 +56,7 @@ export function Composer(props: {
   // biome-ignore lint/correctness/useExhaustiveDependencies: refocus when the conversation changes or a reply starts
   useEffect(() => {
     input.current?.focus();
-  }, [props.target, props.replyTo]);
+  }, [props.target, props.replyTo?.id]);
 
   // Grow with the text, up to a few lines.
   // biome-ignore lint/correctness/useExhaustiveDependencies: measures after every text change
