@@ -27,8 +27,13 @@ import type { ChatStore } from "./store.ts";
 
 /** Wait after reading further before the position is stored (one request per burst). */
 export const READ_DEBOUNCE_MS = 300;
-/** Messages of a conversation looked at to learn the sequences of live messages. */
+/** Most messages of a conversation looked at to learn the sequences of live messages. */
 const SEQ_LOOKUP_LIMIT = 50;
+/**
+ * Least time between two such looks at one conversation: a busy channel on screen costs its
+ * reader at most one small history read per second (the service's position takes sequences).
+ */
+export const SEQ_LOOKUP_INTERVAL_MS = 1000;
 
 /** Options of ReadPositions. */
 export interface ReadStateOptions {
@@ -38,12 +43,15 @@ export interface ReadStateOptions {
   /** One page of history (to learn the sequences of live messages). */
   fetch: HistoryFetch;
   debounceMs?: number;
+  now: () => number;
 }
 
 /** Our read positions and mutes, shared with our other sessions through the service. */
 export class ReadPositions {
   readonly #o: ReadStateOptions;
   readonly #pending = new Map<string, ScopedTimer>();
+  /** conversation id → when its sequences were last looked up (ms). */
+  readonly #lookedUp = new Map<string, number>();
   #loadedOnce = false;
   /** The latest read state the service gave. */
   #doc: ReadState | undefined;
@@ -119,7 +127,7 @@ export class ReadPositions {
   }
 
   /** The conversation on screen was read further: store the new position soon. */
-  moved(c: Conversation): void {
+  moved(c: Conversation, delayMs = this.#o.debounceMs ?? READ_DEBOUNCE_MS): void {
     if (!this.#o.store.readStateKnown) return;
     this.#pending.get(c.id)?.cancel();
     this.#pending.set(
@@ -127,13 +135,21 @@ export class ReadPositions {
       this.#o.scope.timeout(() => {
         this.#pending.delete(c.id);
         void this.#store(c);
-      }, this.#o.debounceMs ?? READ_DEBOUNCE_MS),
+      }, delayMs),
     );
   }
 
   async #store(c: Conversation): Promise<void> {
     try {
-      if (c.readNeedsSeq()) await this.#learnSeqs(c);
+      if (c.readNeedsSeq()) {
+        const wait =
+          (this.#lookedUp.get(c.id) ?? -Infinity) + SEQ_LOOKUP_INTERVAL_MS - this.#o.now();
+        if (wait > 0) {
+          this.moved(c, wait);
+          return;
+        }
+        await this.#learnSeqs(c);
+      }
       const seq = c.readSeqHere();
       if (seq === undefined || seq <= c.readSeq) return;
       const doc = await this.#request(
@@ -150,8 +166,10 @@ export class ReadPositions {
 
   /** Matches the conversation's latest stored messages to ours, by id, to learn their sequences. */
   async #learnSeqs(c: Conversation): Promise<void> {
+    this.#lookedUp.set(c.id, this.#o.now());
     const q = c.kind === "channel" ? { channel: c.target } : { dms: true as const, peer: c.target };
-    const page = await this.#o.fetch(q, { limit: SEQ_LOOKUP_LIMIT });
+    const unknown = c.messages.length - c.messages.findLastIndex((m) => m.seq !== undefined);
+    const page = await this.#o.fetch(q, { limit: Math.min(SEQ_LOOKUP_LIMIT, unknown + 1) });
     for (const s of page.messages) {
       const sender = parseChatSubject(s.subject)?.sender;
       if (sender === undefined || s.token === undefined) continue;

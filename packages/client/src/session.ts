@@ -8,6 +8,12 @@
 //                     from the history service (history.ts)
 //   renewer.ts        renewal of our user JWT before it expires
 //   outbox.ts         store-and-forward of what we send (a request; the writer acks it)
+//   events.ts         reactions, edits, deletions; the states the history service publishes
+//   threads.ts        the open thread
+//   typing.ts         typing signals, ours and others'
+//   read-state.ts     read positions and mutes, shared by our sessions through the service
+//   notifications.ts  which live messages notify
+//   search.ts         search through the history service
 //   scope.ts          the session's lifetime: `live`, and every timer
 //
 // API (isomorphic: Node and browsers; the NATS connection is injected):
@@ -29,7 +35,15 @@
 //   session.me                      // { key, name }: the issued name of our own key
 //   await session.send("#KUBECON", "hi")   // a channel: "#NAME" or "NAME"
 //   await session.send("@U…", "hi")        // a DM: "@<user key>" or the bare "U…" key
-//   session.select("#NATS")                // the conversation on screen; clears its unread
+//   await session.send("#NATS", "hi @ann", { replyTo: m.id })   // @name → <@KEY>; a reply
+//   session.select("#NATS")                // the conversation on screen; moves the read position
+//   await session.react(m.id, "👍", true) / edit(m.id, "…") / remove(m.id)  // ChatError if refused
+//   session.openThread(m.id) / closeThread()        // snapshot().thread
+//   session.typing("#NATS")                // on each keystroke (sent at most once per 3 s)
+//   await session.mute("#NATS", true)      // for all our sessions
+//   await session.search("text", { conversation?, cursor? })  // { hits, cursor? }
+//   session.onNotify(({ conversation, message, reason }) => …)  // a mention of us, or a DM
+//   session.mentionCandidates("an")        // ≤ 8 known users for `@an`
 //   const off = session.onChange(() => …)  // called (batched, once per microtask) on changes
 //   session.snapshot()                     // immutable ChatSnapshot; the same object until the
 //                                          // next change (fit for React useSyncExternalStore)
@@ -173,7 +187,7 @@ export class ChatSession {
       now,
       withState,
     });
-    this.#readState = new ReadPositions({ store, scope, nc, fetch });
+    this.#readState = new ReadPositions({ store, scope, nc, fetch, now });
     this.#threads = new Threads({ store, scope, nc, now, withState });
     this.#typing = new Typing({ store, scope, nc, now });
     this.#search = { store, nc, now, withState };

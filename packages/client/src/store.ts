@@ -291,6 +291,10 @@ export class ChatStore {
     if (mode === "initial") {
       c.mergeHistory(records);
       if (!this.#readStateKnown) c.markRead();
+      // on screen from the start: the separator goes where the service's position left off
+      else if (this.#selected === c.id && c.separator === undefined) {
+        c.setSeparator(c.firstUnread(this.#me.key));
+      }
     } else {
       for (const rec of records) c.append(rec);
     }

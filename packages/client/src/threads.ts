@@ -9,6 +9,7 @@ import {
   encodeThreadRequest,
   HISTORY_MAX_LIMIT,
   HISTORY_THREAD_SUBJECT,
+  isMessageId,
   parseThreadReply,
 } from "@natschat/protocol";
 import type { Conversation, MessageRecord } from "./conversation.ts";
@@ -37,17 +38,24 @@ export class Threads {
     this.#o = opts;
   }
 
-  /** Opens the thread of message `id` (held in one of our conversations or the open thread). */
+  /**
+   * Opens the thread of message `id`: one held in a conversation or the open thread, or one we
+   * only know by id (a reply's quote of a message no longer held), looked up in the conversation
+   * on screen.
+   */
   open(id: string): void {
     const { store } = this.#o;
+    if (!isMessageId(id)) {
+      throw new ChatError(
+        "NOT_FOUND",
+        `${String(id).slice(0, 70)} is not a message id (MessageView.id)`,
+      );
+    }
     const where = store.locate(id);
     const t = store.thread;
     const inThread = t && (t.root?.id === id || t.replies.some((m) => m.id === id));
-    if (!where && !inThread) {
-      throw new ChatError("NOT_FOUND", `message ${id.slice(0, 70)} is not shown here`);
-    }
-    const conversation = where ? where.c.id : (t as ThreadRecord).conversation;
-    const root = where ? rootOf(where.c, where.m) : this.#rootInThread(id);
+    const conversation = where ? where.c.id : inThread ? t.conversation : store.selected;
+    const root = where ? rootOf(where.c, where.m) : inThread ? this.#rootInThread(id) : id;
     const gen = ++this.#generation;
     const held = where?.c.get(root);
     store.setThread({ rootId: root, conversation, root: held, replies: [], loading: true });

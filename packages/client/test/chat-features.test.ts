@@ -318,4 +318,22 @@ describe("read position", () => {
     store.select("#General");
     expect(view()?.firstUnread).toBeUndefined();
   });
+
+  it("the conversation on screen at start keeps its separator when history comes after the read state", () => {
+    const store = new ChatStore({
+      me: { key: ME, name: "me" },
+      channels: ["#General"],
+      maxMessages: 100,
+      names: () => undefined,
+    });
+    store.setReadStateKnown();
+    const general = store.conversation("#General");
+    general.setReadSeq(1, { resetHere: true });
+    store.select("#General"); // the read state came first: nothing held yet
+    store.placeHistory(general, [rec(BOB, "1", { seq: 1 }), rec(BOB, "2", { seq: 2 })], "initial");
+    expect(store.snapshot().channels[0]).toMatchObject({
+      unread: 0,
+      firstUnread: messageId(BOB, "2"),
+    });
+  });
 });

@@ -214,6 +214,16 @@ describe("message events", () => {
     // its target is deleted: the quote says the original is not available
     expect(reply?.replyTo).toMatchObject({ missing: true });
     expect(general(s)?.messages.find((m) => m.replies === 2)).toBeDefined();
+    // the quote's target is not held (deleted): its thread opens by id, in the channel on screen
+    c.select("#General");
+    c.openThread(reply?.replyTo?.id ?? "no reply");
+    const t = await waitForSnapshot(c, (x) => x.thread?.loading === false, {
+      timeoutMs: 10_000,
+      what: "the thread of a message not held",
+    });
+    expect(t.thread?.conversation).toBe("#General");
+    expect(t.thread?.replies.map((r) => r.text)).toEqual(["a reply", "another reply"]);
+    expect(t.thread?.root).toMatchObject({ deleted: "author", text: "" });
   }, 60_000);
 
   it("a DM notifies its recipient; a muted conversation does not", async () => {

@@ -36,4 +36,10 @@ export {
   historyStreamConfigs,
   type StoreOptions,
 } from "./streams.ts";
+export {
+  TYPING_INTERVAL_MS,
+  TYPING_TTL_SECONDS,
+  TypingRelay,
+  type TypingStats,
+} from "./typing-relay.ts";
 export { HistoryWriter, type WriterStats } from "./writer.ts";

@@ -6,6 +6,7 @@
 // the user's private feed (chat.KUBECON.user.<key>.read, which only that user may read) so its
 // other sessions agree at once. Unread counts come from the history index: the messages after a
 // position not sent by the user, for every channel with a position and every DM peer.
+import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { ServiceMsg } from "@nats-io/services";
@@ -68,6 +69,11 @@ function parseStored(bytes: Uint8Array): StoredReadState | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The bucket refused a write for its limits (max_bytes with discard new, or resources). */
+function isStoreFull(err: unknown): boolean {
+  return err instanceof JetStreamApiError && (err.code === 10077 || err.code === 10047);
 }
 
 /** The conversations a state holds (positions and mutes together). */
@@ -146,6 +152,11 @@ export class ReadStates {
         this.opts.nc.publish(userFeedSubject(user, "read"), encodeReadState(state));
         return state;
       } catch (err) {
+        if (isStoreFull(err))
+          throw new ReadRefusal(
+            "STORE_FULL",
+            "the read-state store is full; the position was not saved (an operator must grow it)",
+          );
         // another session (or replica) changed it first: apply the request to its state, after
         // a short random pause so two writers do not keep colliding
         if (!isCasConflict(err)) throw err;

@@ -279,9 +279,7 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
           return {
             ...readers.stats[name],
             indexed: followers[name].index.size,
-            ...(name === "posts"
-              ? { writer: writer.stats, events: events.stats, typing: personal.typing.stats }
-              : {}),
+            ...(name === "posts" ? { writer: writer.stats, typing: personal.typing.stats } : {}),
             states: states.size[name],
           };
         if (name === "thread") return readers.stats.thread;

@@ -4,9 +4,11 @@
 // revision read, kv.create for the first state), retried when another replica wrote first, so
 // two replicas applying reactions at once never lose one. The rules are protocol's reducer
 // (applyMessageEvent); this only loads, applies and stores.
-// A headers-only watch of the bucket keeps the set of sequences that have a state, so a page
-// fetches states only for those messages (its extra cost is one direct get per message with a
-// state, never one per message).
+// A headers-only watch of the bucket keeps, for each sequence that has a state, the latest
+// revision seen, so a page fetches states only for those messages (one direct get per message
+// with a state, never one per message), and a bounded cache of states read (by bytes, least
+// recently used first out) serves the same page again without any: an entry is used only while
+// its revision is the latest the watch has seen, so a change by any replica retires it.
 import { type KV, Kvm, type KvWatchEntry } from "@nats-io/kv";
 import type { NatsConnection, QueuedIterator } from "@nats-io/nats-core";
 import {
@@ -52,12 +54,24 @@ export class StateContentionError extends Error {
 }
 
 const MAX_ROUNDS = 16;
+/** Bytes of states kept in the read cache (their JSON length). */
+const CACHE_BYTES = 16 * 1024 * 1024;
+
+interface Cached {
+  revision: number;
+  state: MessageState;
+  bytes: number;
+}
 
 /** The states of stored messages, shared by every replica through the bucket. */
 export class MessageStates {
   readonly #kv: KV;
   readonly #log: Logger;
-  readonly #has: Record<MessageStore, Set<number>> = { posts: new Set(), dms: new Set() };
+  /** Sequence → the latest revision of its state seen, per store. */
+  readonly #has: Record<MessageStore, Map<number, number>> = { posts: new Map(), dms: new Map() };
+  /** State key → a state read; insertion order is recency (a hit moves it to the end). */
+  readonly #cache = new Map<string, Cached>();
+  #cacheBytes = 0;
   #watch: QueuedIterator<KvWatchEntry> | undefined;
   #done: Promise<void> = Promise.resolve();
   /** Resolves once the watch delivered every state stored at start. */
@@ -87,12 +101,52 @@ export class MessageStates {
       for await (const e of watch) {
         const at = parseStateKey(e.key);
         if (at) {
-          if (e.operation === "PUT") this.#has[at.store].add(at.seq);
-          else this.#has[at.store].delete(at.seq);
+          if (e.operation === "PUT") this.#seen(at.store, at.seq, e.revision);
+          else {
+            this.#has[at.store].delete(at.seq);
+            this.#uncache(e.key);
+          }
         }
         if (e.isUpdate) this.#markReady();
       }
     })().catch((err: unknown) => this.#log.error("state watch stopped", { err }));
+  }
+
+  #seen(store: MessageStore, seq: number, revision: number): void {
+    const has = this.#has[store];
+    if ((has.get(seq) ?? 0) < revision) has.set(seq, revision);
+  }
+
+  #cached(store: MessageStore, seq: number): MessageState | undefined {
+    const key = stateKey(store, seq);
+    const c = this.#cache.get(key);
+    if (!c) return undefined;
+    if (c.revision < (this.#has[store].get(seq) ?? 0)) {
+      this.#uncache(key); // changed since it was read
+      return undefined;
+    }
+    this.#cache.delete(key);
+    this.#cache.set(key, c);
+    return c.state;
+  }
+
+  #remember(key: string, revision: number, state: MessageState, bytes: number): void {
+    this.#uncache(key);
+    if (bytes > CACHE_BYTES / 64) return; // a huge state is read when needed, not kept
+    this.#cache.set(key, { revision, state, bytes });
+    this.#cacheBytes += bytes;
+    for (const [k, c] of this.#cache) {
+      if (this.#cacheBytes <= CACHE_BYTES) break;
+      this.#cache.delete(k);
+      this.#cacheBytes -= c.bytes;
+    }
+  }
+
+  #uncache(key: string): void {
+    const c = this.#cache.get(key);
+    if (!c) return;
+    this.#cache.delete(key);
+    this.#cacheBytes -= c.bytes;
   }
 
   /** Whether the message at `seq` has a state (as far as this replica has seen). */
@@ -105,9 +159,12 @@ export class MessageStates {
     return { posts: this.#has.posts.size, dms: this.#has.dms.size };
   }
 
-  /** The state of the message at `seq` ({} when it has none); CorruptStateError if unreadable. */
+  /**
+   * The state of the message at `seq` ({} when it has none), from the cache when it is current;
+   * CorruptStateError if unreadable.
+   */
   async read(store: MessageStore, seq: number): Promise<MessageState> {
-    return (await this.#entry(store, seq)).state;
+    return this.#cached(store, seq) ?? (await this.#entry(store, seq)).state;
   }
 
   /**
@@ -141,6 +198,8 @@ export class MessageStates {
     if (e?.operation !== "PUT") return { state: {}, revision: e?.revision ?? 0 };
     const state = parseMessageState(e.string());
     if (!state) throw new CorruptStateError(key);
+    this.#seen(store, seq, e.revision);
+    this.#remember(key, e.revision, state, e.length);
     return { state, revision: e.revision };
   }
 
@@ -160,9 +219,13 @@ export class MessageStates {
       if (!result.ok || !result.changed) return result;
       const value = encodeMessageState(result.state);
       try {
-        if (revision === 0) await this.#kv.create(key, value);
-        else await this.#kv.update(key, value, revision);
-        this.#has[store].add(seq); // this replica's next page sees it without waiting for the watch
+        const written =
+          revision === 0
+            ? await this.#kv.create(key, value)
+            : await this.#kv.update(key, value, revision);
+        // this replica's next page sees it without waiting for the watch
+        this.#seen(store, seq, written);
+        this.#remember(key, written, result.state, value.length);
         return result;
       } catch (err) {
         if (!isCasConflict(err)) throw err;

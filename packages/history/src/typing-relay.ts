@@ -3,8 +3,10 @@
 // relay, in the queue group natschat-history so one replica takes each, forwards at most one per
 // interval per (sender, conversation) to the channel's typers subject or to the DM peer's private
 // feed, with its own payload {"ttl":6} (receivers show "… is typing" for ttl seconds). The rest is
-// dropped and counted. Nothing is stored. Memory is bounded: an entry lives one interval, and
-// beyond `maxTracked` entries new conversations are dropped until the next sweep.
+// dropped and counted. A sender typing in many conversations at once gets at most
+// `perSenderMax` of them through per sweep (a person types in one). Nothing is stored. Memory is
+// bounded: an entry lives one interval, and beyond `maxTracked` pairs new ones are dropped until
+// the next sweep.
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import {
   type ConvSubject,
@@ -26,6 +28,8 @@ export interface TypingRelayOptions {
   intervalMs?: number;
   /** Most (sender, conversation) pairs remembered at once (default 100,000). */
   maxTracked?: number;
+  /** Most signals of one sender relayed between two sweeps, over all conversations (default 4). */
+  perSenderMax?: number;
   now?: () => number;
   log: Logger;
 }
@@ -53,10 +57,13 @@ export class TypingRelay {
   readonly #nc: NatsConnection;
   readonly #interval: number;
   readonly #max: number;
+  readonly #perSenderMax: number;
   readonly #now: () => number;
   readonly #log: Logger;
   /** Typing subject (sender + conversation) → when its last signal was relayed. */
   readonly #last = new Map<string, number>();
+  /** Sender → signals relayed since the last sweep. */
+  readonly #perSender = new Map<string, number>();
   #sub: Subscription | undefined;
   #sweep: ReturnType<typeof setInterval> | undefined;
   readonly #stats = { relayed: 0, dropped: 0, invalid: 0 };
@@ -65,6 +72,7 @@ export class TypingRelay {
     this.#nc = nc;
     this.#interval = opts.intervalMs ?? TYPING_INTERVAL_MS;
     this.#max = opts.maxTracked ?? 100_000;
+    this.#perSenderMax = opts.perSenderMax ?? 4;
     this.#now = opts.now ?? Date.now;
     this.#log = opts.log;
   }
@@ -96,14 +104,17 @@ export class TypingRelay {
     }
     const now = this.#now();
     const last = this.#last.get(msg.subject);
+    const sent = this.#perSender.get(parsed.sender) ?? 0;
     if (
       (last !== undefined && now - last < this.#interval) ||
-      (last === undefined && this.#last.size >= this.#max)
+      (last === undefined && this.#last.size >= this.#max) ||
+      sent >= this.#perSenderMax
     ) {
       this.#stats.dropped++;
       return;
     }
     this.#last.set(msg.subject, now);
+    this.#perSender.set(parsed.sender, sent + 1);
     try {
       this.#nc.publish(to, PAYLOAD);
       this.#stats.relayed++;
@@ -117,6 +128,7 @@ export class TypingRelay {
   sweep(): void {
     const cutoff = this.#now() - this.#interval;
     for (const [k, t] of this.#last) if (t <= cutoff) this.#last.delete(k);
+    this.#perSender.clear();
   }
 
   /** Leaves the queue group. */

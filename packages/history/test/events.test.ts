@@ -5,9 +5,12 @@
 // an admin removes any message through `natschat moderate remove` (a tombstone "admin" in pages,
 // and a log line naming the admin), and nobody can send an event under another's key (the
 // server's permission violation). One stack for the file.
+
+import { Kvm } from "@nats-io/kv";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import { createLogger } from "@natschat/access";
 import type { HistoryService } from "@natschat/history";
+import { stateKey } from "@natschat/history";
 import {
   type Conv,
   decodeJwtUnverified,
@@ -40,6 +43,7 @@ import {
 } from "@natschat/protocol";
 import {
   connectChatUser,
+  eventually,
   type MintedUser,
   mintChatUser,
   probePublish,
@@ -48,6 +52,7 @@ import {
   startTestStack,
   type TestStack,
 } from "@natschat/testing";
+import { connectRole, STATE_BUCKET } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 let stack: TestStack;
@@ -222,6 +227,39 @@ describe("message events on the server path", () => {
     expect(history.events.stats.refused.FORBIDDEN).toBe(2);
     feed.sub.unsubscribe();
   }, 60_000);
+
+  it("a state another replica changed is served by the next pages (the watch retires a cached one)", async () => {
+    const conv: Conv = { kind: "post", channel: "cache" };
+    const { id, seq } = await post(alice, aliceNc, "cache", "cached");
+    const react = await encodeReaction(signers.bob as Signer, {
+      name: "bob",
+      conv,
+      target: id,
+      emoji: "👍",
+      op: "add",
+    });
+    expect((await event(bob, bobNc, conv, react)).ok).toBe(true);
+    const stateOf = async () => (await page(carolNc, "cache")).find((m) => m.seq === seq)?.state;
+    expect(await stateOf()).toEqual({ reactions: { "👍": [bob.publicKey] } });
+    // another replica (the same role, its own connection) writes the next state
+    const other = await connectRole({
+      servers: stack.urls,
+      credsPath: stack.creds("history"),
+      inboxOwner: "history",
+    });
+    try {
+      const kv = await new Kvm(other).open(STATE_BUCKET);
+      const entry = await kv.get(stateKey("posts", seq));
+      const next = { reactions: { "👍": [bob.publicKey, carol.publicKey] } };
+      await kv.update(stateKey("posts", seq), JSON.stringify(next), entry?.revision ?? 0);
+      await eventually(
+        async () => JSON.stringify(await stateOf()) === JSON.stringify(next),
+        "the page to carry the other replica's state",
+      );
+    } finally {
+      await other.close();
+    }
+  }, 30_000);
 
   it("a reaction to a message that does not exist, or in another conversation, is NOT_FOUND", async () => {
     const conv: Conv = { kind: "post", channel: "ev" };

@@ -179,6 +179,12 @@ describe("read state", () => {
     const unmuted = await ok(aliceWeb, { op: "mute", conv: "#General", muted: false });
     expect(unmuted.muted).toEqual([]);
     expect(parseReadState((await next(feed)).data)?.muted).toEqual([]);
+    // changes at once from both sessions: compare-and-set, so none is lost
+    const convs = ["#a1", "#a2", "#a3", "#a4"];
+    await Promise.all(
+      convs.map((conv, i) => ok(i % 2 ? aliceWeb : aliceTerm, { op: "mute", conv, muted: true })),
+    );
+    expect([...(await ok(aliceWeb, { op: "get" })).muted].sort()).toEqual(convs);
     feed.unsubscribe();
   });
 

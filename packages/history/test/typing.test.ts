@@ -1,8 +1,8 @@
 // The typing relay (issue 13) against a real nats-server: a user's typing signal reaches the
 // channel's typers subject or the DM peer's private feed as {"ttl":6}; a flood is cut to one
-// per interval per (sender, conversation), the rest dropped and counted in $SRV.STATS; nothing
-// is stored; the relay forgets a quiet sender; and no user can publish a relayed signal or sign
-// one as someone else.
+// per interval per (sender, conversation) and a few conversations per sender at once, the rest
+// dropped and counted in $SRV.STATS; nothing is stored; the relay forgets a quiet sender; and
+// no user can publish a relayed signal or sign one as someone else.
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { HistoryService } from "@natschat/history";
@@ -146,6 +146,22 @@ describe("typing relay", () => {
     carolNc.publish(subject, "");
     await until("the next signal to be relayed", () => relayed.length === forwarded + 1);
     sub.unsubscribe();
+  });
+
+  it("lets one sender through in a few conversations at once, not in every channel it names", async () => {
+    const before = await typingStats();
+    const seen = (s: Record<string, number>) => (s.relayed ?? 0) + (s.dropped ?? 0);
+    for (let i = 0; i < 200; i++)
+      bobNc.publish(typingSubject({ kind: "post", channel: `spam${i}` }, bob.publicKey), "");
+    await bobNc.flush();
+    await until(
+      "the relay to see all 200",
+      async () => seen(await typingStats()) - seen(before) >= 200,
+    );
+    const forwarded = ((await typingStats()).relayed ?? 0) - (before.relayed ?? 0);
+    // 4 per sender between two sweeps: the burst spans one or two, rarely a few more
+    expect(forwarded).toBeGreaterThanOrEqual(1);
+    expect(forwarded).toBeLessThanOrEqual(12);
   });
 
   it("refuses any user a relayed signal, or a typing signal under another's key", async () => {
