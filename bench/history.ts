@@ -73,7 +73,9 @@ try {
       const ack = parseStoreReply({ data: r.data, header: (k) => r.headers?.get(k) || undefined });
       if (!ack.ok) throw new Error(`not stored: ${ack.code} ${ack.message}`);
       const jti = (decodeJwtUnverified(token).payload as { jti: string }).jti;
-      (ids[channel] ??= []).push(messageId(alice.publicKey, jti));
+      const list = ids[channel] ?? [];
+      list.push(messageId(alice.publicKey, jti));
+      ids[channel] = list;
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));

@@ -63,7 +63,15 @@ export async function moderateVerb(argv: string[]): Promise<number> {
       data: reply.data,
       header: (k) => reply.headers?.get(k) || undefined,
     });
-    if (!r.ok) throw new ServiceReplyError(r.code, r.message);
+    if (!r.ok) {
+      const hint =
+        r.code === "NOT_FOUND"
+          ? store === "posts"
+            ? "; if it is a DM, add --dms"
+            : "; if it is a channel post, leave out --dms"
+          : "";
+      throw new ServiceReplyError(r.code, `${r.message}${hint}`);
+    }
     console.log(
       `removed ${id} from the ${store} (seq ${r.value.seq}); readers see "removed by an admin"`,
     );

@@ -52,6 +52,8 @@ export class ReadPositions {
   readonly #pending = new Map<string, ScopedTimer>();
   /** conversation id → when its sequences were last looked up (ms). */
   readonly #lookedUp = new Map<string, number>();
+  /** conversation id → a lookup waiting for SEQ_LOOKUP_INTERVAL_MS to pass. */
+  readonly #lookupTimers = new Map<string, ScopedTimer>();
   #loadedOnce = false;
   /** The latest read state the service gave. */
   #doc: ReadState | undefined;
@@ -122,7 +124,7 @@ export class ReadPositions {
     });
     c.setMuted(doc.muted.includes(c.id));
     if (c.readBeyondKnown()) {
-      this.#learnSeqs(c).catch(() => undefined); // a later update or read tries again
+      this.#learnSeqsSoon(c);
     }
   }
 
@@ -165,6 +167,24 @@ export class ReadPositions {
   }
 
   /** Matches the conversation's latest stored messages to ours, by id, to learn their sequences. */
+  /** Looks the sequences up now, or once the last look is SEQ_LOOKUP_INTERVAL_MS old. */
+  #learnSeqsSoon(c: Conversation): void {
+    if (this.#lookupTimers.has(c.id)) return;
+    const wait = (this.#lookedUp.get(c.id) ?? -Infinity) + SEQ_LOOKUP_INTERVAL_MS - this.#o.now();
+    const run = () => {
+      this.#lookupTimers.delete(c.id);
+      if (!c.readBeyondKnown()) return;
+      this.#learnSeqs(c).catch((err: unknown) => {
+        // unread counts stay as they are until the next read state; say why
+        this.#o.store.setNotice(
+          `unread counts may be off: ${err instanceof Error ? err.message : err}`,
+        );
+      });
+    };
+    if (wait <= 0) run();
+    else this.#lookupTimers.set(c.id, this.#o.scope.timeout(run, wait));
+  }
+
   async #learnSeqs(c: Conversation): Promise<void> {
     this.#lookedUp.set(c.id, this.#o.now());
     const q = c.kind === "channel" ? { channel: c.target } : { dms: true as const, peer: c.target };

@@ -70,6 +70,7 @@ export async function search(
       continue;
     }
     store.user(found.rec.from);
+    store.mentioned(found.rec);
     hits.push(
       Object.freeze({ ...messageView(view, found.rec), conversation: found.conversationId }),
     );

@@ -158,6 +158,7 @@ export class ChatSession {
       maxMessages: options.maxMessages ?? 1000,
       names: (key) => this.#directory.nameOf(key),
       onNewUser: (key) => this.#directory.want(key),
+      onMentioned: (key) => this.#directory.want(key),
       onRead: (c) => this.#readState?.moved(c),
       onConversation: (c) => this.#readState?.adopt(c),
       onDeliver: (c, rec) => this.#delivered(c, rec),

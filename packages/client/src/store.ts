@@ -6,7 +6,14 @@
 // Names are not stored here: `names(key)` (the identity cache) is asked when a snapshot is
 // built, so a sender is shown under its issued name as soon as that is known, and under the
 // key's short form (`~UABCD…WXYZ`) until then — never under the name it claims.
-import { Conversation, type HistoryState, type MessageRecord, mentions } from "./conversation.ts";
+import { mentionsOf } from "@natschat/protocol";
+import {
+  Conversation,
+  currentText,
+  type HistoryState,
+  type MessageRecord,
+  mentions,
+} from "./conversation.ts";
 import { shortKey } from "./identity.ts";
 import { displayOf, type MessageView, messageView, type ViewContext } from "./message-view.ts";
 import { ChangeNotifier } from "./notifier.ts";
@@ -142,6 +149,8 @@ export interface ChatStoreOptions {
   names: (key: string) => string | undefined;
   /** Called when a key enters the roster (a sender, a DM peer, someone online): resolve it. */
   onNewUser?: (key: string) => void;
+  /** Called with a key a message mentions: its name is shown, so resolve it (not rostered). */
+  onMentioned?: (key: string) => void;
   /** Called when the conversation on screen was read further (read-state.ts persists it). */
   onRead?: (c: Conversation) => void;
   /** Called when a conversation is made (a new DM peer takes its read position). */
@@ -155,6 +164,7 @@ export class ChatStore {
   readonly #notifier = new ChangeNotifier();
   readonly #names: (key: string) => string | undefined;
   readonly #onNewUser: (key: string) => void;
+  readonly #onMentioned: (key: string) => void;
   readonly #onRead: (c: Conversation) => void;
   readonly #onConversation: (c: Conversation) => void;
   readonly #onDeliver: (c: Conversation, rec: MessageRecord) => void;
@@ -179,6 +189,7 @@ export class ChatStore {
   constructor(opts: ChatStoreOptions) {
     this.#names = opts.names;
     this.#onNewUser = opts.onNewUser ?? (() => undefined);
+    this.#onMentioned = opts.onMentioned ?? (() => undefined);
     this.#onRead = opts.onRead ?? (() => undefined);
     this.#onConversation = opts.onConversation ?? (() => undefined);
     this.#onDeliver = opts.onDeliver ?? (() => undefined);
@@ -276,6 +287,7 @@ export class ChatStore {
   /** Appends a live message (unread unless it is ours or on screen); false for a duplicate. */
   deliver(c: Conversation, rec: MessageRecord): boolean {
     if (!c.append(rec)) return false;
+    this.mentioned(rec);
     this.#readIfOnScreen(c);
     this.#onDeliver(c, rec);
     this.changed();
@@ -288,6 +300,7 @@ export class ChatStore {
    * the first read counts as read (as it did before read state was kept).
    */
   placeHistory(c: Conversation, records: MessageRecord[], mode: "initial" | "backfill"): void {
+    for (const rec of records) this.mentioned(rec);
     if (mode === "initial") {
       c.mergeHistory(records);
       if (!this.#readStateKnown) c.markRead();
@@ -324,6 +337,13 @@ export class ChatStore {
     if (c.markRead()) this.#onRead(c);
   }
 
+  /** The keys `rec` mentions are shown by name: have them resolved. */
+  mentioned(rec: MessageRecord): void {
+    for (const key of mentionsOf(currentText(rec))) {
+      if (this.#names(key) === undefined) this.#onMentioned(key);
+    }
+  }
+
   /** The held message `id` and its conversation, in any conversation. */
   locate(id: string): { c: Conversation; m: MessageRecord } | undefined {
     for (const c of this.#conversations.values()) {
@@ -342,14 +362,19 @@ export class ChatStore {
     conversationId: string,
     change: (m: MessageRecord) => MessageRecord,
   ): boolean {
-    let found = this.find(conversationId)?.update(id, change) ?? false;
+    const learn = (m: MessageRecord) => {
+      const next = change(m);
+      this.mentioned(next);
+      return next;
+    };
+    let found = this.find(conversationId)?.update(id, learn) ?? false;
     const t = this.#thread;
     if (t && t.conversation === conversationId) {
       if (t.root?.id === id) {
-        this.#thread = { ...t, root: change(t.root) };
+        this.#thread = { ...t, root: learn(t.root) };
         found = true;
       } else if (t.replies.some((m) => m.id === id)) {
-        this.#thread = { ...t, replies: t.replies.map((m) => (m.id === id ? change(m) : m)) };
+        this.#thread = { ...t, replies: t.replies.map((m) => (m.id === id ? learn(m) : m)) };
         found = true;
       }
     }
@@ -364,6 +389,8 @@ export class ChatStore {
 
   setThread(t: ThreadRecord | undefined): void {
     this.#thread = t;
+    if (t?.root) this.mentioned(t.root);
+    for (const m of t?.replies ?? []) this.mentioned(m);
     this.changed();
   }
 

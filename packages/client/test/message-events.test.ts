@@ -237,6 +237,53 @@ describe("message events", () => {
       what: "ben to get the DM",
     });
     expect(notes.map((n) => [n.conversation, n.reason])).toEqual([[`@${ann.publicKey}`, "dm"]]);
+    // a reaction in a DM reaches the other side through its private feed
+    const psst = b
+      .snapshot()
+      .dms.find((d) => d.id === `@${ann.publicKey}`)
+      ?.messages.find((m) => m.text === "psst") as MessageView;
+    await waitForSnapshot(a, () => a.unsaved === 0, { timeoutMs: 10_000, what: "the DM stored" });
+    await b.react(psst.id, "👀", true);
+    await waitForSnapshot(
+      a,
+      (s) =>
+        s.dms
+          .find((d) => d.id === `@${ben.publicKey}`)
+          ?.messages.find((m) => m.id === psst.id)
+          ?.reactions[0]?.who.join() === "ben",
+      { timeoutMs: 10_000, what: "ann to see ben's reaction to her DM" },
+    );
+  }, 60_000);
+});
+
+describe("a rename", () => {
+  it("cannot retarget a mention: a fresh session shows it under the key's new name", async () => {
+    // ben goes offline (the online set would name him as he was when he came online)
+    const b = open[1] as ChatSession;
+    await b.stop();
+    const deadline = Date.now() + 10_000;
+    while (directory.online.has(ben.publicKey)) {
+      if (Date.now() > deadline) throw new Error("ben is still online 10 s after his goodbye");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // the access service issues ben's key a new name (same key, new user JWT)
+    const renamed = await mintChatUser(stack.dir, "benjamin", undefined, ben.seed);
+    expect(renamed.publicKey).toBe(ben.publicKey);
+    directory.register(renamed);
+    const dora = await mintChatUser(stack.dir, "dora");
+    directory.register(dora);
+    const d = await join(dora);
+    const m = msg(d.snapshot(), /^hi /);
+    expect(m?.text).toBe(`hi ${mentionOf(ben.publicKey)}, see @nobody`);
+    await waitForSnapshot(
+      d,
+      (s) =>
+        JSON.stringify(msg(s, /^hi /)?.segments[1]) ===
+        JSON.stringify({ mention: ben.publicKey, display: "benjamin" }),
+      { timeoutMs: 10_000, what: "the mention under ben's new name" },
+    );
+    // the directory knows the key by its new name only
+    expect(d.mentionCandidates("ben")).toEqual([{ key: ben.publicKey, name: "benjamin" }]);
   }, 60_000);
 });
 

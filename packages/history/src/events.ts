@@ -12,6 +12,7 @@ import { headers, type Msg, type NatsConnection, type Subscription } from "@nats
 import type { ServiceMsg } from "@nats-io/services";
 import {
   applyMessageEvent,
+  decodeJwtUnverified,
   EDIT_TYPE,
   ENVELOPE_MAX_BYTES,
   EnvelopeVerifier,
@@ -66,6 +67,17 @@ export interface EventStats {
 
 type Refusal = { ok: false; code: HistoryErrorCode; message: string };
 type Outcome = { ok: true; update: MessageUpdate } | Refusal;
+
+/** When a stored edit token was signed (its `iat`, seconds); 0 for none. */
+function signedAt(token: string | undefined): number {
+  if (token === undefined) return 0;
+  try {
+    const iat = decodeJwtUnverified(token).payload.iat;
+    return typeof iat === "number" ? iat : 0;
+  } catch {
+    return 0; // the service stored it after verifying it: unreadable means none to protect
+  }
+}
 
 /** Takes message events and admin removals, and applies them to the message states. */
 export class EventWriter {
@@ -219,9 +231,13 @@ export class EventWriter {
     if (!found) return this.#refuse("NOT_FOUND", "there is no such message", "no-target");
     const token = new TextDecoder().decode(data);
     const now = new Date(this.#now());
-    const result = await this.#states.change(store, found.seq, (state) =>
-      applyMessageEvent(found.target, state, env, token, now),
-    );
+    const result = await this.#states.change(store, found.seq, (state) => {
+      const r = applyMessageEvent(found.target, state, env, token, now);
+      // an older edit arriving late (a client's resend after a newer one) never replaces it
+      if (r.ok && r.changed && env.type === EDIT_TYPE && signedAt(state.edit) > env.iat)
+        return { ok: true, state, changed: false };
+      return r;
+    });
     if (!result.ok) return this.#refuse(result.code, result.message, result.code.toLowerCase());
     const update: MessageUpdate = { id: env.target, store, seq: found.seq, state: result.state };
     if (result.changed) {

@@ -131,7 +131,13 @@ export class ReadStates {
       let stored: StoredReadState = { read: {}, muted: [] };
       if (revision > 0 && entry) {
         const parsed = parseStored(entry.value);
-        if (!parsed) throw new Error(`the stored read state of ${user} is not one`);
+        if (!parsed) {
+          this.opts.log.warn("unreadable read state left as it is", { user });
+          throw new ReadRefusal(
+            "INTERNAL",
+            `the stored read state is unreadable: an operator must look at key ${user} of natschat-read`,
+          );
+        }
         stored = parsed;
       }
       const next = req.op === "get" ? undefined : applied(stored, req);
@@ -143,14 +149,12 @@ export class ReadStates {
           "LIMIT",
           `the read state is ${value.length} bytes, the most is ${VALUE_MAX_BYTES}: unmute or forget some conversations`,
         );
+      let rev: number;
       try {
-        const rev =
+        rev =
           revision === 0
             ? await this.opts.kv.create(user, value)
             : await this.opts.kv.update(user, value, revision);
-        const state = this.#withUnread(user, next, rev);
-        this.opts.nc.publish(userFeedSubject(user, "read"), encodeReadState(state));
-        return state;
       } catch (err) {
         if (isStoreFull(err))
           throw new ReadRefusal(
@@ -161,7 +165,17 @@ export class ReadStates {
         // a short random pause so two writers do not keep colliding
         if (!isCasConflict(err)) throw err;
         await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+        continue;
       }
+      const state = this.#withUnread(user, next, rev);
+      // saved: the user's other sessions hear it; if the CHAT connection is closing they miss
+      // this one and get it from their next `get`
+      try {
+        this.opts.nc.publish(userFeedSubject(user, "read"), encodeReadState(state));
+      } catch (err) {
+        this.opts.log.debug("read state saved, not published", { err });
+      }
+      return state;
     }
     throw new ReadRefusal("UNAVAILABLE", "the read state is changing too fast; retry");
   }

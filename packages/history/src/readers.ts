@@ -252,13 +252,15 @@ export class HistoryReaders {
     }
     const rootSeq = this.opts[store].index.seqOf(req.root);
     let root: HistoryMessage | undefined;
-    if (rootSeq !== undefined && (req.before === undefined || req.before > rootSeq)) {
+    if (rootSeq !== undefined) {
       const sm = await this.#get(this.opts[store].stream, rootSeq);
       const m = sm ? this.#toMessage(sm, participant) : undefined;
       if (sm && !m && participant) return empty; // someone else's DM
       if (m) root = (await this.#withStates(store, [m]))[0];
     }
     const page = await this.#page(store, key, req, participant);
+    // a DM thread all of whose messages are someone else's says nothing, not even "more"
+    if (participant && !root && page.messages.length === 0) return empty;
     return { ok: true, body: encodeThreadPage({ ...(root ? { root } : {}), ...page }) };
   }
 

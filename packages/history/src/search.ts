@@ -185,21 +185,25 @@ export class Search {
       const refill = sources.filter((s) => s.hits.length === 0 && !s.drained);
       if (refill.length > 0) {
         if (scanned >= SEARCH_SCAN_MAX) break;
+        // the sources' batches are fetched at once
+        const batches: [Source, number[]][] = [];
         for (const s of refill) {
+          if (scanned >= SEARCH_SCAN_MAX) break;
           const batch = s.fetched ? BATCH : Math.min(BATCH, 2 * limit);
           const seqs = s.seqsBelow(s.fetchBefore, Math.min(batch, SEARCH_SCAN_MAX - scanned));
           s.fetched = true;
           scanned += seqs.length;
-          if (seqs.length === 0) {
-            s.drained = true;
-            continue;
-          }
-          s.fetchBefore = seqs[seqs.length - 1] as number;
-          s.hits = await this.#fetch(s, seqs, user, needle);
-          // everything fetched above the first hit is used up (it did not match)
-          s.before = s.hits[0]?.seq !== undefined ? s.hits[0].seq + 1 : s.fetchBefore;
-          if (scanned >= SEARCH_SCAN_MAX) break;
+          if (seqs.length === 0) s.drained = true;
+          else batches.push([s, seqs]);
         }
+        await Promise.all(
+          batches.map(async ([s, seqs]) => {
+            s.fetchBefore = seqs[seqs.length - 1] as number;
+            s.hits = await this.#fetch(s, seqs, user, needle);
+            // everything fetched above the first hit is used up (it did not match)
+            s.before = s.hits[0] ? s.hits[0].seq + 1 : s.fetchBefore;
+          }),
+        );
         continue;
       }
       const live = sources.filter((s) => s.hits.length > 0);

@@ -43,8 +43,8 @@ export interface WriterOptions {
   maxInFlightPerSender?: number;
   /** Recent acks remembered per replica, so a resend is not charged twice (default 10,000). */
   rememberAcks?: number;
-  /** Checks and counts replies (without it, `re` is stored unchecked: tests of the plain path). */
-  replies?: ReplyThreads;
+  /** Checks replies before they are stored and counts them after. */
+  replies: ReplyThreads;
   now?: () => number;
   log: Logger;
 }
@@ -76,7 +76,7 @@ export class HistoryWriter {
   readonly #log: Logger;
   readonly #stale: number;
   readonly #lanes: SenderLanes;
-  readonly #replies: ReplyThreads | undefined;
+  readonly #replies: ReplyThreads;
   readonly #remember: number;
   readonly #now: () => number;
   // The streams de-duplicate by Nats-Msg-Id; the verifier must not drop a resend as a replay
@@ -180,7 +180,7 @@ export class HistoryWriter {
     if (known) return { ok: true, ack: { ...known, duplicate: true } };
     const re = env.type === POST_TYPE || env.type === DM_TYPE ? env.re : undefined;
     let root: string | undefined;
-    if (re !== undefined && this.#replies) {
+    if (re !== undefined) {
       root = await this.#replies.rootOf(subject, re);
       if (root === undefined) {
         return refuse(
@@ -215,7 +215,7 @@ export class HistoryWriter {
       throw err;
     }
     this.#rememberAck(msgId, ack);
-    if (root !== undefined && !ack.duplicate) await this.#replies?.count(subject, root, msgId);
+    if (root !== undefined && !ack.duplicate) await this.#replies.count(subject, root, msgId);
     return { ok: true, ack };
   }
 

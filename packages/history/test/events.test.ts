@@ -190,6 +190,16 @@ describe("message events on the server path", () => {
     expect(mine?.state?.edit).toBe(edit);
     expect(mine?.token).toBeDefined();
 
+    // an older edit arriving late (a resend) does not replace the newer one, and says so
+    const older = await encodeEdit(signers.alice as Signer, {
+      ...as(alice),
+      msg: "hello, first try",
+      now: Date.now() - 5000,
+    });
+    const late = await event(alice, aliceNc, conv, older);
+    expect(late.ok && late.value.state.edit).toBe(edit);
+    expect(history.events.stats.unchanged).toBe(1);
+
     // anyone in the channel reacts; the same reaction twice changes nothing
     const react = await encodeReaction(signers.bob as Signer, {
       ...as(bob),
@@ -214,8 +224,8 @@ describe("message events on the server path", () => {
     expect(mine?.state).toMatchObject({ deleted: { by: "author" } });
     expect(mine?.state?.edit).toBeUndefined();
     // an edit of a deleted message is refused; exactly three updates were published
-    const late = await encodeEdit(signers.alice as Signer, { ...as(alice), msg: "again" });
-    expect(await event(alice, aliceNc, conv, late)).toMatchObject({
+    const again = await encodeEdit(signers.alice as Signer, { ...as(alice), msg: "again" });
+    expect(await event(alice, aliceNc, conv, again)).toMatchObject({
       ok: false,
       code: "NOT_FOUND",
     });
@@ -261,6 +271,43 @@ describe("message events on the server path", () => {
     }
   }, 30_000);
 
+  it("two replicas applying reactions to one message at once lose none (compare-and-set)", async () => {
+    const second = await startTestHistory(stack, { ensureStores: false, replicaId: "second" });
+    const crowd = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => mintChatUser(stack.dir, `fan${i}`)),
+    );
+    const conns = await Promise.all(crowd.map((u) => connectChatUser(stack, u)));
+    try {
+      const conv: Conv = { kind: "post", channel: "crowd" };
+      const { id, seq } = await post(alice, aliceNc, "crowd", "react to me");
+      const tokens = await Promise.all(
+        crowd.map(async (u) =>
+          encodeReaction(await signerFromSeed(u.seed), {
+            name: u.name,
+            conv,
+            target: id,
+            emoji: "👍",
+            op: "add",
+          }),
+        ),
+      );
+      // all at once: the queue group spreads them over both replicas
+      const answers = await Promise.all(
+        crowd.map((u, i) => event(u, conns[i] as NatsConnection, conv, tokens[i] as string)),
+      );
+      expect(answers.every((a) => a.ok)).toBe(true);
+      const m = (await page(carolNc, "crowd")).find((x) => x.seq === seq);
+      expect([...(m?.state?.reactions?.["👍"] ?? [])].sort()).toEqual(
+        crowd.map((u) => u.publicKey).sort(),
+      );
+      // both replicas took some (else this would not test the compare-and-set)
+      expect(second.events.stats.applied).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(conns.map((nc) => nc.close()));
+      await second.stop();
+    }
+  }, 60_000);
+
   it("a reaction to a message that does not exist, or in another conversation, is NOT_FOUND", async () => {
     const conv: Conv = { kind: "post", channel: "ev" };
     const missing = messageId(alice.publicKey, "no-such-message");
@@ -286,11 +333,35 @@ describe("message events on the server path", () => {
       ok: false,
       code: "NOT_FOUND",
     });
+    // the reducer's limit holds on the server path: 20 distinct emoji on one message, no more
+    const many =
+      "😀😃😄😁😆😅😂🤣😊😇🙂🙃😉😌😍🥰😘😗😙😚😋".match(/\p{Extended_Pictographic}/gu) ?? [];
+    expect(many).toHaveLength(21);
+    const outcomes = [];
+    for (const emoji of many) {
+      const t = await encodeReaction(signers.bob as Signer, {
+        name: "bob",
+        conv,
+        target: id,
+        emoji,
+        op: "add",
+      });
+      outcomes.push(await event(bob, bobNc, conv, t));
+    }
+    expect(outcomes.slice(0, 20).every((o) => o.ok)).toBe(true);
+    expect(outcomes[20]).toMatchObject({ ok: false, code: "LIMIT" });
     // garbage on the event subject is a clear refusal, and the service keeps serving
-    const r = await bobNc.request(eventSubject(conv, bob.publicKey), "not a jwt", {
-      timeout: 5000,
-    });
-    expect(parseEventReply(wire(r))).toMatchObject({ ok: false, code: "BAD_MESSAGE" });
+    const aPost = await encodePost(signers.bob as Signer, { name: "bob", channel: "ev", msg: "x" });
+    for (const body of ["not a jwt", "", new Uint8Array([0xff, 0xfe]), aPost, "x".repeat(16_000)]) {
+      const r = await bobNc.request(eventSubject(conv, bob.publicKey), body, { timeout: 5000 });
+      expect(parseEventReply(wire(r)), String(body).slice(0, 20)).toMatchObject({
+        ok: false,
+        code: "BAD_MESSAGE",
+      });
+    }
+    // a bad thread request is a clear refusal too
+    const t = await bobNc.request(HISTORY_THREAD_SUBJECT, '{"root":"nope"}', { timeout: 5000 });
+    expect(parseThreadReply(wire(t))).toMatchObject({ ok: false, code: "BAD_REQUEST" });
   }, 30_000);
 
   it("replies: the target must exist in the conversation; the thread lists them; the root counts them", async () => {
@@ -429,7 +500,9 @@ describe("message events on the server path", () => {
       stack.urls[0] as string,
     ]);
     expect(none.code).not.toBe(0);
-    expect(none.stderr).toMatch(/NOT_FOUND/);
+    expect(none.stderr).toMatch(
+      /\[NOT_FOUND\] there is no such message; if it is a channel post, leave out --dms/,
+    );
     feed.sub.unsubscribe();
   }, 60_000);
 

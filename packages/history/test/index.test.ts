@@ -6,6 +6,7 @@ import {
   IndexBuilder,
   requesterOf,
   silentLoggerForTests,
+  threadKey,
 } from "@natschat/history";
 import { describe, expect, it } from "vitest";
 
@@ -55,6 +56,29 @@ describe("IndexBuilder: the index holds what the stream holds", () => {
     b.add("chat.store.posts.NATS", 8);
     // posts 2, 3, 4 once each; each DM under recipient, sender and pair
     expect(ix.size).toBe(3 + 3 + 3);
+  });
+
+  it("knows each message by id and lists threads; forgets both when the stream drops the message", () => {
+    const ix = new ConversationIndex();
+    const b = new IndexBuilder(ix, 2);
+    const root = `${v}.root`;
+    b.add(`chat.store.posts.NATS.${v}`, 1, { id: root });
+    b.add(`chat.store.posts.NATS.${u}`, 2, { id: `${u}.a`, thread: root });
+    b.add(`chat.store.posts.NATS.${w}`, 3, { id: `${w}.b`, thread: root });
+    expect(ix.seqOf(root)).toBe(1);
+    expect(ix.metaOf(2)).toEqual({ id: `${u}.a`, thread: root });
+    expect(ix.page(threadKey(root), undefined, 10).seqs).toEqual([2, 3]);
+    // u's reply is evicted by u's later posts (per-subject limit 2): its id and thread entry go
+    b.add(`chat.store.posts.NATS.${u}`, 4, { id: `${u}.c` });
+    b.add(`chat.store.posts.NATS.${u}`, 5, { id: `${u}.d` });
+    expect(ix.seqOf(`${u}.a`)).toBeUndefined();
+    expect(ix.page(threadKey(root), undefined, 10).seqs).toEqual([3]);
+    // aged out: the root and w's reply
+    b.pruneBefore(4);
+    expect(ix.seqOf(root)).toBeUndefined();
+    expect(ix.metaOf(3)).toBeUndefined();
+    expect(ix.page(threadKey(root), undefined, 10).seqs).toEqual([]);
+    expect(ix.seqOf(`${u}.d`)).toBe(5);
   });
 
   it("prunes below the stream's first sequence (aged out)", () => {
