@@ -336,6 +336,12 @@ describe("message events in chromium", () => {
     });
     await group.locator(".unread-separator").getByText("New messages").waitFor({ timeout: WAIT });
     expect(await bob.locator(".unread-separator").count()).toBe(1);
+    // read now: away and back, the line is gone
+    await channel(bob, "NATS").click();
+    await bob.getByRole("heading", { name: "#NATS" }).waitFor({ timeout: WAIT });
+    await channel(bob, "KUBECON").click();
+    await line(bob, "unread two").waitFor({ timeout: WAIT });
+    expect(await bob.locator(".unread-separator").count()).toBe(0);
     // read on one device, read on the other: a reload (a new session) has nothing unread
     await bob.reload();
     await bob.getByRole("heading", { name: "#KUBECON" }).waitFor({ timeout: WAIT });

@@ -2,8 +2,9 @@
 // while the reader is at the bottom; a reader who scrolled up stays put and gets a
 // "new messages" button instead. A "New messages" line marks where the unread part began when
 // the conversation was opened (ConversationView.firstUnread, from the read state kept by the
-// service); the conversation still opens at its newest message, the line is above it. Each message is a MessageItem (text, reactions, actions); the keyboard moves
-// between messages (message-nav.ts).
+// service); the conversation still opens at its newest message, the line is above it. Each
+// message is a MessageItem (text, reactions, actions); the keyboard moves between messages
+// (message-nav.ts).
 import type { ConversationView } from "@natschat/client";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import { groupMessages } from "./grouping.ts";
@@ -24,15 +25,9 @@ export function MessageList(props: {
   const { view } = props;
   const scroller = useRef<HTMLDivElement>(null);
   const nav = useMessageNav(scroller, view.messages, props.actions, props.onLeave);
-  // Where the unread part began when this conversation was opened: it stays while the
-  // conversation is on screen, though opening it marked everything read.
-  const [separator, setSeparator] = useState<{ view: string; at: string }>();
-  const separatorAt = separator?.view === view.id ? separator.at : undefined;
-  useEffect(() => {
-    if (view.firstUnread && separator?.view !== view.id) {
-      setSeparator({ view: view.id, at: view.firstUnread });
-    }
-  }, [view.id, view.firstUnread, separator]);
+  // Where the unread part began when this conversation was opened: the session keeps it in
+  // place while the conversation is on screen, though opening it marked everything read.
+  const separatorAt = view.firstUnread;
   const groups = useMemo(
     () => groupMessages(view.messages, Date.now(), separatorAt),
     [view.messages, separatorAt],
