@@ -11,6 +11,8 @@ export interface CommandContext {
   current: string;
   select: (id: string) => void;
   showHelp: () => void;
+  /** The message a post answers (a reply), if any. */
+  replyTo?: string;
 }
 
 /** Runs a parsed line; resolves once it is done (a post handed to the connection). */
@@ -20,7 +22,11 @@ export async function runCommand(cmd: ChatCommand, ctx: CommandContext): Promise
       return;
     case "post":
     case "me":
-      return ctx.session.send(ctx.current, cmd.text);
+      return ctx.session.send(
+        ctx.current,
+        cmd.text,
+        ctx.replyTo ? { replyTo: ctx.replyTo } : undefined,
+      );
     case "help":
       ctx.showHelp();
       return;
