@@ -1,11 +1,16 @@
 // The per-key gate in front of heartbeat verification. Every replica sees every heartbeat and
 // verifying one costs an Ed25519 check, so a key that publishes as fast as the server lets it
 // would cost every replica that much CPU. The subject's last token is the key the server
-// authenticated, so heartbeats are counted per key before anything is parsed: a token bucket
-// (rate-limit.ts) of `burst` (a session's first heartbeat, a goodbye and a reload's new session
-// fit) refilled at one per quarter period. An honest client sends one per period; what exceeds
-// the bucket is dropped unverified and counted as "throttled". Memory: one bucket per key heard
-// from recently; full buckets are swept.
+// authenticated, so heartbeats are counted per key before anything is verified: a token bucket
+// (rate-limit.ts) of `burst` refilled at one per quarter period. An honest client sends one per
+// period; what exceeds the bucket is dropped unverified and counted as "throttled".
+//
+// A goodbye must not be starved by the heartbeats before it (a page closed, reopened and closed
+// again at once sends more than a bucket holds), and must not be a flood of its own: it passes
+// when a heartbeat of its key was let through since the key's last goodbye, or when this
+// replica holds nothing about the key (it started, or swept the key); the rest are dropped
+// unverified. So a key costs at most one goodbye check per heartbeat check, plus one per sweep.
+// Memory: one entry per key heard from recently; entries whose bucket refilled are swept.
 import { type BucketRule, TokenBucket } from "./rate-limit.ts";
 
 /** Options of HeartbeatGate. */
@@ -17,13 +22,19 @@ export interface HeartbeatGateOptions {
   now?: () => number;
 }
 
+interface KeyGate {
+  bucket: TokenBucket;
+  /** A heartbeat was let through since the key's last goodbye. */
+  open: boolean;
+}
+
 export class HeartbeatGate {
   readonly #rule: BucketRule;
   readonly #sweepMs: number;
   readonly #now: () => number;
-  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #keys = new Map<string, KeyGate>();
   #lastSweep: number;
-  /** Heartbeats dropped before verification. */
+  /** Heartbeats and goodbyes dropped before verification. */
   throttled = 0;
 
   constructor(opts: HeartbeatGateOptions) {
@@ -34,29 +45,37 @@ export class HeartbeatGate {
     this.#lastSweep = this.#now();
   }
 
-  /** Keys whose bucket is not known to be full. */
+  /** Keys this replica holds an entry for. */
   get tracked(): number {
-    return this.#buckets.size;
+    return this.#keys.size;
   }
 
-  /** Whether a heartbeat of `key` may be verified now (and takes its token). */
-  admit(key: string): boolean {
+  /** Whether a heartbeat (or, with `goodbye`, a goodbye) of `key` may be verified now. */
+  admit(key: string, goodbye = false): boolean {
     const now = this.#now();
     this.#sweep(now);
-    let bucket = this.#buckets.get(key);
-    if (!bucket) {
-      bucket = new TokenBucket(this.#rule, now);
-      this.#buckets.set(key, bucket);
+    let gate = this.#keys.get(key);
+    if (!gate) {
+      gate = { bucket: new TokenBucket(this.#rule, now), open: goodbye };
+      this.#keys.set(key, gate);
     }
-    if (bucket.take(now) === 0) return true;
+    if (goodbye) {
+      if (gate.open) {
+        gate.open = false;
+        return true;
+      }
+    } else if (gate.bucket.take(now) === 0) {
+      gate.open = true;
+      return true;
+    }
     this.throttled++;
     return false;
   }
 
-  /** Forgets buckets that have refilled (their key has been quiet long enough). */
+  /** Forgets keys whose bucket refilled (they have been quiet long enough). */
   #sweep(now: number): void {
     if (now - this.#lastSweep < this.#sweepMs) return;
     this.#lastSweep = now;
-    for (const [key, bucket] of this.#buckets) if (bucket.isFull(now)) this.#buckets.delete(key);
+    for (const [key, gate] of this.#keys) if (gate.bucket.isFull(now)) this.#keys.delete(key);
   }
 }

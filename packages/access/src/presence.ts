@@ -8,6 +8,7 @@
 // (the loser skips).
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import {
+  decodeJwtUnverified,
   EnvelopeVerifier,
   ONLINE_WILDCARD,
   PRESENCE_INTERVAL_SECONDS,
@@ -33,6 +34,22 @@ export interface PresenceStats {
 
 /** Called with each accepted announcement: its key, issued name, and whether it says goodbye. */
 export type AcceptedPresence = (key: string, name: string, goodbye: boolean) => void;
+
+/**
+ * Whether an announcement says it is a goodbye (ttl 0), read without verifying it: only to pick
+ * the gate's rule (heartbeat-gate.ts), which is cheaper than a signature check; the verifier
+ * still decides everything after the gate.
+ */
+function looksLikeGoodbye(data: Uint8Array | string): boolean {
+  try {
+    const p = decodeJwtUnverified(
+      typeof data === "string" ? data : new TextDecoder().decode(data),
+    ).payload;
+    return typeof p.exp === "number" && typeof p.iat === "number" && p.exp <= p.iat;
+  } catch {
+    return false;
+  }
+}
 
 export class PresenceTracker {
   readonly #verifier = new EnvelopeVerifier({ maxAgeSeconds: 2 * PRESENCE_TTL_SECONDS });
@@ -100,7 +117,8 @@ export class PresenceTracker {
     now = Date.now(),
   ): Promise<string | undefined> {
     // the subject's last token: the key the server let publish there (the verifier checks it)
-    if (!this.#gate.admit(subject.slice(subject.lastIndexOf(".") + 1))) return undefined;
+    const key = subject.slice(subject.lastIndexOf(".") + 1);
+    if (!this.#gate.admit(key, looksLikeGoodbye(data))) return undefined;
     const result = await this.#verifier.verify(data, { subject });
     if (!result.ok) {
       this.log.debug("presence dropped", { reason: result.reason });

@@ -341,4 +341,33 @@ describe("HeartbeatGate", () => {
     expect(gate.tracked).toBe(1);
     expect(admitted("UA", 5)).toBe(4);
   });
+
+  it("never starves a goodbye after heartbeats, and lets one goodbye through per heartbeat", () => {
+    let now = 0;
+    const gate = new HeartbeatGate({ periodMs: 1000, now: () => now });
+    // open, close, reopen, close at once: more than the bucket holds
+    expect(
+      ["hi", "bye", "hi", "bye", "bye", "hi", "hi", "hi", "bye"].map((m) =>
+        gate.admit("UA", m === "bye"),
+      ),
+    ).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false, // the page's second goodbye: nothing to close
+      true,
+      true,
+      false, // the bucket is empty (4 heartbeats)
+      true, // but the goodbye still passes
+    ]);
+    // a goodbye flood from a key this replica knows nothing of: one check, then none
+    expect(Array.from({ length: 100 }, () => gate.admit("UB", true)).filter(Boolean)).toHaveLength(
+      1,
+    );
+    now += 2000; // swept: the replica holds nothing about UB again
+    expect(Array.from({ length: 100 }, () => gate.admit("UB", true)).filter(Boolean)).toHaveLength(
+      1,
+    );
+  });
 });
