@@ -55,6 +55,7 @@ export async function startPersonal(o: PersonalOptions): Promise<Personal> {
         const { state } = await o.jsm.streams.info(posts.stream);
         return { first: state.first_seq, last: state.last_seq };
       },
+      caughtUp: () => posts.caughtUp(),
     },
     dms: { stream: dms.stream, index: dms.index, caughtUp: () => dms.caughtUp() },
     ...(o.states ? { states: o.states } : {}),

@@ -56,6 +56,8 @@ export interface SearchOptions {
     index: ConversationIndex;
     /** The posts stream's first and last sequence now. */
     bounds(): Promise<{ first: number; last: number }>;
+    /** Resolves once the index holds what the stream held when asked (≤ 2 s). */
+    caughtUp(): Promise<void>;
   };
   dms: { stream: string; index: ConversationIndex; caughtUp(): Promise<void> };
   /** The message states (MessageStates.readMany). Without: the text as sent, nothing deleted. */
@@ -133,6 +135,7 @@ export class Search {
     const sources: Source[] = [];
     if (conv?.kind !== "dm" && postsAt > 0) {
       if (conv?.kind === "post") {
+        if (req.cursor === undefined) await this.opts.posts.caughtUp(); // read-your-writes
         sources.push(this.#indexed("posts", this.opts.posts, channelKey(conv.channel), postsAt));
       } else {
         const { first, last } = await this.opts.posts.bounds();
