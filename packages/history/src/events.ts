@@ -33,6 +33,7 @@ import { HISTORY_QUEUE } from "@natschat/trust";
 import { SenderLanes } from "./lanes.ts";
 import type { Logger } from "./log.ts";
 import type { QuotaLedger } from "./quota.ts";
+import { answerSender } from "./sender-reply.ts";
 import { CorruptStateError, type MessageStates, StateContentionError } from "./state.ts";
 import { DEDUPE_WINDOW_SECONDS } from "./streams.ts";
 import type { MessageTargets } from "./targets.ts";
@@ -250,24 +251,9 @@ export class EventWriter {
   #answer(msg: Msg, outcome: Outcome): void {
     if (!outcome.ok) this.stats.refused[outcome.code] = (this.stats.refused[outcome.code] ?? 0) + 1;
     if (!msg.reply) return;
-    // only into the sender's own inbox, as the post writer: the service answers any request
-    // once, and must not be made to publish into a third party's inbox
     const sender = parseEventSubject(msg.subject)?.sender;
-    if (!sender || !msg.reply.startsWith(`_INBOX_${sender}.`)) {
-      this.stats.unanswered++;
-      return;
-    }
-    try {
-      if (outcome.ok) msg.respond(encodeUpdate(outcome.update));
-      else {
-        const h = headers();
-        for (const [k, v] of serviceErrorHeaders(outcome.code, outcome.message)) h.set(k, v);
-        msg.respond("", { headers: h });
-      }
-    } catch (err) {
-      // the connection is closing: the sender retries
-      this.#log.debug("cannot answer", { err });
-    }
+    const reply = outcome.ok ? { ok: true as const, body: encodeUpdate(outcome.update) } : outcome;
+    if (!answerSender(msg, sender, reply, this.#log)) this.stats.unanswered++;
   }
 
   /**

@@ -22,7 +22,6 @@ import {
   POSTS_PREFIX,
   parseChatSubject,
   type StoreAck,
-  serviceErrorHeaders,
   storedSubject,
   THREAD_HEADER,
 } from "@natschat/protocol";
@@ -31,6 +30,7 @@ import { SenderLanes } from "./lanes.ts";
 import type { Logger } from "./log.ts";
 import type { QuotaLedger } from "./quota.ts";
 import type { ReplyThreads } from "./replies.ts";
+import { answerSender } from "./sender-reply.ts";
 import { DEDUPE_WINDOW_SECONDS } from "./streams.ts";
 
 /** Options of the writer. */
@@ -235,24 +235,9 @@ export class HistoryWriter {
       else this.stats.stored++;
     } else this.stats.refused[outcome.code] = (this.stats.refused[outcome.code] ?? 0) + 1;
     if (!msg.reply) return;
-    // Answer only into the sender's own inbox: otherwise anyone could make this service publish
-    // acks into a third party's inbox (the service may answer any request once, by `resp`).
     const sender = parseChatSubject(msg.subject)?.sender;
-    if (!sender || !msg.reply.startsWith(`_INBOX_${sender}.`)) {
-      this.stats.unanswered++;
-      return;
-    }
-    try {
-      if (outcome.ok) msg.respond(encodeStoreAck(outcome.ack));
-      else {
-        const h = headers();
-        for (const [k, v] of serviceErrorHeaders(outcome.code, outcome.message)) h.set(k, v);
-        msg.respond("", { headers: h });
-      }
-    } catch (err) {
-      // the connection is closing: the sender's outbox retries
-      this.#log.debug("cannot answer", { err });
-    }
+    const reply = outcome.ok ? { ok: true as const, body: encodeStoreAck(outcome.ack) } : outcome;
+    if (!answerSender(msg, sender, reply, this.#log)) this.stats.unanswered++;
   }
 
   /** Stops taking messages and waits for those in flight. */
