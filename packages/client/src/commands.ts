@@ -29,6 +29,7 @@
 // A UI without a quit (the web) treats "quit" as it sees fit (the web may say "close the tab").
 import { InvalidNameError, isValidChannel, normalizeName } from "@natschat/protocol";
 import { closest } from "./spelling.ts";
+import type { ChatSnapshot } from "./store.ts";
 
 /** What a typed line means. */
 export type ChatCommand =
@@ -247,4 +248,26 @@ function nearest(word: string): string | undefined {
     "quit",
     "exit",
   ]);
+}
+
+/**
+ * The conversation id a /mute or /unmute names: `named` ("#CHANNEL", or "@name" of a user this
+ * session knows), or `current` when none is named; or why it names none.
+ */
+export function mutedConversation(
+  snap: Pick<ChatSnapshot, "channels" | "users">,
+  named: string | undefined,
+  current: string,
+): { ok: true; id: string } | { ok: false; message: string } {
+  if (named === undefined) return { ok: true, id: current };
+  if (named.startsWith("#")) {
+    return snap.channels.some((c) => c.id === named)
+      ? { ok: true, id: named }
+      : { ok: false, message: `${named} is not one of this chat's channels` };
+  }
+  const name = named.slice(1);
+  const key = snap.users.find((u) => u.name === name)?.key;
+  return key === undefined
+    ? { ok: false, message: `no one called "${name}" is known here yet` }
+    : { ok: true, id: `@${key}` };
 }

@@ -15,6 +15,7 @@ export {
   COMMANDS,
   type CommandHelp,
   commandHelp,
+  mutedConversation,
   parseCommand,
 } from "./commands.ts";
 export type { ConnectFn } from "./connection.ts";

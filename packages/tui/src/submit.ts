@@ -5,7 +5,7 @@
 // its person among the users this chat knows, online or not: a DM to someone offline is stored
 // and reaches them through history. /mute and /unmute name a channel, a person, or nothing (the
 // conversation on screen); /search hands its text to the screen, which shows the results.
-import { parseCommand } from "@natschat/client";
+import { mutedConversation, parseCommand } from "@natschat/client";
 import { type ChatModel, conversationLabel, userKeyByName } from "./model.ts";
 
 /** What the screen should do after a line was submitted. */
@@ -107,23 +107,9 @@ export function submitLine(
 /** /mute and /unmute: `named` is "#CHANNEL", "@name", or undefined for `target`. */
 function mute(model: ChatModel, target: string, on: boolean, named: string | undefined): Outcome {
   const snap = model.snapshot();
-  let id = named ?? target;
-  if (named?.startsWith("#") && !snap.channels.some((c) => c.id === named)) {
-    return {
-      clear: false,
-      notice: { tone: "error", text: `${named} is not one of this chat's channels` },
-    };
-  }
-  if (named?.startsWith("@")) {
-    const key = userKeyByName(snap, named.slice(1));
-    if (key === undefined) {
-      return {
-        clear: false,
-        notice: { tone: "error", text: `no one called "${named.slice(1)}" is known here yet` },
-      };
-    }
-    id = `@${key}`;
-  }
+  const found = mutedConversation(snap, named, target);
+  if (!found.ok) return { clear: false, notice: { tone: "error", text: found.message } };
+  const id = found.id;
   const label = conversationLabel(snap, id);
   return {
     clear: true,

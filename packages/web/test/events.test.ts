@@ -457,6 +457,21 @@ describe("message events in chromium", () => {
     );
     await results.getByRole("button", { name: "Close the search results" }).click();
     await channel(alice, "KUBECON").click();
+    // the same from the composer: /search opens the results, /mute and /unmute flip the bell
+    await send(alice, "/search needle number 42");
+    await results.locator(".search-hit").first().waitFor({ timeout: WAIT });
+    expect(await results.locator(".search-hit p.text").allTextContents()).toEqual([
+      "needle number 42",
+    ]);
+    await results.getByRole("button", { name: "Close the search results" }).click();
+    await send(alice, "/mute");
+    await alice
+      .getByRole("button", { name: "Mute #KUBECON", pressed: true })
+      .waitFor({ timeout: WAIT });
+    await send(alice, "/unmute #KUBECON");
+    await alice
+      .getByRole("button", { name: "Mute #KUBECON", pressed: false })
+      .waitFor({ timeout: WAIT });
   });
 
   it("works by keyboard alone: messages, react, reply, thread, edit, delete, help", async () => {

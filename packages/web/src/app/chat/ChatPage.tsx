@@ -438,6 +438,11 @@ function ChatScreen(props: {
               current: view.id,
               select,
               showHelp: () => setDialog("help"),
+              search: (q) => {
+                session.closeThread();
+                setSearchText(q);
+                setSearchQuery(q);
+              },
               ...(reply ? { replyTo: reply.id } : {}),
             });
             if (cmd.kind === "post" || cmd.kind === "me") {
