@@ -4,6 +4,8 @@
 // allow. Each case asserts what the SERVER decided (a refusal code, a permission violation, the
 // stored state read back with the operator-held `leaf` role) or what the victim's real client
 // session shows, never what the attacker's own code chose to do.
+
+import { randomBytes } from "node:crypto";
 import { Kvm } from "@nats-io/kv";
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import type { ChatSession, ChatSnapshot } from "@natschat/client";
@@ -16,12 +18,14 @@ import {
   encodeEdit,
   encodeJwt,
   encodePost,
+  encodePublicKey,
   encodeReaction,
   encodeSearchRequest,
   encodeThreadRequest,
   eventSubject,
   HISTORY_SEARCH_SUBJECT,
   HISTORY_THREAD_SUBJECT,
+  mentionOf,
   parseEventReply,
   parseSearchReply,
   parseThreadReply,
@@ -45,7 +49,7 @@ import {
 } from "@natschat/testing";
 import { connectRole, STATE_BUCKET } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectUser, SessionPool } from "../src/mod.ts";
+import { connectUser, eventually, SessionPool } from "../src/mod.ts";
 
 let stack: TestStack;
 let history: HistoryService;
@@ -290,5 +294,40 @@ describe("attack: message events, replies and threads (issue 13)", () => {
       typers: await probePublish(m, typersSubject("General", victim.publicKey)),
       feed: await probePublish(m, userFeedSubject(bob.publicKey, { typing: victim.publicKey })),
     }).toEqual({ asVictim: "denied", typers: "denied", feed: "denied" });
+  });
+
+  // Every distinct key a live message mentions is looked up in the directory by every client,
+  // which remembers the answer for the session. Live posts are not quota'd, and any 56
+  // characters with a valid checksum are a key: mallory needs no registrations to make each
+  // client ask about, and keep, 33 made-up keys per post.
+  it("a mention storm of made-up keys costs each client a bounded number of lookups", async () => {
+    const asked = () => directory.requests.reduce((n, keys) => n + keys.length, 0);
+    const before = asked();
+    const posts = 100;
+    const perPost = 33; // 33 × 59 characters fit a message's 2,000
+    for (let i = 0; i < posts; i++) {
+      const keys = Array.from({ length: perPost }, () => encodePublicKey("U", randomBytes(32)));
+      const msg = keys.map(mentionOf).join(" ");
+      m.publish(
+        postSubject("General", mallory.publicKey),
+        await encodePost(signer, { name: "mallory", channel: "General", msg }),
+      );
+    }
+    // then one post naming one more made-up key: a client's lookups go out in order, one at a
+    // time, so once both clients asked for it, they asked for all they were going to
+    const last = encodePublicKey("U", randomBytes(32));
+    m.publish(
+      postSubject("General", mallory.publicKey),
+      await encodePost(signer, { name: "mallory", channel: "General", msg: mentionOf(last) }),
+    );
+    await m.flush();
+    await eventually(
+      () => directory.requests.flat().filter((k) => k === last).length >= 2 || undefined,
+      "both clients to look up the last made-up key",
+      { timeoutMs: 30_000 },
+    );
+    expect(asked() - before, "keys looked up by 2 clients for 100 posts").toBeLessThanOrEqual(
+      2 * 1000,
+    );
   });
 });
