@@ -30,6 +30,8 @@ export type SessionState =
   | "closed";
 
 const FINAL: readonly SessionState[] = ["revoked", "expired", "closed"];
+/** Most mentions of one message looked up in the directory (the rest show as short keys). */
+export const MENTIONS_LOOKED_UP_MAX = 8;
 
 /** Whether a session in `state` has ended for good. */
 export function isFinal(state: SessionState): boolean {
@@ -339,7 +341,8 @@ export class ChatStore {
 
   /** The keys `rec` mentions are shown by name: have them resolved. */
   mentioned(rec: MessageRecord): void {
-    for (const key of mentionsOf(currentText(rec))) {
+    // a message may name any number of made-up keys: only its first few are looked up
+    for (const key of mentionsOf(currentText(rec)).slice(0, MENTIONS_LOOKED_UP_MAX)) {
       if (this.#names(key) === undefined) this.#onMentioned(key);
     }
   }
