@@ -60,7 +60,6 @@ export async function search(
     withState: o.withState,
     countDrop: (reason) => store.countDrop(reason),
   };
-  const view = store.viewContext();
   const hits: SearchHit[] = [];
   for (const h of page.hits) {
     const found = await storedRecord(h, ctx);
@@ -72,7 +71,10 @@ export async function search(
     store.user(found.rec.from);
     store.mentioned(found.rec);
     hits.push(
-      Object.freeze({ ...messageView(view, found.rec), conversation: found.conversationId }),
+      Object.freeze({
+        ...messageView(store.viewContext(found.conversationId), found.rec),
+        conversation: found.conversationId,
+      }),
     );
   }
   return {

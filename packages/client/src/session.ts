@@ -436,7 +436,7 @@ export class ChatSession {
     this.#typing?.stopped(c.id, rec.from);
     this.#threads?.consider(c, rec);
     this.#notifications.consider(c, rec, this.#store.me.key, () =>
-      messageView(this.#store.viewContext(), rec),
+      messageView(this.#store.viewContext(c.id), rec),
     );
   }
 

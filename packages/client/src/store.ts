@@ -30,6 +30,8 @@ export type SessionState =
   | "closed";
 
 const FINAL: readonly SessionState[] = ["revoked", "expired", "closed"];
+/** Most mentions of one message looked up in the directory (the rest show as short keys). */
+export const MENTIONS_LOOKED_UP_MAX = 8;
 
 /** Whether a session in `state` has ended for good. */
 export function isFinal(state: SessionState): boolean {
@@ -339,7 +341,8 @@ export class ChatStore {
 
   /** The keys `rec` mentions are shown by name: have them resolved. */
   mentioned(rec: MessageRecord): void {
-    for (const key of mentionsOf(currentText(rec))) {
+    // a message may name any number of made-up keys: only its first few are looked up
+    for (const key of mentionsOf(currentText(rec)).slice(0, MENTIONS_LOOKED_UP_MAX)) {
       if (this.#names(key) === undefined) this.#onMentioned(key);
     }
   }
@@ -501,18 +504,24 @@ export class ChatStore {
     return { name, display: name ?? shortKey(key) };
   }
 
-  /** What building a message view needs: names, us, and held messages for reply quotes. */
-  viewContext(): ViewContext {
+  /**
+   * What building a view of a message of `conversationId` needs: names, us, and for reply quotes
+   * the messages held in that conversation (or its open thread) only: a reply naming a message of
+   * another conversation, which the writer never stores but every client gets live, shows
+   * "not available" rather than that message's words.
+   */
+  viewContext(conversationId: string): ViewContext {
     return {
       me: this.#me.key,
       names: this.#names,
-      find: (id) => this.locate(id)?.m ?? this.#threadMessage(id),
+      find: (id) =>
+        this.#conversations.get(conversationId)?.get(id) ?? this.#threadMessage(conversationId, id),
     };
   }
 
-  #threadMessage(id: string): MessageRecord | undefined {
+  #threadMessage(conversationId: string, id: string): MessageRecord | undefined {
     const t = this.#thread;
-    if (!t) return undefined;
+    if (t?.conversation !== conversationId) return undefined;
     return t.root?.id === id ? t.root : t.replies.find((m) => m.id === id);
   }
 
@@ -521,7 +530,7 @@ export class ChatStore {
     const cacheKey = `${c.version}/${this.#identityVersion}/${peer?.online ?? ""}/${this.#selected === c.id}`;
     const hit = this.#viewCache.get(c.id);
     if (hit && hit.key === cacheKey) return hit.view;
-    const ctx = this.viewContext();
+    const ctx = this.viewContext(c.id);
     const me = this.#me.key;
     const messages = Object.freeze(c.messages.map((m) => messageView(ctx, m)));
     const unread = c.unreadMessages(me);
@@ -546,7 +555,7 @@ export class ChatStore {
   #threadViewOf(): ThreadView | undefined {
     const t = this.#thread;
     if (!t) return undefined;
-    const ctx = this.viewContext();
+    const ctx = this.viewContext(t.conversation);
     return Object.freeze({
       root: t.root ? messageView(ctx, t.root) : undefined,
       replies: Object.freeze(t.replies.map((m) => messageView(ctx, m))),

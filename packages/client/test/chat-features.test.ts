@@ -96,13 +96,16 @@ describe("a message's state", () => {
     const good = await encodeEdit(p.bob, { name: "bob", conv, target: target.id, msg: "fixed" });
     const edited = await events.withState(target, "#General", { edit: good });
     expect(edited.edited).toBe("fixed");
-    expect(messageView(store.viewContext(), edited)).toMatchObject({ text: "fixed", edited: true });
+    expect(messageView(store.viewContext("#General"), edited)).toMatchObject({
+      text: "fixed",
+      edited: true,
+    });
 
     // eve signs an "edit" of bob's message: a forgery the service should never have stored
     const forged = await encodeEdit(p.eve, { name: "bob", conv, target: target.id, msg: "pwned" });
     const kept = await events.withState(target, "#General", { edit: forged });
     expect(kept.edited).toBeUndefined();
-    expect(messageView(store.viewContext(), kept).text).toBe("text orig");
+    expect(messageView(store.viewContext("#General"), kept).text).toBe("text orig");
     // bob's genuine edit of another message, replayed onto this one
     const other = await encodeEdit(p.bob, {
       name: "bob",
