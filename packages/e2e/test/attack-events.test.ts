@@ -330,4 +330,47 @@ describe("attack: message events, replies and threads (issue 13)", () => {
       2 * 1000,
     );
   });
+  // Each accepted event costs every subscriber of its channel an update. Measured by the
+  // attacker helper before the limit: one key, 32 requests at a time, had ~400 reactions a second
+  // accepted (and 1.5 KB of state per message it decorated).
+  it("one key's reaction flood is cut by a per-sender limit; others' events still pass", async () => {
+    await v.send("#General", "react to me");
+    const snap = await wait(
+      v,
+      (s) =>
+        !!s.channels
+          .find((c) => c.id === "#General")
+          ?.messages.some((x) => x.text === "react to me" && x.seq !== undefined),
+      "the victim's post, stored",
+    );
+    const target = snap.channels
+      .find((c) => c.id === "#General")
+      ?.messages.find((x) => x.text === "react to me")?.id as string;
+    const general: Conv = { kind: "post", channel: "General" };
+    const verdicts: string[] = [];
+    // 100 reactions, 10 at a time: under the writer's in-flight cap of 32, so only a rate stops them
+    for (let i = 0; i < 10; i++) {
+      const batch = await Promise.all(
+        Array.from({ length: 10 }, async (_, j) =>
+          encodeReaction(signer, {
+            name: "mallory",
+            conv: general,
+            target,
+            emoji: "🎉",
+            op: (i * 10 + j) % 2 === 0 ? "add" : "remove",
+          }),
+        ),
+      );
+      verdicts.push(
+        ...(await Promise.all(
+          batch.map((t) => sendEvent(eventSubject(general, mallory.publicKey), t)),
+        )),
+      );
+    }
+    const accepted = verdicts.filter((x) => x === "ok").length;
+    expect(accepted, "reactions accepted of 100").toBeLessThan(60);
+    expect(verdicts.filter((x) => x === "UNAVAILABLE").length).toBe(100 - accepted);
+    // the limit is mallory's: the victim reacts at once
+    await v.react(target, "👍", true);
+  });
 });

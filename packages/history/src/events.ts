@@ -12,6 +12,7 @@ import { headers, type Msg, type NatsConnection, type Subscription } from "@nats
 import type { ServiceMsg } from "@nats-io/services";
 import {
   applyMessageEvent,
+  type BucketRule,
   decodeJwtUnverified,
   EDIT_TYPE,
   ENVELOPE_MAX_BYTES,
@@ -21,12 +22,14 @@ import {
   encodeUpdate,
   type HistoryErrorCode,
   isEventEnvelope,
+  KeyedBuckets,
   type MessageStore,
   type MessageUpdate,
   MODERATE_TYPE,
   MODERATION_SUBJECT,
   type ModerateEnvelope,
   parseEventSubject,
+  REACT_TYPE,
   serviceErrorHeaders,
 } from "@natschat/protocol";
 import { HISTORY_QUEUE } from "@natschat/trust";
@@ -47,6 +50,11 @@ export interface EventWriterOptions {
   maxInFlight?: number;
   /** Events of one sender handled at once (default 32). */
   maxInFlightPerSender?: number;
+  /**
+   * Events of one sender accepted per replica (default 10 a second, 30 at once): each accepted
+   * event costs every subscriber of its channel an update. Beyond it: UNAVAILABLE.
+   */
+  perSender?: BucketRule;
   now?: () => number;
   log: Logger;
 }
@@ -90,6 +98,7 @@ export class EventWriter {
   readonly #stale: number;
   readonly #now: () => number;
   readonly #lanes: SenderLanes;
+  readonly #rate: KeyedBuckets;
   // An event resent (the sender's retry) applies again to the same effect — reactions and
   // deletions are idempotent, an edit sets the same text — so no jti is remembered: a resend gets
   // its answer instead of a "replay" refusal.
@@ -121,6 +130,7 @@ export class EventWriter {
     this.#lanes = new SenderLanes(opts.maxInFlight ?? 256, opts.maxInFlightPerSender ?? 32, (err) =>
       this.#log.error("event writer failed", { err }),
     );
+    this.#rate = new KeyedBuckets(opts.perSender ?? { rate: 10, perSeconds: 1, burst: 30 });
   }
 
   /** Joins the queue group on every event subject. */
@@ -140,6 +150,19 @@ export class EventWriter {
 
   #take(msg: Msg): void {
     const sender = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
+    // before anything is parsed: the sender is the subject's last token, which the server proved
+    const wait = this.#rate.take(sender, this.#now());
+    if (wait > 0) {
+      this.#answer(
+        msg,
+        this.#refuse(
+          "UNAVAILABLE",
+          `too many events from this sender; retry in ${Math.ceil(wait / 1000)} s`,
+          "rate",
+        ),
+      );
+      return;
+    }
     const queued = this.#lanes.run(sender, async () => {
       this.#answer(msg, await this.#outcome(() => this.#event(msg)));
     });
@@ -182,6 +205,14 @@ export class EventWriter {
     if (!checked.ok) return checked;
     const env = checked.envelope;
     if (!isEventEnvelope(env)) return this.#refuse("BAD_MESSAGE", "not a message event", "type");
+    const grows = env.type === EDIT_TYPE || (env.type === REACT_TYPE && env.op === "add");
+    if (grows && !(await this.#states.roomToGrow(this.#now()))) {
+      return this.#refuse(
+        "UNAVAILABLE",
+        "the message states are nearly full: reactions and edits wait until old ones age out (deletions still work)",
+        "state-full",
+      );
+    }
     if (env.type === EDIT_TYPE) {
       // an edit stores its text: it counts against the sender's daily bytes like a post
       const charge = await this.#quota.charge(where.sender, msg.data.length);

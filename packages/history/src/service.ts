@@ -11,6 +11,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
 import { type Service, type ServiceMsg, Svcm } from "@nats-io/services";
 import {
+  type BucketRule,
   CLOCK_SKEW_SECONDS,
   HISTORY_DMS_SUBJECT,
   HISTORY_POSTS_SUBJECT,
@@ -68,6 +69,10 @@ export interface HistoryServiceOptions {
   dailyQuotaBytes?: number;
   /** Replay (= dedupe) window, seconds. */
   staleSeconds?: number;
+  /** Bytes of the state bucket above which reactions and edits wait (default 90 % of it). */
+  stateHighWaterBytes?: number;
+  /** Events of one sender accepted per replica (default 10 a second, 30 at once). */
+  eventsPerSender?: BucketRule;
   /** Create/update the stores at start (default true; a second replica may skip it). */
   ensureStores?: boolean;
   replicaId?: string;
@@ -205,7 +210,12 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
     const states = await withRetries(
       "open the message states",
       log,
-      () => MessageStates.open(chat, log),
+      () =>
+        MessageStates.open(chat, log, {
+          ...(opts.stateHighWaterBytes === undefined
+            ? {}
+            : { highWaterBytes: opts.stateHighWaterBytes }),
+        }),
       startupFailed,
     );
     closers.push(() => states.stop());
@@ -215,7 +225,11 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
     const writer = new HistoryWriter(chat, js, quota, { staleSeconds, replies, log });
     writer.start();
     closers.push(() => writer.stop());
-    const events = new EventWriter(chat, targets, states, quota, { staleSeconds, log });
+    const events = new EventWriter(chat, targets, states, quota, {
+      staleSeconds,
+      log,
+      ...(opts.eventsPerSender ? { perSender: opts.eventsPerSender } : {}),
+    });
     events.start();
     closers.push(() => events.stop());
 

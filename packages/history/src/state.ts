@@ -18,7 +18,7 @@ import {
   type MessageStore,
   parseMessageState,
 } from "@natschat/protocol";
-import { STATE_BUCKET } from "@natschat/trust";
+import { STATE_BUCKET, STATE_STORE } from "@natschat/trust";
 import { isCasConflict } from "./kv-cas.ts";
 import type { Logger } from "./log.ts";
 
@@ -63,6 +63,9 @@ interface Cached {
   bytes: number;
 }
 
+/** How often roomToGrow reads the bucket's size, ms. */
+const FILL_REFRESH_MS = 2000;
+
 /** The states of stored messages, shared by every replica through the bucket. */
 export class MessageStates {
   readonly #kv: KV;
@@ -73,24 +76,45 @@ export class MessageStates {
   readonly #cache = new Map<string, Cached>();
   #cacheBytes = 0;
   #watch: QueuedIterator<KvWatchEntry> | undefined;
+  /** The bucket's bytes, read at most every FILL_REFRESH_MS. */
+  #fill: { bytes: number; at: number } | undefined;
+  readonly #highWater: number;
   #done: Promise<void> = Promise.resolve();
   /** Resolves once the watch delivered every state stored at start. */
   readonly ready: Promise<void>;
   #markReady: () => void = () => {};
 
-  private constructor(kv: KV, log: Logger) {
+  private constructor(kv: KV, log: Logger, highWaterBytes: number) {
     this.#kv = kv;
     this.#log = log;
+    this.#highWater = highWaterBytes;
     this.ready = new Promise((resolve) => {
       this.#markReady = resolve;
     });
   }
 
   /** Opens the bucket (ensureHistoryStores created it) and starts following which keys exist. */
-  static async open(nc: NatsConnection, log: Logger): Promise<MessageStates> {
-    const states = new MessageStates(await new Kvm(nc).open(STATE_BUCKET), log);
+  static async open(
+    nc: NatsConnection,
+    log: Logger,
+    opts: { highWaterBytes?: number } = {},
+  ): Promise<MessageStates> {
+    const highWater = opts.highWaterBytes ?? Math.floor(STATE_STORE.maxBytes * 0.9);
+    const states = new MessageStates(await new Kvm(nc).open(STATE_BUCKET), log, highWater);
     await states.#follow();
     return states;
+  }
+
+  /**
+   * Whether states may still grow (a reaction added, an edit): false once the bucket holds more
+   * than its high-water mark (90 % of its size by default), so the rest is kept for deletions and
+   * admin removals, which a bucket filled by reactions would otherwise refuse too.
+   */
+  async roomToGrow(now = Date.now()): Promise<boolean> {
+    if (!this.#fill || now - this.#fill.at >= FILL_REFRESH_MS) {
+      this.#fill = { bytes: (await this.#kv.status()).size, at: now };
+    }
+    return this.#fill.bytes < this.#highWater;
   }
 
   async #follow(): Promise<void> {

@@ -337,4 +337,5 @@ export {
   type ThreadPage,
   type ThreadRequest,
 } from "./thread-wire.ts";
+export { type BucketRule, KeyedBuckets, TokenBucket } from "./token-bucket.ts";
 export { bad as badRequest, jsonObject, onlyKeys, optSeq } from "./wire-json.ts";
