@@ -299,30 +299,42 @@ type EventKind = "post" | "reply" | "react" | "edit";
  * sends it as the app does (a request on the sender-keyed subject), timed until the writer's
  * answer. A reaction is also timed until the receiver holds its update. Kinds rotate in blocks.
  */
-async function eventCosts(url: string, sender: MintedUser, receiver: MintedUser) {
-  const tx = await open(url, sender);
+async function eventCosts(url: string, senders: MintedUser[], receiver: MintedUser) {
   const rx = await open(url, receiver);
-  const signer = await signerFromSeed(sender.seed);
   const channel = "events";
   const conv = { kind: "post" as const, channel };
-  const ask = async (subject: string, token: string) => {
+  // The writer takes at most 10 events a second from one sender: the rounds rotate over the
+  // authors, each with its own root message, so none comes near that limit.
+  const authors = await Promise.all(
+    senders.map(async (user) => ({
+      user,
+      nc: await open(url, user),
+      signer: await signerFromSeed(user.seed),
+      root: "",
+      added: false,
+    })),
+  );
+  type Author = (typeof authors)[number];
+  let turn = 0;
+  const nextAuthor = () => authors[turn++ % authors.length] as Author;
+  const ask = async (a: Author, subject: string, token: string) => {
     const h = headers();
     h.set(MSG_ID_HEADER, String(decodeJwtUnverified(token).payload.jti));
-    return tx.request(subject, token, { timeout: 10_000, headers: h });
+    return a.nc.request(subject, token, { timeout: 10_000, headers: h });
   };
-  const post = async (re?: string) => {
-    const token = await encodePost(signer, {
-      name: sender.name,
+  const post = async (a: Author, re?: string) => {
+    const token = await encodePost(a.signer, {
+      name: a.user.name,
       channel,
       msg: "x".repeat(64),
       ...(re ? { re } : {}),
     });
-    const m = await ask(postSubject(channel, sender.publicKey), token);
+    const m = await ask(a, postSubject(channel, a.user.publicKey), token);
     const r = parseStoreReply({ data: m.data, header: (k) => m.headers?.get(k) || undefined });
     if (!r.ok) throw new Error(`post refused: ${r.code} ${r.message}`);
-    return messageId(sender.publicKey, String(decodeJwtUnverified(token).payload.jti));
+    return messageId(a.user.publicKey, String(decodeJwtUnverified(token).payload.jti));
   };
-  const root = await post();
+  for (const a of authors) a.root = await post(a);
   let updatesDuringPosts = 0;
   let phase: EventKind = "post";
   let updated: ((id: string) => void) | undefined;
@@ -334,20 +346,14 @@ async function eventCosts(url: string, sender: MintedUser, receiver: MintedUser)
     },
   });
   await rx.flush();
-  let added = false;
-  const event = async (kind: "react" | "edit") => {
+  const event = async (a: Author, kind: "react" | "edit") => {
+    const p = { name: a.user.name, conv, target: a.root };
     const token =
       kind === "react"
-        ? await encodeReaction(signer, {
-            name: sender.name,
-            conv,
-            target: root,
-            emoji: "👍",
-            op: added ? "remove" : "add",
-          })
-        : await encodeEdit(signer, { name: sender.name, conv, target: root, msg: `v${now()}` });
-    added = kind === "react" ? !added : added;
-    const m = await ask(eventSubject(conv, sender.publicKey), token);
+        ? await encodeReaction(a.signer, { ...p, emoji: "👍", op: a.added ? "remove" : "add" })
+        : await encodeEdit(a.signer, { ...p, msg: `v${now()}` });
+    if (kind === "react") a.added = !a.added;
+    const m = await ask(a, eventSubject(conv, a.user.publicKey), token);
     const r = parseEventReply({ data: m.data, header: (k) => m.headers?.get(k) || undefined });
     if (!r.ok) throw new Error(`${kind} refused: ${r.code} ${r.message}`);
   };
@@ -356,17 +362,18 @@ async function eventCosts(url: string, sender: MintedUser, receiver: MintedUser)
   const seen: Record<EventKind, number[]> = { post: [], reply: [], react: [], edit: [] };
   const one = async (kind: EventKind) => {
     phase = kind;
+    const a = nextAuthor();
     const t0 = now();
     if (kind === "post") {
-      await post();
+      await post(a);
       samples.post.push(now() - t0);
       return;
     }
     const held = new Promise<void>((r) => {
-      updated = (id) => id === root && r();
+      updated = (id) => id === a.root && r();
     });
-    if (kind === "reply") await post(root);
-    else await event(kind);
+    if (kind === "reply") await post(a, a.root);
+    else await event(a, kind);
     samples[kind].push(now() - t0);
     await held;
     seen[kind].push(now() - t0);
@@ -383,7 +390,7 @@ async function eventCosts(url: string, sender: MintedUser, receiver: MintedUser)
     const order = kinds.map((_, i) => kinds[(i + b) % kinds.length] as EventKind);
     for (const k of order) for (let i = 0; i < block / kinds.length; i++) await one(k);
   }
-  await tx.close();
+  for (const a of authors) await a.nc.close();
   await rx.close();
   return {
     post: stats(samples.post),
@@ -461,9 +468,11 @@ try {
   );
   await Promise.all(clients.conns.map((nc) => nc.close()));
 
-  // its own sender, so the daily quota the sections above spent does not interfere
-  const author = await mintChatUser(stack.dir, "bench-author");
-  const e = await eventCosts(url, author, receiver);
+  // senders of their own, so the daily quota the sections above spent does not interfere
+  const authors = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => mintChatUser(stack.dir, `bench-author-${i}`)),
+  );
+  const e = await eventCosts(url, authors, receiver);
   const ratio = (x: { p50: number; p99: number }) =>
     `p50 ${ms(x.p50)} (${(x.p50 / e.post.p50).toFixed(2)}x)  p99 ${ms(x.p99)} (${(x.p99 / e.post.p99).toFixed(2)}x)`;
   console.log(
