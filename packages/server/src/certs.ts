@@ -13,6 +13,7 @@
 import {
   createHash,
   createPrivateKey,
+  createPublicKey,
   generateKeyPairSync,
   type KeyObject,
   randomBytes,
@@ -178,8 +179,18 @@ function certificate(opts: {
   return `-----BEGIN CERTIFICATE-----\n${b64.trimEnd()}\n-----END CERTIFICATE-----\n`;
 }
 
+/**
+ * A new P-256 key pair. The generation itself encodes the private key, which is imported: an
+ * export of a freshly generated KeyObject can deadlock Node 20 (see trust's node-ed25519.ts).
+ */
 function newKey(): { privateKey: KeyObject; publicKey: KeyObject } {
-  return generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const { privateKey: pem } = generateKeyPairSync("ec", {
+    namedCurve: "P-256",
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  const privateKey = createPrivateKey(pem);
+  return { privateKey, publicKey: createPublicKey(privateKey) };
 }
 
 function keyPem(k: KeyObject): string {

@@ -3,13 +3,14 @@
 import { readFile } from "node:fs/promises";
 import { encodeUser } from "@nats-io/jwt";
 import type { Authenticator, NatsConnection } from "@nats-io/nats-core";
-import { createUser, fromSeed } from "@nats-io/nkeys";
+import type { KeyPair } from "@nats-io/nkeys";
 import { connect } from "@nats-io/transport-node";
 import {
   base64urlEncode,
   encodePresence,
   formatCreds,
   inboxPrefixFor,
+  newUserSigner,
   presenceSubject,
   signerFromSeed,
 } from "@natschat/protocol";
@@ -29,6 +30,26 @@ export interface MintedUser {
   creds: string;
 }
 
+/** The CHAT account's public key and signing key pair, per seed text: tests mint hundreds. */
+const chatSigners = new Map<string, { account: string; signing: KeyPair }>();
+
+async function chatSigner(dir: string): Promise<{ account: string; signing: KeyPair }> {
+  const paths = layout(dir);
+  const account = (await readFile(paths.key("CHAT"), "utf8")).trim();
+  const signing = (await readFile(paths.key("CHAT-signing"), "utf8")).trim();
+  const cacheKey = `${account} ${signing}`;
+  let found = chatSigners.get(cacheKey);
+  if (!found) {
+    // node:crypto's Ed25519 throughout (byte-identical to tweetnacl, ~100× faster): a
+    // tweetnacl key pair costs ~10-50 ms on this machine, and this was three of them per user
+    found = { account: nativeKeyPair(account).getPublicKey(), signing: nativeKeyPair(signing) };
+    // @nats-io/jwt asks the signer for its private key on every encode: its one tweetnacl call
+    found.signing.getPrivateKey();
+    chatSigners.set(cacheKey, found);
+  }
+  return found;
+}
+
 /** Issues a chat user JWT for a fresh key (or the key of `seed`), as the access service would. */
 export async function mintChatUser(
   dir: string,
@@ -36,23 +57,17 @@ export async function mintChatUser(
   expiresInSeconds = 3600,
   seed?: string,
 ): Promise<MintedUser> {
-  const paths = layout(dir);
-  // signed with node:crypto's Ed25519 (byte-identical, ~100× faster than tweetnacl): tests mint
-  // hundreds of users
-  const chatSigning = nativeKeyPair((await readFile(paths.key("CHAT-signing"), "utf8")).trim());
-  const chatAccount = fromSeed(
-    new TextEncoder().encode((await readFile(paths.key("CHAT"), "utf8")).trim()),
-  );
-  const user = seed ? fromSeed(new TextEncoder().encode(seed)) : createUser();
-  const publicKey = user.getPublicKey();
+  const chat = await chatSigner(dir);
+  const fresh = seed === undefined ? await newUserSigner() : undefined;
+  const userSeed = fresh?.seed ?? (seed as string);
+  const publicKey = fresh?.signer.publicKey ?? nativeKeyPair(userSeed).getPublicKey();
   const jwt = await encodeUser(
     name,
-    user,
-    chatAccount.getPublicKey(),
+    publicKey,
+    chat.account,
     { ...chatUserPermissions(publicKey), payload: CHAT_USER_MAX_PAYLOAD },
-    { signer: chatSigning, exp: Math.floor(Date.now() / 1000) + expiresInSeconds },
+    { signer: chat.signing, exp: Math.floor(Date.now() / 1000) + expiresInSeconds },
   );
-  const userSeed = new TextDecoder().decode(user.getSeed());
   return { name, publicKey, seed: userSeed, jwt, creds: formatCreds(jwt, userSeed) };
 }
 

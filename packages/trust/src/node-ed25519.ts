@@ -11,6 +11,7 @@ import {
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
+  type JsonWebKey,
   type KeyObject,
   sign,
   verify,
@@ -40,6 +41,12 @@ export function rawPublicKey(key: KeyObject): Uint8Array {
   const der = key.export({ format: "der", type: "spki" });
   return new Uint8Array(der.subarray(SPKI_ED25519_PREFIX.length));
 }
+
+/** generateKeyPairSync with a JWK-encoded private key, which @types/node has no overload for. */
+const generateJwkPair = generateKeyPairSync as unknown as (
+  type: "ed25519",
+  options: { privateKeyEncoding: { format: "jwk" } },
+) => { privateKey: JsonWebKey; publicKey: KeyObject };
 
 /** Verifications done inline per event-loop turn; the rest of a burst goes to the thread pool. */
 export const INLINE_VERIFIES_PER_TURN = 8;
@@ -100,15 +107,19 @@ export const nodeEd25519: Ed25519Provider<KeyObject, KeyObject> = {
     }),
   importPrivateKey: ed25519PrivateKeyObject,
   publicKeyFromSeed: (seed32) => rawPublicKey(createPublicKey(ed25519PrivateKeyObject(seed32))),
-  // generateKeyPairSync plus one JWK export: ~33 µs here, where a PKCS#8 import of a random
-  // seed costs ~380 µs
+  // The pair comes out of generateKeyPairSync JWK-encoded and is imported once (a JWK import, as
+  // above), where a PKCS#8 import of a random seed costs ~380 µs. Never privateKey.export() on a
+  // freshly generated KeyObject: on Node 20 that deadlocks the process now and then, for good (a
+  // GC during the export collects the generation job, whose destructor waits on the key's mutex
+  // the export holds: ExportJWKEdKey → GC → ~KeyGenJob → pthread_mutex_lock).
   generate() {
-    const { privateKey } = generateKeyPairSync("ed25519");
-    const jwk = privateKey.export({ format: "jwk" });
+    const { privateKey: jwk } = generateJwkPair("ed25519", {
+      privateKeyEncoding: { format: "jwk" },
+    });
     return {
       seed32: new Uint8Array(Buffer.from(jwk.d ?? "", "base64url")),
       publicKey32: new Uint8Array(Buffer.from(jwk.x ?? "", "base64url")),
-      privateKey,
+      privateKey: createPrivateKey({ key: jwk, format: "jwk" }),
     };
   },
   sign(key, data) {

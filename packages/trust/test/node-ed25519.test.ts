@@ -1,6 +1,9 @@
 // The node:crypto Ed25519 provider against WebCrypto's (the browsers' path) and @nats-io/nkeys:
 // byte-identical signatures, the same public keys, and the same verdict on valid and forged
 // signatures. Speed is measured in bench/message.ts.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { createUser, fromSeed } from "@nats-io/nkeys";
 import {
   decodeSeed,
@@ -23,6 +26,8 @@ import {
 import { describe, expect, it } from "vitest";
 
 const te = new TextEncoder();
+/** Keys the deadlock test generates under GC pressure (the old code hung in 4 of 6 runs). */
+const KEYS_UNDER_GC = 20_000;
 const PROVIDERS: Ed25519Provider[] = [webCryptoEd25519, nodeEd25519];
 
 function seedOf(kp: ReturnType<typeof createUser>): string {
@@ -181,4 +186,26 @@ describe("node:crypto Ed25519 provider", () => {
     }
     expect(() => nativeKeyPair("SUnot-a-seed")).toThrow(/seed/);
   });
+
+  it("generates key after key with the GC busy, without deadlocking the process", async () => {
+    // A fresh key's JWK export deadlocked Node 20 for good when a GC during the export collected
+    // the generation job (it hung a test worker of the full run). A GC every 200 allocations
+    // makes that likely within a few thousand keys; a child process, since a deadlocked
+    // process cannot time itself out.
+    const script = `
+      const { setFlagsFromString } = await import("node:v8");
+      const { nodeEd25519 } = await import(process.argv[1]);
+      setFlagsFromString("--gc-interval=200");
+      for (let i = 0; i < ${KEYS_UNDER_GC}; i++) nodeEd25519.generate();
+      console.log("generated ${KEYS_UNDER_GC}");`;
+    const source = fileURLToPath(new URL("../src/node-ed25519.ts", import.meta.url));
+    const run = promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script, source],
+      { timeout: 60_000, killSignal: "SIGKILL" },
+    );
+    await expect(run, "the child deadlocked (killed after 60 s)").resolves.toMatchObject({
+      stdout: `generated ${KEYS_UNDER_GC}\n`,
+    });
+  }, 90_000);
 });
