@@ -1,6 +1,9 @@
 // Benchmark of the history service's read path on one real nats-server (run: npm run
 // bench:history). 100 posts in each of 3 channels are stored through the writer, then:
 //  1. a page of 100 through chat.svc.history.posts, as a chat user asks for it (end to end);
+//     1b. the same page when every one of its 100 messages has a state (a reaction: issue 13),
+//     1c. when 10 of them have one; runs alternated with a page without states, and the ratios
+//     (the extra cost of states);
 //  2. the two ways the service could fetch those 100 bodies, measured against each other:
 //     direct get by sequence, pipelined (what the readers do), and an ordered consumer filtered
 //     to the channel, started at the page's first sequence;
@@ -10,9 +13,14 @@
 // Prints p50/p90 per path; a script, not a test.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import {
+  decodeJwtUnverified,
   encodeHistoryPostsRequest,
   encodePost,
+  encodeReaction,
+  eventSubject,
   HISTORY_POSTS_SUBJECT,
+  messageId,
+  parseEventReply,
   parseHistoryReply,
   parseStoreReply,
   postSubject,
@@ -51,6 +59,7 @@ try {
   const jobs = CHANNELS.flatMap((channel) =>
     Array.from({ length: 100 }, (_, i) => ({ channel, i })),
   );
+  const ids: Record<string, string[]> = {};
   let next = 0;
   const worker = async () => {
     for (let j = next++; j < jobs.length; j = next++) {
@@ -63,6 +72,10 @@ try {
       const r = await nc.request(postSubject(channel, alice.publicKey), token, { timeout: 10_000 });
       const ack = parseStoreReply({ data: r.data, header: (k) => r.headers?.get(k) || undefined });
       if (!ack.ok) throw new Error(`not stored: ${ack.code} ${ack.message}`);
+      const jti = (decodeJwtUnverified(token).payload as { jti: string }).jti;
+      const list = ids[channel] ?? [];
+      list.push(messageId(alice.publicKey, jti));
+      ids[channel] = list;
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
@@ -82,6 +95,41 @@ try {
   console.log(
     `1. page of 100 via chat.svc.history.posts: ${stats(await time(RUNS, async () => void (await page("NATS"))))}`,
   );
+  // every message of #General gets a reaction (a state each), every 10th of #KUBECON
+  const react = async (channel: string, every: number) => {
+    const conv = { kind: "post" as const, channel };
+    for (const [i, target] of (ids[channel] ?? []).entries()) {
+      if (i % every !== 0) continue;
+      const token = await encodeReaction(signer, {
+        name: "alice",
+        conv,
+        target,
+        emoji: "👍",
+        op: "add",
+      });
+      const r = await nc.request(eventSubject(conv, alice.publicKey), token, { timeout: 10_000 });
+      const a = parseEventReply({ data: r.data, header: (k) => r.headers?.get(k) || undefined });
+      if (!a.ok) throw new Error(`reaction refused: ${a.code} ${a.message}`);
+    }
+    const n = (await page(channel)).messages.filter((m) => m.state).length;
+    if (n !== 100 / every) throw new Error(`expected ${100 / every} states in the page, got ${n}`);
+  };
+  await react("General", 1);
+  await react("KUBECON", 10);
+  const plain: number[] = [];
+  const all: number[] = [];
+  const tenth: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    // alternated, so that machine noise hits all three
+    plain.push(...(await time(1, async () => void (await page("NATS")))));
+    all.push(...(await time(1, async () => void (await page("General")))));
+    tenth.push(...(await time(1, async () => void (await page("KUBECON")))));
+  }
+  const p50 = (ms: number[]) => [...ms].sort((a, b) => a - b)[Math.floor(ms.length / 2)] ?? 0;
+  const ratio = (ms: number[]) => `ratio p50 ${(p50(ms) / p50(plain)).toFixed(2)}×`;
+  console.log(`1a. page of 100 without states: ${stats(plain)}`);
+  console.log(`1b. page of 100, every message with a state: ${stats(all)}; ${ratio(all)}`);
+  console.log(`1c. page of 100, 10 messages with a state: ${stats(tenth)}; ${ratio(tenth)}`);
 
   const leaf = await connectRole({
     servers: stack.urls,

@@ -6,19 +6,33 @@
 //     machine noise hits both.
 //  2. Fan-out: 1,000 subscribed client connections, each verifying every post with its own
 //     verifier; delivered/verified per second and the latency from sign start to verified.
+//  3. The event model (issue 13): what a reply, a reaction and an edit cost against a plain post,
+//     each from sign start until the history writer's answer (the post's ack, the event's
+//     update), in alternating blocks; the time until a second client holds the reaction's
+//     update; and what a plain post costs a receiver now (updates per post: none).
 // Prints figures and the goals; it is a script, not a test, so it never fails on a figure.
 import { cpus, loadavg } from "node:os";
 import type { Authenticator, NatsConnection } from "@nats-io/nats-core";
+import { headers } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { requestStore, type StoreFn } from "@natschat/client";
 import {
   decodeJwtUnverified,
   EnvelopeVerifier,
   ed25519Provider,
+  encodeEdit,
   encodePost,
+  encodeReaction,
+  eventSubject,
   inboxPrefixFor,
+  MSG_ID_HEADER,
+  messageId,
+  parseEventReply,
+  parseStoreReply,
+  parseUpdate,
   postSubject,
   signerFromSeed,
+  updatesSubject,
 } from "@natschat/protocol";
 import {
   type MintedUser,
@@ -38,6 +52,7 @@ const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1000);
 const FANOUT_MESSAGES = Number(process.env.BENCH_FANOUT_MESSAGES ?? 40);
 const FANOUT_INTERVAL_MS = Number(process.env.BENCH_FANOUT_INTERVAL_MS ?? 250);
 const FANOUT_BURST = Number(process.env.BENCH_FANOUT_BURST ?? 20);
+const EVENT_ROUNDS = Number(process.env.BENCH_EVENT_ROUNDS ?? 2000);
 
 const now = () => performance.now();
 
@@ -277,6 +292,116 @@ async function fanout(
   };
 }
 
+type EventKind = "post" | "reply" | "react" | "edit";
+
+/**
+ * The event model against the plain post, in the same run: each round signs one message and
+ * sends it as the app does (a request on the sender-keyed subject), timed until the writer's
+ * answer. A reaction is also timed until the receiver holds its update. Kinds rotate in blocks.
+ */
+async function eventCosts(url: string, senders: MintedUser[], receiver: MintedUser) {
+  const rx = await open(url, receiver);
+  const channel = "events";
+  const conv = { kind: "post" as const, channel };
+  // The writer takes at most 10 events a second from one sender: the rounds rotate over the
+  // authors, each with its own root message, so none comes near that limit.
+  const authors = await Promise.all(
+    senders.map(async (user) => ({
+      user,
+      nc: await open(url, user),
+      signer: await signerFromSeed(user.seed),
+      root: "",
+      added: false,
+    })),
+  );
+  type Author = (typeof authors)[number];
+  let turn = 0;
+  const nextAuthor = () => authors[turn++ % authors.length] as Author;
+  const ask = async (a: Author, subject: string, token: string) => {
+    const h = headers();
+    h.set(MSG_ID_HEADER, String(decodeJwtUnverified(token).payload.jti));
+    return a.nc.request(subject, token, { timeout: 10_000, headers: h });
+  };
+  const post = async (a: Author, re?: string) => {
+    const token = await encodePost(a.signer, {
+      name: a.user.name,
+      channel,
+      msg: "x".repeat(64),
+      ...(re ? { re } : {}),
+    });
+    const m = await ask(a, postSubject(channel, a.user.publicKey), token);
+    const r = parseStoreReply({ data: m.data, header: (k) => m.headers?.get(k) || undefined });
+    if (!r.ok) throw new Error(`post refused: ${r.code} ${r.message}`);
+    return messageId(a.user.publicKey, String(decodeJwtUnverified(token).payload.jti));
+  };
+  for (const a of authors) a.root = await post(a);
+  let updatesDuringPosts = 0;
+  let phase: EventKind = "post";
+  let updated: ((id: string) => void) | undefined;
+  rx.subscribe(updatesSubject(channel), {
+    callback: (_e, m) => {
+      if (phase === "post") updatesDuringPosts++;
+      const u = parseUpdate(m.data);
+      if (u) updated?.(u.id);
+    },
+  });
+  await rx.flush();
+  const event = async (a: Author, kind: "react" | "edit") => {
+    const p = { name: a.user.name, conv, target: a.root };
+    const token =
+      kind === "react"
+        ? await encodeReaction(a.signer, { ...p, emoji: "👍", op: a.added ? "remove" : "add" })
+        : await encodeEdit(a.signer, { ...p, msg: `v${now()}` });
+    if (kind === "react") a.added = !a.added;
+    const m = await ask(a, eventSubject(conv, a.user.publicKey), token);
+    const r = parseEventReply({ data: m.data, header: (k) => m.headers?.get(k) || undefined });
+    if (!r.ok) throw new Error(`${kind} refused: ${r.code} ${r.message}`);
+  };
+  const samples: Record<EventKind, number[]> = { post: [], reply: [], react: [], edit: [] };
+  // from sign start until the receiver holds the update (a reply's: its root's reply count)
+  const seen: Record<EventKind, number[]> = { post: [], reply: [], react: [], edit: [] };
+  const one = async (kind: EventKind) => {
+    phase = kind;
+    const a = nextAuthor();
+    const t0 = now();
+    if (kind === "post") {
+      await post(a);
+      samples.post.push(now() - t0);
+      return;
+    }
+    const held = new Promise<void>((r) => {
+      updated = (id) => id === a.root && r();
+    });
+    if (kind === "reply") await post(a, a.root);
+    else await event(a, kind);
+    samples[kind].push(now() - t0);
+    await held;
+    seen[kind].push(now() - t0);
+  };
+  const kinds: EventKind[] = ["post", "reply", "react", "edit"];
+  for (let i = 0; i < 50; i++) for (const k of kinds) await one(k); // warm-up
+  for (const k of kinds) {
+    samples[k] = [];
+    seen[k] = [];
+  }
+  updatesDuringPosts = 0;
+  const block = 50;
+  for (let b = 0; b < EVENT_ROUNDS / block; b++) {
+    const order = kinds.map((_, i) => kinds[(i + b) % kinds.length] as EventKind);
+    for (const k of order) for (let i = 0; i < block / kinds.length; i++) await one(k);
+  }
+  for (const a of authors) await a.nc.close();
+  await rx.close();
+  return {
+    post: stats(samples.post),
+    reply: stats(samples.reply),
+    react: stats(samples.react),
+    edit: stats(samples.edit),
+    seen: { reply: stats(seen.reply), react: stats(seen.react), edit: stats(seen.edit) },
+    updatesDuringPosts,
+  };
+}
+
 function printFanout(title: string, f: Awaited<ReturnType<typeof fanout>>, goal: string) {
   console.log(title);
   console.log(
@@ -342,6 +467,30 @@ try {
     " (no goal: all are signed at once, so the last post waits for every earlier delivery)",
   );
   await Promise.all(clients.conns.map((nc) => nc.close()));
+
+  // senders of their own, so the daily quota the sections above spent does not interfere
+  const authors = await Promise.all(
+    Array.from({ length: 40 }, (_, i) => mintChatUser(stack.dir, `bench-author-${i}`)),
+  );
+  const e = await eventCosts(url, authors, receiver);
+  const ratio = (x: { p50: number; p99: number }) =>
+    `p50 ${ms(x.p50)} (${(x.p50 / e.post.p50).toFixed(2)}x)  p99 ${ms(x.p99)} (${(x.p99 / e.post.p99).toFixed(2)}x)`;
+  console.log(
+    `\nthe event model (issue 13): sign → the writer's answer, ${e.post.n} rounds of each kind, in rotating blocks`,
+  );
+  console.log(
+    `  plain post (stored, acked)  p50 ${ms(e.post.p50)}  p99 ${ms(e.post.p99)}  (the baseline)`,
+  );
+  console.log(`  reply (target checked, stored, root's count CAS'd)  ${ratio(e.reply)}`);
+  console.log(`  reaction (state CAS'd, update published)            ${ratio(e.react)}`);
+  console.log(`  edit (state CAS'd, update published)                ${ratio(e.edit)}`);
+  console.log("  until a second client holds the update:");
+  console.log(`    reply (its root's reply count)                  ${ratio(e.seen.reply)}`);
+  console.log(`    reaction                                        ${ratio(e.seen.react)}`);
+  console.log(`    edit                                            ${ratio(e.seen.edit)}`);
+  console.log(
+    `  updates a receiver got during the plain posts: ${e.updatesDuringPosts} (a plain post costs receivers what it did: one message)`,
+  );
   console.log(`\nhistory writer acks missing (the app would repeat these): ${unconfirmed}`);
   console.log(`load average at the end ${loadAverage()}`);
 } finally {

@@ -20,6 +20,7 @@ export {
   type ExpiryRules,
   ExpirySweeper,
 } from "./expiry.ts";
+export { HeartbeatGate, type HeartbeatGateOptions } from "./heartbeat-gate.ts";
 export {
   CHAT_USER_TAG,
   DEFAULT_USER_EXPIRY_SECONDS,

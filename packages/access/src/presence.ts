@@ -1,12 +1,20 @@
 // Presence tracking: every replica follows chat.KUBECON.online.* (imported from CHAT: the clients'
-// heartbeats, which only the directory receives), verifies each announcement (signature,
+// heartbeats, which only the directory receives), lets each key through a rate gate
+// (heartbeat-gate.ts: a flooding key costs no signature checks), verifies each announcement (signature,
 // freshness, replay) and accepts it only when the registry issued that key under that name and
 // did not revoke it; an accepted one goes on to the online set (online-set.ts). Last-seen lives
 // in memory, per replica (every replica sees every announcement); it is written to the registry
 // at most once per `persistEveryMs` per name, with a revision check so replicas do not fight
 // (the loser skips).
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
-import { EnvelopeVerifier, ONLINE_WILDCARD, PRESENCE_TTL_SECONDS } from "@natschat/protocol";
+import {
+  decodeJwtUnverified,
+  EnvelopeVerifier,
+  ONLINE_WILDCARD,
+  PRESENCE_INTERVAL_SECONDS,
+  PRESENCE_TTL_SECONDS,
+} from "@natschat/protocol";
+import { HeartbeatGate } from "./heartbeat-gate.ts";
 import type { Logger } from "./log.ts";
 import type { Registry } from "./registry.ts";
 
@@ -15,7 +23,10 @@ export type PresenceRejection = "unknown-key" | "name-mismatch" | "revoked" | "n
 
 export interface PresenceStats {
   accepted: number;
-  /** Signature, format, time and replay drops (EnvelopeVerifier), then registry rejections. */
+  /**
+   * Signature, format, time and replay drops (EnvelopeVerifier), registry rejections, and
+   * `throttled`: heartbeats a key sent faster than its gate lets through, dropped unverified.
+   */
   dropped: Record<string, number>;
   /** Names seen within the presence lifetime. */
   online: number;
@@ -23,6 +34,22 @@ export interface PresenceStats {
 
 /** Called with each accepted announcement: its key, issued name, and whether it says goodbye. */
 export type AcceptedPresence = (key: string, name: string, goodbye: boolean) => void;
+
+/**
+ * Whether an announcement says it is a goodbye (ttl 0), read without verifying it: only to pick
+ * the gate's rule (heartbeat-gate.ts), which is cheaper than a signature check; the verifier
+ * still decides everything after the gate.
+ */
+function looksLikeGoodbye(data: Uint8Array | string): boolean {
+  try {
+    const p = decodeJwtUnverified(
+      typeof data === "string" ? data : new TextDecoder().decode(data),
+    ).payload;
+    return typeof p.exp === "number" && typeof p.iat === "number" && p.exp <= p.iat;
+  } catch {
+    return false;
+  }
+}
 
 export class PresenceTracker {
   readonly #verifier = new EnvelopeVerifier({ maxAgeSeconds: 2 * PRESENCE_TTL_SECONDS });
@@ -39,14 +66,16 @@ export class PresenceTracker {
   #persisting: Promise<void> = Promise.resolve();
   readonly #persistEveryMs: number;
   readonly #onAccepted: AcceptedPresence | undefined;
+  readonly #gate: HeartbeatGate;
 
   constructor(
     readonly registry: Registry,
     readonly log: Logger,
-    opts: { persistEveryMs?: number; onAccepted?: AcceptedPresence } = {},
+    opts: { persistEveryMs?: number; onAccepted?: AcceptedPresence; periodMs?: number } = {},
   ) {
     this.#persistEveryMs = opts.persistEveryMs ?? 5 * 60_000;
     this.#onAccepted = opts.onAccepted;
+    this.#gate = new HeartbeatGate({ periodMs: opts.periodMs ?? PRESENCE_INTERVAL_SECONDS * 1000 });
   }
 
   /** Subscribes to presence and starts the periodic last-seen write. */
@@ -87,6 +116,9 @@ export class PresenceTracker {
     subject: string,
     now = Date.now(),
   ): Promise<string | undefined> {
+    // the subject's last token: the key the server let publish there (the verifier checks it)
+    const key = subject.slice(subject.lastIndexOf(".") + 1);
+    if (!this.#gate.admit(key, looksLikeGoodbye(data))) return undefined;
     const result = await this.#verifier.verify(data, { subject });
     if (!result.ok) {
       this.log.debug("presence dropped", { reason: result.reason });
@@ -142,7 +174,7 @@ export class PresenceTracker {
     for (const t of this.#lastSeen.values()) if (now - t <= PRESENCE_TTL_SECONDS * 1000) online++;
     return {
       accepted: this.#accepted,
-      dropped: { ...this.#verifier.drops, ...this.#rejected },
+      dropped: { ...this.#verifier.drops, ...this.#rejected, throttled: this.#gate.throttled },
       online,
     };
   }

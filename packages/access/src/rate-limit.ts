@@ -9,13 +9,9 @@
 // $SRV.PING. The whole service then never admits more than the limit (the sum of the shares);
 // an unlucky spread can refuse a little early. Name and key limits are not split (a name's
 // requests are few; the registry's atomic claims bound what they can do).
+import { type BucketRule, TokenBucket } from "@natschat/protocol";
 
-/** One bucket's rule: `rate` tokens per `perSeconds`, holding at most `burst`. */
-export interface BucketRule {
-  rate: number;
-  perSeconds: number;
-  burst: number;
-}
+export { type BucketRule, TokenBucket };
 
 /** The service's limits; a rule with rate 0 is switched off. */
 export interface RateLimits {
@@ -42,44 +38,6 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   perName: { rate: 10, perSeconds: 60, burst: 5 },
   perKey: { rate: 10, perSeconds: 60, burst: 5 },
 };
-
-/** A token bucket; `now` is in ms. */
-export class TokenBucket {
-  #tokens: number;
-  #at: number;
-  readonly #perMs: number;
-  constructor(
-    readonly rule: BucketRule,
-    now: number,
-  ) {
-    this.#tokens = rule.burst;
-    this.#at = now;
-    this.#perMs = rule.rate / (rule.perSeconds * 1000);
-  }
-
-  #refill(now: number): void {
-    if (now > this.#at) {
-      this.#tokens = Math.min(this.rule.burst, this.#tokens + (now - this.#at) * this.#perMs);
-      this.#at = now;
-    }
-  }
-
-  /** Takes a token: 0 when granted, else the ms until one is available. */
-  take(now: number): number {
-    this.#refill(now);
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return 0;
-    }
-    return Math.ceil((1 - this.#tokens) / this.#perMs);
-  }
-
-  /** True when the bucket is full again, so it can be forgotten. */
-  isFull(now: number): boolean {
-    this.#refill(now);
-    return this.#tokens >= this.rule.burst;
-  }
-}
 
 /** Why a request was limited, and when to retry. */
 export interface Limited {

@@ -258,6 +258,7 @@ export class AccessServer implements AccessService {
     this.presence = new PresenceTracker(p.registry, p.log, {
       ...(opts.presencePersistMs !== undefined ? { persistEveryMs: opts.presencePersistMs } : {}),
       onAccepted: (key, name, goodbye) => p.online.heartbeat(key, name, goodbye),
+      periodMs: opts.presencePeriodMs ?? PRESENCE_INTERVAL_SECONDS * 1000,
     });
     this.expiry = new ExpirySweeper(
       p.registry,

@@ -1,7 +1,9 @@
 // Issue 12: the online set against real servers, with two replicas and a short heartbeat period.
 // A chat user follows the presence feed (chat.KUBECON.presence.>, CHAT's import of the online
 // bucket's republish) and sees exactly one change per join, goodbye, expiry or revocation, never
-// the heartbeats; the two replicas' views agree; a restarted replica starts from the bucket.
+// the heartbeats; the two replicas' views agree; a restarted replica starts from the bucket. A
+// hostile key that floods heartbeats or flaps goodbye/heartbeat costs each replica and each
+// client a bounded amount, whatever rate it publishes at.
 import type { Msg, NatsConnection } from "@nats-io/nats-core";
 import type { AccessService } from "@natschat/access";
 import { register } from "@natschat/client";
@@ -139,6 +141,47 @@ describe("the online set and the presence feed", () => {
     expect(page.rev).toBeGreaterThan(0);
     const tick = feed.filter((m) => m.subject === PRESENCE_TICK_SUBJECT).at(-1) as Msg;
     expect(parsePresenceTick(tick.string()).count).toBeGreaterThanOrEqual(0);
+  });
+
+  it("a heartbeat flood and goodbye/heartbeat flapping from one key cost a bounded amount", async () => {
+    const mal = await member("mal");
+    const verified = () =>
+      replicas.map((r) => {
+        const st = r.presence.stats();
+        const drops = Object.entries(st.dropped)
+          .filter(([why]) => why !== "throttled")
+          .reduce((n, [, v]) => n + v, 0);
+        return st.accepted + drops;
+      });
+    const before = verified();
+    // 2,000 heartbeats as fast as one connection publishes them (pre-signed: replays of a few
+    // tokens cost a replica a signature check each, as fresh ones do)
+    const tokens = await Promise.all(
+      Array.from({ length: 20 }, () => encodePresence(mal.signer, { name: mal.name })),
+    );
+    for (let i = 0; i < 2000; i++)
+      mal.nc.publish(presenceSubject(mal.key), tokens[i % 20] as string);
+    await mal.nc.flush();
+    // goodbye/heartbeat flapping: 200 flaps, each freshly signed (a replayed one is dropped)
+    for (let i = 0; i < 200; i++) {
+      const [bye, hi] = await Promise.all([
+        encodePresence(mal.signer, { name: mal.name, ttlSeconds: 0 }),
+        encodePresence(mal.signer, { name: mal.name }),
+      ]);
+      mal.nc.publish(presenceSubject(mal.key), bye);
+      mal.nc.publish(presenceSubject(mal.key), hi);
+    }
+    await mal.nc.flush();
+    await eventually(
+      () => replicas.every((r) => (r.presence.stats().dropped.throttled ?? 0) > 0),
+      "both replicas throttle mal",
+      { timeoutMs: 10_000 },
+    );
+    // each replica verified only a handful of the 2,400 (a burst, then one per quarter period)
+    const spent = verified().map((n, i) => n - (before[i] ?? 0));
+    for (const n of spent) expect(n).toBeLessThan(100);
+    // and every client saw only a handful of changes for mal, not one per flap
+    expect(changesOf(mal.key).length).toBeLessThan(20);
   });
 
   it("a revoked key leaves at once; a restarted replica starts with the set", async () => {

@@ -11,6 +11,7 @@ import {
   DEFAULT_RATE_LIMITS,
   describeLimited,
   dueForRelease,
+  HeartbeatGate,
   Provisioner,
   parseBucketRule,
   parseDuration,
@@ -321,5 +322,52 @@ describe("issue 11 units", () => {
     expect(r.has("ada")).toBe(false);
     expect(new ReservedNames(parseReservedNames("Ada, bob")).has("ada")).toBe(true);
     expect(() => parseReservedNames("a.b")).toThrow(/'\.'/);
+  });
+});
+
+describe("HeartbeatGate", () => {
+  it("lets a key burst 4, then one per quarter period; keys are independent; full buckets are forgotten", () => {
+    let now = 1_000_000;
+    const gate = new HeartbeatGate({ periodMs: 1000, now: () => now });
+    const admitted = (key: string, n: number) =>
+      Array.from({ length: n }, () => gate.admit(key)).filter(Boolean).length;
+    expect(admitted("UA", 10)).toBe(4);
+    expect(gate.throttled).toBe(6);
+    expect(admitted("UB", 1)).toBe(1);
+    now += 250;
+    expect(admitted("UA", 3)).toBe(1);
+    now += 10_000;
+    expect(admitted("UC", 1)).toBe(1); // the sweep runs, UA and UB refilled and are forgotten
+    expect(gate.tracked).toBe(1);
+    expect(admitted("UA", 5)).toBe(4);
+  });
+
+  it("never starves a goodbye after heartbeats, and lets one goodbye through per heartbeat", () => {
+    let now = 0;
+    const gate = new HeartbeatGate({ periodMs: 1000, now: () => now });
+    // open, close, reopen, close at once: more than the bucket holds
+    expect(
+      ["hi", "bye", "hi", "bye", "bye", "hi", "hi", "hi", "bye"].map((m) =>
+        gate.admit("UA", m === "bye"),
+      ),
+    ).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false, // the page's second goodbye: nothing to close
+      true,
+      true,
+      false, // the bucket is empty (4 heartbeats)
+      true, // but the goodbye still passes
+    ]);
+    // a goodbye flood from a key this replica knows nothing of: one check, then none
+    expect(Array.from({ length: 100 }, () => gate.admit("UB", true)).filter(Boolean)).toHaveLength(
+      1,
+    );
+    now += 2000; // swept: the replica holds nothing about UB again
+    expect(Array.from({ length: 100 }, () => gate.admit("UB", true)).filter(Boolean)).toHaveLength(
+      1,
+    );
   });
 });

@@ -1,7 +1,7 @@
 // `natschat backup --out FILE`: one file (0600) with what a data dir and its running system need
 // to come back: the trust tree (keys, JWTs, creds, the users' creds made here, the development
 // TLS files), the account JWTs as the servers hold them (the CHAT one carries every revocation),
-// the registry bucket and the history streams. See backup-file.ts for the format and
+// the registry bucket, the history streams and the message states. See backup-file.ts for the format and
 // backup-streams.ts for the JetStream side.
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -9,7 +9,7 @@ import { decode } from "@nats-io/jwt";
 import { ACCOUNT_NAMES, loadTrust, lookupAccountJwt, readOptional } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { BACKUP_FORMAT, BACKUP_VERSION, createBackupWriter } from "./backup-file.ts";
-import { BACKED_UP_STREAMS, dumpStream } from "./backup-streams.ts";
+import { BACKED_UP_STREAMS, dumpStream, MessageSeqs } from "./backup-streams.ts";
 import { UsageError } from "./errors.ts";
 import { connectVerbRole } from "./up-state.ts";
 
@@ -80,10 +80,11 @@ export async function backupVerb(argv: string[]): Promise<number> {
       await out.put({ kind: "file", path, secret: !isPublicFile(path), text });
     }
     counts.push(`${files.length} files of the trust tree`);
+    const seqs = new MessageSeqs();
     for (const s of BACKED_UP_STREAMS) {
       const nc = await connectVerbRole(flags, s.role);
       try {
-        const { messages, leftOut } = await dumpStream(nc, s, out.put);
+        const { messages, leftOut } = await dumpStream(nc, s, out.put, seqs);
         counts.push(
           `${s.name}: ${messages} messages${leftOut ? ` (${leftOut} unserved v2 ones left out)` : ""}`,
         );

@@ -76,6 +76,10 @@ const BY_VERB: Record<string, Record<string, FlagHelp>> = {
     release: { help: "also free the name for someone else (the key stays revoked)" },
     creds: { value: "FILE", help: "admin creds (default DIR/creds/admin.creds)" },
   },
+  moderate: {
+    dms: { help: "the message is a DM (default: a channel post)" },
+    creds: { value: "FILE", help: "admin creds (default DIR/creds/admin.creds)" },
+  },
   status: {
     wait: { value: "MS", help: "how long to collect the servers' and services' answers" },
   },

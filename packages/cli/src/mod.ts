@@ -33,6 +33,10 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; about: s
     run: async (a) => (await import("./revoke.ts")).revokeVerb(a),
     about: "`revoke NAME [--release]`: revoke a user on every server",
   },
+  moderate: {
+    run: async (a) => (await import("./moderate.ts")).moderateVerb(a),
+    about: "`moderate remove MESSAGE_ID [--dms]`: an admin removes any message",
+  },
   status: {
     run: async (a) => (await import("./status.ts")).statusVerb(a),
     about: "servers, services and their stats",

@@ -4,8 +4,9 @@
 //      holds the same operator's tree, only the account JWTs the backup has newer (revocations);
 //      a dir with another operator's tree is refused;
 //   2. when a system runs on that trust (DIR/up.json, or --server), the account JWTs are pushed
-//      to every server (so a revoked user stays refused) and the registry and history streams
-//      are loaded into it, which must not hold any of their messages yet.
+//      to every server (so a revoked user stays refused) and the registry, the history streams
+//      and the message states are loaded into it, which must not hold any of their messages yet
+//      (each state filed under the sequence its message gets there).
 // After a wipe the first run restores the trust tree and says to start `natschat up`; the same
 // command run again then loads the data. Running services see the data arrive as they would
 // live writes (the registry's watch, the history index's consumer).
@@ -22,7 +23,7 @@ import {
 } from "@natschat/trust";
 import { parseVerb } from "./args.ts";
 import { BackupError, type BackupLine, readBackup, verifyBackup } from "./backup-file.ts";
-import { BACKED_UP_STREAMS, checkEmpty, StreamLoader } from "./backup-streams.ts";
+import { BACKED_UP_STREAMS, checkEmpty, MessageSeqs, StreamLoader } from "./backup-streams.ts";
 import { UsageError } from "./errors.ts";
 import { connectVerbRole, isAlive, readUpState } from "./up-state.ts";
 
@@ -87,6 +88,7 @@ async function restoreStreams(
     }
   }
   const done: string[] = [];
+  const seqs = new MessageSeqs();
   let loader: StreamLoader | undefined;
   let close: (() => Promise<void>) | undefined;
   try {
@@ -100,7 +102,7 @@ async function restoreStreams(
           );
         const nc = await connectVerbRole(flags, spec.role);
         close = () => nc.close();
-        loader = await StreamLoader.open(nc, line);
+        loader = await StreamLoader.open(nc, line, seqs);
       } else if (line.kind === "msg") {
         if (!loader)
           throw new BackupError("BACKUP_INVALID", "the backup has a message outside a stream");
@@ -109,7 +111,12 @@ async function restoreStreams(
         if (!loader)
           throw new BackupError("BACKUP_INVALID", "the backup ends a stream it never began");
         const total = await loader.finish(line.messages);
-        done.push(`${line.name}: ${line.messages} messages restored (${total} in the stream)`);
+        const skipped = loader.skipped
+          ? ` (${loader.skipped} states of messages not restored left out)`
+          : "";
+        done.push(
+          `${line.name}: ${line.messages - loader.skipped} messages restored (${total} in the stream)${skipped}`,
+        );
         loader = undefined;
         await close?.();
         close = undefined;

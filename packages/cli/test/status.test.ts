@@ -40,6 +40,8 @@ const STORES = [
   "CHAT CHAT_DMS",
   "CHAT CHAT_POSTS",
   "CHAT KV_natschat-quota",
+  "CHAT KV_natschat-read",
+  "CHAT KV_natschat-state",
   "ADMIN KV_natschat-online",
   "ADMIN KV_natschat-users",
 ];
@@ -74,8 +76,9 @@ describe("natschat status on a cluster", () => {
     // the limits are the JWT's, the reservations what the streams' configs reserve at R3
     expect(chat?.limits?.storage).toBe(jetStreamLimits("CHAT").disk_storage);
     expect(chat?.limits?.streams).toBe(jetStreamLimits("CHAT").streams);
-    expect(chat?.reserved).toBe((256 + 256 + 16) * 3 * 1024 * 1024);
-    expect(chat?.streams).toBe(3);
+    // posts, DMs, quota, message states, read state
+    expect(chat?.reserved).toBe((256 + 256 + 16 + 64 + 16) * 3 * 1024 * 1024);
+    expect(chat?.streams).toBe(5);
     expect(admin?.limits?.storage).toBe(jetStreamLimits("ADMIN").disk_storage);
     expect(admin?.streams).toBe(2); // the registry's and the online set's buckets
     // the registry has no max_bytes (the quota guard bounds it); the online set 16 MiB × R3
@@ -92,7 +95,7 @@ describe("natschat status on a cluster", () => {
       /\n {2}CHAT +CHAT_POSTS +R3 in east {2}leader east-\d {2}east-\d current, east-\d current {2}\d+ msgs {2}[\d.]+ \w?B of 256 MiB/,
     );
     expect(text).toMatch(
-      /\n {2}CHAT +storage [\d.]+ \w?B of 1\.8 GiB \(streams reserve 1\.5 GiB\) {2}memory 0 B of 64 MiB {2}streams 3 of 5 {2}consumers \d+ of 128\n/,
+      /\n {2}CHAT +storage [\d.]+ \w?B of 2\.0 GiB \(streams reserve 1\.8 GiB\) {2}memory 0 B of 64 MiB {2}streams 5 of 7 {2}consumers \d+ of 128\n/,
     );
     expect(text).toMatch(/\n {2}ADMIN +storage [\d.]+ \w?B of 304 MiB \(streams reserve 48 MiB\)/);
     // one line per item: no JSON blob anywhere in the text

@@ -81,7 +81,7 @@ async function generalHistory(dir: string, name: string, url: string): Promise<s
     );
     const page = parseHistoryReply(wire(reply));
     if (!page.ok) throw new Error(`history refused: ${JSON.stringify(page)}`);
-    return page.value.messages.map((m) => m.token);
+    return page.value.messages.map((m) => m.token ?? "");
   } finally {
     await nc.close();
   }

@@ -106,9 +106,9 @@ async function texts(page: ReturnType<typeof parseHistoryReply>): Promise<string
   const verifier = new EnvelopeVerifier();
   const out: string[] = [];
   for (const m of page.value.messages) {
-    const v = await verifier.verify(m.token, { subject: m.subject });
+    const v = await verifier.verify(m.token ?? "", { subject: m.subject });
     if (!v.ok) throw new Error(`a receiver would drop seq ${m.seq}: ${v.reason} ${v.detail}`);
-    out.push((decodeJwtUnverified(m.token).payload.nats as { msg: string }).msg);
+    out.push((decodeJwtUnverified(m.token ?? "").payload.nats as { msg: string }).msg);
   }
   return out;
 }

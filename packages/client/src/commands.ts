@@ -15,6 +15,11 @@
 //                                     send `text` there when given
 //   { kind: "me", action, text }      /me ACTION: an action; `text` is what to post ("_waves_",
 //                                     shown in italics under the sender's issued name, as Slack does)
+//   { kind: "search", query }         /search TEXT, /find: search the history one may read
+//                                     (TEXT: 1 to 100 characters, as the search service takes)
+//   { kind: "mute", muted, conversation? } /mute [#CHANNEL | NAME], /unmute …: (un)mute the
+//                                     conversation named, or the one on screen when none is;
+//                                     `conversation` is "#CHANNEL", or "@name" (a name to resolve)
 //   { kind: "quit" }                  /quit, /exit, /q
 //   { kind: "unknown", name }         /NAME that is no command: tell the user, never post it
 //                                     (`suggestion` names a command when NAME is a near miss)
@@ -24,6 +29,7 @@
 // A UI without a quit (the web) treats "quit" as it sees fit (the web may say "close the tab").
 import { InvalidNameError, isValidChannel, normalizeName } from "@natschat/protocol";
 import { closest } from "./spelling.ts";
+import type { ChatSnapshot } from "./store.ts";
 
 /** What a typed line means. */
 export type ChatCommand =
@@ -33,6 +39,8 @@ export type ChatCommand =
   | { kind: "join"; channel: string }
   | { kind: "dm"; name: string; text?: string }
   | { kind: "me"; action: string; text: string }
+  | { kind: "search"; query: string }
+  | { kind: "mute"; muted: boolean; conversation?: string }
   | { kind: "quit" }
   | { kind: "unknown"; name: string; suggestion?: string; message: string }
   | { kind: "invalid"; name: string; message: string };
@@ -60,11 +68,22 @@ export const COMMANDS: readonly CommandHelp[] = Object.freeze([
     summary: "open a DM with NAME (online or not); send the message if given",
   },
   { usage: "/me ACTION", aliases: [], summary: "say what you are doing, e.g. /me waves" },
+  {
+    usage: "/search TEXT",
+    aliases: ["/find"],
+    summary: "search the channels and your DMs (newest first)",
+  },
+  {
+    usage: "/mute [#CHANNEL | NAME]",
+    aliases: [],
+    summary: "no bell or marker for it (the one on screen if none is named)",
+  },
+  { usage: "/unmute [#CHANNEL | NAME]", aliases: [], summary: "undo /mute" },
   { usage: "/quit", aliases: ["/exit", "/q"], summary: "leave the chat (the terminal)" },
   { usage: "//text", aliases: [], summary: "post a message that starts with '/'" },
 ]);
 
-type Verb = "help" | "join" | "dm" | "me" | "quit";
+type Verb = "help" | "join" | "dm" | "me" | "search" | "mute" | "unmute" | "quit";
 
 const VERBS: Readonly<Record<string, Verb>> = Object.freeze({
   help: "help",
@@ -77,6 +96,10 @@ const VERBS: Readonly<Record<string, Verb>> = Object.freeze({
   msg: "dm",
   query: "dm",
   me: "me",
+  search: "search",
+  find: "search",
+  mute: "mute",
+  unmute: "unmute",
   quit: "quit",
   exit: "quit",
   q: "quit",
@@ -108,6 +131,11 @@ export function parseCommand(line: string): ChatCommand {
       return rest === ""
         ? { kind: "invalid", name: word, message: "/me needs an action, e.g. /me waves" }
         : { kind: "me", action: rest, text: `_${rest}_` };
+    case "search":
+      return search(word, rest);
+    case "mute":
+    case "unmute":
+      return mute(word, verb === "mute", rest);
     default: {
       const suggestion = nearest(word);
       return {
@@ -167,7 +195,79 @@ function dm(word: string, rest: string): ChatCommand {
   return text === "" ? { kind: "dm", name } : { kind: "dm", name, text };
 }
 
+/** The most characters a search takes (the search service's limit). */
+const MAX_QUERY = 100;
+
+function search(word: string, rest: string): ChatCommand {
+  if (rest === "") {
+    return { kind: "invalid", name: word, message: `/${word} needs some text, e.g. /${word} jwt` };
+  }
+  if (Array.from(rest).length > MAX_QUERY) {
+    return {
+      kind: "invalid",
+      name: word,
+      message: `a search is at most ${MAX_QUERY} characters; shorten it`,
+    };
+  }
+  return { kind: "search", query: rest };
+}
+
+function mute(word: string, muted: boolean, rest: string): ChatCommand {
+  if (rest === "") return { kind: "mute", muted };
+  if (rest.startsWith("#")) {
+    const parsed = join(word, rest);
+    return parsed.kind === "join"
+      ? { kind: "mute", muted, conversation: `#${parsed.channel}` }
+      : parsed;
+  }
+  const raw = rest.startsWith("@") ? rest.slice(1) : rest;
+  try {
+    return { kind: "mute", muted, conversation: `@${normalizeName(raw)}` };
+  } catch (err) {
+    if (!(err instanceof InvalidNameError)) throw err;
+    return {
+      kind: "invalid",
+      name: word,
+      message: `${err.message}; /${word} takes #CHANNEL or a person's name (none: the one on screen)`,
+    };
+  }
+}
+
 /** The command word closest to `word` (a typo away), if any. */
 function nearest(word: string): string | undefined {
-  return closest(word, ["help", "join", "switch", "dm", "msg", "me", "quit", "exit"]);
+  return closest(word, [
+    "help",
+    "join",
+    "switch",
+    "dm",
+    "msg",
+    "me",
+    "search",
+    "mute",
+    "unmute",
+    "quit",
+    "exit",
+  ]);
+}
+
+/**
+ * The conversation id a /mute or /unmute names: `named` ("#CHANNEL", or "@name" of a user this
+ * session knows), or `current` when none is named; or why it names none.
+ */
+export function mutedConversation(
+  snap: Pick<ChatSnapshot, "channels" | "users">,
+  named: string | undefined,
+  current: string,
+): { ok: true; id: string } | { ok: false; message: string } {
+  if (named === undefined) return { ok: true, id: current };
+  if (named.startsWith("#")) {
+    return snap.channels.some((c) => c.id === named)
+      ? { ok: true, id: named }
+      : { ok: false, message: `${named} is not one of this chat's channels` };
+  }
+  const name = named.slice(1);
+  const key = snap.users.find((u) => u.name === name)?.key;
+  return key === undefined
+    ? { ok: false, message: `no one called "${name}" is known here yet` }
+    : { ok: true, id: `@${key}` };
 }

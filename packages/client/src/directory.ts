@@ -4,7 +4,10 @@
 // Keys are looked up in batches (at most DIRECTORY_BATCH a request, one request per burst),
 // and cached: a known key is never asked again, an unknown one again after UNKNOWN_RETRY_MS
 // (it may register meanwhile). Until a key resolves it has no name, and the UIs show its short
-// form.
+// form. A hostile sender can mention any number of made-up keys (live posts are not quota'd), so
+// what a client keeps and asks is bounded: at most UNKNOWN_MAX unknown keys remembered (the
+// oldest forgotten first) and WANTED_MAX waiting to be asked (more are dropped, and asked when
+// seen again); store.ts looks up at most a few mentions per message.
 //
 // An entry that carries the issued user JWT is believed only if that JWT was signed by a CHAT
 // signing key for exactly that key (its expiry does not matter: a user long gone keeps the name
@@ -31,6 +34,10 @@ const UNKNOWN_RETRY_MS = 30_000;
 /** First wait before a failed lookup is tried again; doubles up to MAX_RETRY_MS. */
 const RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
+/** Most keys remembered as unknown. */
+const UNKNOWN_MAX = 10_000;
+/** Most keys waiting to be looked up. */
+const WANTED_MAX = 1_000;
 
 /** What the directory says of one key. */
 export interface DirectoryEntry {
@@ -66,6 +73,8 @@ export class Directory {
   readonly #o: DirectoryOptions;
   readonly #known = new Map<string, Resolution>();
   readonly #wanted = new Set<string>();
+  /** The keys #known holds as unknown, oldest first. */
+  readonly #unknown = new Set<string>();
   #timer: ScopedTimer | undefined;
   #inFlight = false;
   #retryMs = RETRY_MS;
@@ -76,13 +85,20 @@ export class Directory {
 
   /** Sets what we know of a key without asking (our own key, from our checked creds). */
   set(key: string, name: string): void {
-    this.#known.set(key, { status: "user", name, revoked: false });
+    this.#remember(key, { status: "user", name, revoked: false });
   }
 
   /** The issued name of `key`, once resolved. */
   nameOf(key: string): string | undefined {
     const r = this.#known.get(key);
     return r?.status === "user" ? r.name : undefined;
+  }
+
+  /** The registered, unrevoked users resolved so far (mention candidates). */
+  *users(): Iterable<{ key: string; name: string }> {
+    for (const [key, r] of this.#known) {
+      if (r.status === "user" && !r.revoked) yield { key, name: r.name };
+    }
   }
 
   /** Whether `key` is a registered user that is not revoked (false while unresolved). */
@@ -101,7 +117,7 @@ export class Directory {
     const r = this.#known.get(key);
     if (r?.status === "user") return;
     if (r?.status === "unknown" && this.#o.now() - r.since < UNKNOWN_RETRY_MS) return;
-    if (!isPublicKey(key, "U")) return;
+    if (!isPublicKey(key, "U") || this.#wanted.size >= WANTED_MAX) return;
     this.#wanted.add(key);
     this.#schedule(0);
   }
@@ -126,7 +142,7 @@ export class Directory {
       const now = this.#o.now();
       for (const key of keys) {
         const entry = Object.hasOwn(found, key) ? found[key] : undefined;
-        this.#known.set(
+        this.#remember(
           key,
           (entry && (await this.#check(key, entry))) ?? { status: "unknown", since: now },
         );
@@ -146,6 +162,18 @@ export class Directory {
       this.#retryMs = Math.min(this.#retryMs * 2, MAX_RETRY_MS);
       this.#schedule(wait);
     } else this.#schedule(0);
+  }
+
+  #remember(key: string, r: Resolution): void {
+    this.#known.set(key, r);
+    this.#unknown.delete(key);
+    if (r.status !== "unknown") return;
+    this.#unknown.add(key);
+    for (const oldest of this.#unknown) {
+      if (this.#unknown.size <= UNKNOWN_MAX) break;
+      this.#unknown.delete(oldest);
+      this.#known.delete(oldest);
+    }
   }
 
   /** An entry as a resolution, or undefined if its JWT does not bind its name to its key. */

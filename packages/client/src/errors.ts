@@ -1,4 +1,5 @@
 // Errors of the chat client. Each has a stable `code` and a message that says what to do.
+import type { HistoryErrorCode } from "@natschat/protocol";
 
 /** Codes of ChatError. */
 export type ChatErrorCode =
@@ -17,7 +18,14 @@ export type ChatErrorCode =
   /** A history read failed; `serviceCode` says why when the service answered. */
   | "CHAT_HISTORY_FAILED"
   /** The history writer refused a sent message for good (quota, stale, bad message). */
-  | "CHAT_STORE_REFUSED";
+  | "CHAT_STORE_REFUSED"
+  /**
+   * A message event (react, edit, remove) or a read-state, thread or search request refused by
+   * the history service: its own code (FORBIDDEN, NOT_FOUND, LIMIT, UNAVAILABLE, …), as the
+   * service said it; UNAVAILABLE too when no answer came in time.
+   */
+  | HistoryErrorCode
+  | "UNKNOWN";
 
 /** Something the chat session cannot do, and why. */
 export class ChatError extends Error {

@@ -16,7 +16,7 @@ import {
 import { ChatError } from "./errors.ts";
 
 /** What a history read asks for: a channel's posts, or our DMs. */
-export type HistoryQuery = { channel: string } | { dms: true };
+export type HistoryQuery = { channel: string } | { dms: true; peer?: string };
 
 /** Fetches one page of history (`before`: a stream sequence to page backward from). */
 export type HistoryFetch = (
@@ -38,7 +38,10 @@ export function natsHistoryFetch(
     const [subject, body] =
       "channel" in q
         ? [HISTORY_POSTS_SUBJECT, encodeHistoryPostsRequest({ channel: q.channel, ...page })]
-        : [HISTORY_DMS_SUBJECT, encodeHistoryDmsRequest(page)];
+        : [
+            HISTORY_DMS_SUBJECT,
+            encodeHistoryDmsRequest({ ...(q.peer === undefined ? {} : { peer: q.peer }), ...page }),
+          ];
     const m = await conn.request(subject, body, { timeout: timeoutMs });
     const r = parseHistoryReply({ data: m.data, header: (h) => m.headers?.get(h) || undefined });
     if (!r.ok) {

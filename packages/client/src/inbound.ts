@@ -20,8 +20,8 @@ import {
   dmSentWildcard,
   dmSubject,
   EnvelopeVerifier,
+  POST_TYPE,
   POSTS_WILDCARD,
-  PRESENCE_TYPE,
   RESENT_HEADER,
   type VerifyResult,
 } from "@natschat/protocol";
@@ -113,8 +113,8 @@ export class Inbound {
       return;
     }
     const e = r.envelope;
-    // none of our subscriptions carries presence; one that arrives anyway is misplaced
-    if (e.type === PRESENCE_TYPE) {
+    // our message subscriptions carry posts and DMs only (the verifier checked the subject)
+    if (e.type !== POST_TYPE && e.type !== DM_TYPE) {
       store.countDrop("wrong-subject");
       return;
     }

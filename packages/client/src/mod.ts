@@ -1,11 +1,21 @@
 // Public surface of @natschat/client: the chat session model shared by the terminal and web UIs.
 // Isomorphic (Node and browsers): the NATS connection is injected (connect or wsconnect).
 
+export type {
+  ChatNotification,
+  MentionCandidate,
+  NotifyReason,
+  SearchHit,
+  SearchOptions,
+  SearchResult,
+  SendOptions,
+} from "./api.ts";
 export {
   type ChatCommand,
   COMMANDS,
   type CommandHelp,
   commandHelp,
+  mutedConversation,
   parseCommand,
 } from "./commands.ts";
 export type { ConnectFn } from "./connection.ts";
@@ -30,6 +40,17 @@ export {
   type LearnResult,
   shortKey,
 } from "./identity.ts";
+export { MENTION_CANDIDATES_MAX, mentionCandidates, mentionsToKeys } from "./mentions.ts";
+export {
+  excerptOf,
+  type MessageView,
+  messageView,
+  type ReactionView,
+  type ReplyRef,
+  type Segment,
+  segmentsOf,
+  type ViewContext,
+} from "./message-view.ts";
 export { ChangeNotifier } from "./notifier.ts";
 export type { ChatCreds, ChatSessionOptions } from "./options.ts";
 export {
@@ -66,9 +87,10 @@ export {
   type ConversationView,
   isFinal,
   type Me,
-  type MessageView,
   type NoticeKind,
   type SessionState,
+  type ThreadRecord,
+  type ThreadView,
   type UserRecord,
   type UserView,
 } from "./store.ts";

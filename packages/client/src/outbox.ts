@@ -10,7 +10,7 @@
 // an ack was lost. Repeats carry RESENT_HEADER, so receivers that already show the message skip
 // it without counting a replay (see inbound.ts).
 import { errors, headers, type NatsConnection } from "@nats-io/nats-core";
-import { MSG_ID_HEADER, parseStoreReply, RESENT_HEADER } from "@natschat/protocol";
+import { MSG_ID_HEADER, parseStoreReply, RESENT_HEADER, type StoreAck } from "@natschat/protocol";
 import { ChatError } from "./errors.ts";
 
 /** One message to be stored: where it goes, the signed token and its message id (its jti). */
@@ -18,11 +18,13 @@ export interface OutboxEntry {
   subject: string;
   token: string;
   msgId: string;
+  /** Called with the stream sequence once the writer stored it. */
+  onStored?: (seq: number) => void;
 }
 
 /** Sends one entry and resolves once it is stored; `resent` marks a repeat. Throws
  * ChatError CHAT_STORE_REFUSED for a refusal that a repeat would not change. */
-export type StoreFn = (entry: OutboxEntry, resent: boolean) => Promise<void>;
+export type StoreFn = (entry: OutboxEntry, resent: boolean) => Promise<StoreAck | undefined>;
 
 /** Options of Outbox. */
 export interface OutboxOptions {
@@ -66,12 +68,16 @@ export function requestStore(nc: () => NatsConnection | undefined): StoreFn {
       headers: h,
     });
     const r = parseStoreReply({ data: m.data, header: (k) => m.headers?.get(k) || undefined });
-    if (r.ok) return;
+    if (r.ok) return r.value;
     const code = REFUSED_FOR_GOOD.has(r.code) ? "CHAT_STORE_REFUSED" : "CHAT_HISTORY_FAILED";
     throw new ChatError(code, `the history service did not store a message: ${r.message}`, {
       serviceCode: r.code,
     });
   };
+}
+
+function stored(entry: OutboxEntry, ack: StoreAck | undefined): void {
+  if (ack) entry.onStored?.(ack.seq);
 }
 
 /** Sent messages until the history stream has confirmed each one. */
@@ -116,7 +122,7 @@ export class Outbox {
   async send(entry: OutboxEntry): Promise<void> {
     this.#firstTries++;
     try {
-      await this.#opts.store(entry, false);
+      stored(entry, await this.#opts.store(entry, false));
     } catch (err) {
       if (isRefusal(err)) this.#opts.onRefused?.(entry, err);
       else this.#enqueue(entry);
@@ -173,7 +179,7 @@ export class Outbox {
       while (this.#waiting.length > 0 && !this.#stopped) {
         const entry = this.#waiting[0] as OutboxEntry;
         try {
-          await this.#opts.store(entry, true);
+          stored(entry, await this.#opts.store(entry, true));
         } catch (err) {
           if (isRefusal(err)) {
             this.#remove(entry);

@@ -1,6 +1,11 @@
 // When a saved user JWT is renewed. Pure, with no NATS import, so that a UI can decide at start
 // (`@natschat/client/renewal`) without loading the NATS client.
-import { decodeJwtUnverified, POSTS_PREFIX, PRESENCE_FEED } from "@natschat/protocol";
+import {
+  decodeJwtUnverified,
+  POSTS_PREFIX,
+  PRESENCE_FEED,
+  userFeedWildcard,
+} from "@natschat/protocol";
 
 /** How long before its expiry a saved user JWT is renewed (a day). */
 export const RENEW_BEFORE_MS = 24 * 3600 * 1000;
@@ -23,9 +28,9 @@ export function renewAt(claims: { iat?: number; exp?: number }): number | undefi
 
 /**
  * What a user JWT lets its key do in the chat: "v3" when it may post only under its own key
- * (protocol v3) and follow the presence feed; "outdated" when it is v3 but from before the
- * presence feed (issue 12: it may not subscribe to the feed, so it is renewed before it
- * connects); "v2" when it holds the older chat-user permissions (renewed too); and undefined
+ * (protocol v3) and holds this version's permissions (its private feed, issue 13); "outdated"
+ * when it is v3 but from before (the presence feed of issue 12, the events, typing and private
+ * feed of issue 13: it could not follow them, so it is renewed before it connects); "v2" when it holds the older chat-user permissions (renewed too); and undefined
  * when it is no chat user at all: the bootstrap identity and the roles, whose JWTs a CHAT signing
  * key may also have signed, may not post.
  */
@@ -43,7 +48,10 @@ export function chatUserKind(jwt: string, key: string): "v3" | "outdated" | "v2"
   }
   if (!Array.isArray(allow)) return undefined;
   if (allow.includes(`${POSTS_PREFIX}.*.${key}`)) {
-    return Array.isArray(subAllow) && subAllow.includes(PRESENCE_FEED) ? "v3" : "outdated";
+    const current = [PRESENCE_FEED, userFeedWildcard(key)];
+    return Array.isArray(subAllow) && current.every((s) => subAllow.includes(s))
+      ? "v3"
+      : "outdated";
   }
   if (allow.some((a) => typeof a === "string" && a.startsWith(`${POSTS_PREFIX}.`))) return "v2";
   return undefined;

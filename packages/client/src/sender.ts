@@ -9,10 +9,15 @@ import {
   dmSubject,
   encodeDm,
   encodePost,
+  isMessageId,
+  messageId,
   postSubject,
   type Signer,
 } from "@natschat/protocol";
-import type { MessageRecord } from "./conversation.ts";
+import type { SendOptions } from "./api.ts";
+import type { Conversation, MessageRecord } from "./conversation.ts";
+import { ChatError } from "./errors.ts";
+import { mentionsToKeys } from "./mentions.ts";
 import { Outbox, requestStore } from "./outbox.ts";
 import type { Scope } from "./scope.ts";
 import type { ChatStore } from "./store.ts";
@@ -24,6 +29,10 @@ export interface SenderOptions {
   scope: Scope;
   nc: () => NatsConnection | undefined;
   now: () => number;
+  /** The key of an issued name we know (for `@name` mentions). */
+  keyOf: (name: string) => string | undefined;
+  /** Called after one of our messages was shown (a reply joins an open thread). */
+  onSent?: (c: Conversation, rec: MessageRecord) => void;
 }
 
 /** Signs, shows and sends what we say. */
@@ -42,23 +51,57 @@ export class Sender {
     opts.scope.onClose(() => this.#outbox.stop());
   }
 
-  /** Sends a post or DM signed by `signer`; resolves once handed to the connection. */
-  async send(signer: Signer, t: ReturnType<typeof parseTarget>, text: string): Promise<void> {
+  /**
+   * Sends a post or DM signed by `signer` (`@name` of a known user becomes `<@KEY>`; `replyTo`
+   * makes it a reply); resolves once handed to the connection.
+   */
+  async send(
+    signer: Signer,
+    t: ReturnType<typeof parseTarget>,
+    typed: string,
+    opts: SendOptions = {},
+  ): Promise<void> {
     const { store } = this.#o;
     const now = this.#o.now();
     const me = store.me;
-    if (t.kind === "channel") {
-      const token = await encodePost(signer, { name: me.name, channel: t.channel, msg: text, now });
-      const jti = jtiOf(token);
-      store.conversation(channelId(t.channel)).append(this.#ownRecord(jti, text, now));
-      this.#publish(postSubject(t.channel, me.key), token, jti);
-    } else {
-      const token = await encodeDm(signer, { name: me.name, to: t.peer, msg: text, now });
-      const jti = jtiOf(token);
-      store.conversation(dmId(t.peer)).append({ ...this.#ownRecord(jti, text, now), to: t.peer });
-      this.#publish(dmSubject(t.peer, me.key), token, jti);
+    const re = opts.replyTo;
+    if (re !== undefined && !isMessageId(re)) {
+      throw new ChatError("CHAT_BAD_TARGET", "replyTo must be a message id (MessageView.id)");
     }
-    store.changed();
+    const text = mentionsToKeys(typed, this.#o.keyOf);
+    const reply = re === undefined ? {} : { re };
+    let c: Conversation;
+    let rec: MessageRecord;
+    let subject: string;
+    let token: string;
+    if (t.kind === "channel") {
+      token = await encodePost(signer, {
+        name: me.name,
+        channel: t.channel,
+        msg: text,
+        now,
+        ...reply,
+      });
+      c = store.conversation(channelId(t.channel));
+      rec = { ...this.#ownRecord(jtiOf(token), text, now), ...reply };
+      subject = postSubject(t.channel, me.key);
+    } else {
+      token = await encodeDm(signer, { name: me.name, to: t.peer, msg: text, now, ...reply });
+      c = store.conversation(dmId(t.peer));
+      rec = { ...this.#ownRecord(jtiOf(token), text, now), to: t.peer, ...reply };
+      subject = dmSubject(t.peer, me.key);
+    }
+    store.deliver(c, rec);
+    this.#o.onSent?.(c, rec);
+    void this.#outbox.send({
+      subject,
+      token,
+      msgId: jtiOf(token),
+      onStored: (seq) => {
+        c.setSeq(rec.id, seq);
+        store.changed();
+      },
+    });
   }
 
   /** Sent messages the history writer has not acknowledged yet. */
@@ -71,15 +114,10 @@ export class Sender {
     this.#outbox.retryNow();
   }
 
-  /** Live at once, and into history once the writer acks it. */
-  #publish(subject: string, token: string, jti: string): void {
-    void this.#outbox.send({ subject, token, msgId: jti });
-  }
-
   #ownRecord(jti: string, text: string, now: number): MessageRecord {
     const me = this.#o.store.me;
     return {
-      id: `${me.key} ${jti}`,
+      id: messageId(me.key, jti),
       from: me.key,
       claimedName: me.name,
       text,

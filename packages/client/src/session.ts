@@ -8,6 +8,12 @@
 //                     from the history service (history.ts)
 //   renewer.ts        renewal of our user JWT before it expires
 //   outbox.ts         store-and-forward of what we send (a request; the writer acks it)
+//   events.ts         reactions, edits, deletions; the states the history service publishes
+//   threads.ts        the open thread
+//   typing.ts         typing signals, ours and others'
+//   read-state.ts     read positions and mutes, shared by our sessions through the service
+//   notifications.ts  which live messages notify
+//   search.ts         search through the history service
 //   scope.ts          the session's lifetime: `live`, and every timer
 //
 // API (isomorphic: Node and browsers; the NATS connection is injected):
@@ -29,7 +35,15 @@
 //   session.me                      // { key, name }: the issued name of our own key
 //   await session.send("#KUBECON", "hi")   // a channel: "#NAME" or "NAME"
 //   await session.send("@U…", "hi")        // a DM: "@<user key>" or the bare "U…" key
-//   session.select("#NATS")                // the conversation on screen; clears its unread
+//   await session.send("#NATS", "hi @ann", { replyTo: m.id })   // @name → <@KEY>; a reply
+//   session.select("#NATS")                // the conversation on screen; moves the read position
+//   await session.react(m.id, "👍", true) / edit(m.id, "…") / remove(m.id)  // ChatError if refused
+//   session.openThread(m.id) / closeThread()        // snapshot().thread
+//   session.typing("#NATS")                // on each keystroke (sent at most once per 3 s)
+//   await session.mute("#NATS", true)      // for all our sessions
+//   await session.search("text", { conversation?, cursor? })  // { hits, cursor? }
+//   session.onNotify(({ conversation, message, reason }) => …)  // a mention of us, or a DM
+//   session.mentionCandidates("an")        // ≤ 8 known users for `@an`
 //   const off = session.onChange(() => …)  // called (batched, once per microtask) on changes
 //   session.snapshot()                     // immutable ChatSnapshot; the same object until the
 //                                          // next change (fit for React useSyncExternalStore)
@@ -56,21 +70,37 @@ import {
   signerFromSeed,
   validateChannel,
 } from "@natschat/protocol";
+import type {
+  ChatNotification,
+  MentionCandidate,
+  SearchOptions,
+  SearchResult,
+  SendOptions,
+} from "./api.ts";
 import { openConnection, statusVerdict } from "./connection.ts";
+import type { Conversation, MessageRecord } from "./conversation.ts";
 import { Directory, natsDirectoryLookup } from "./directory.ts";
 import { ChatError } from "./errors.ts";
+import { Events } from "./events.ts";
 import { natsHistoryFetch } from "./history.ts";
 import { HistoryLoader } from "./history-loader.ts";
 import { IdentityCache } from "./identity.ts";
 import { Inbound } from "./inbound.ts";
+import { mentionCandidates, mentionsToKeys } from "./mentions.ts";
+import { messageView } from "./message-view.ts";
+import { Notifications } from "./notifications.ts";
 import type { ChatCreds, ChatSessionOptions } from "./options.ts";
 import { Presence } from "./presence.ts";
+import { ReadPositions } from "./read-state.ts";
 import { chatUserKind } from "./renewal.ts";
 import { Renewer } from "./renewer.ts";
 import { Scope } from "./scope.ts";
+import { type SearchContext, search } from "./search.ts";
 import { Sender } from "./sender.ts";
 import { type ChatSnapshot, ChatStore, isFinal, type Me, type SessionState } from "./store.ts";
-import { channelId, dmId, parseTarget } from "./target.ts";
+import { channelId, dmId, parseTarget, targetId } from "./target.ts";
+import { Threads } from "./threads.ts";
+import { Typing } from "./typing.ts";
 
 /** The chat session: the state machine and the connection, with its parts (see above). */
 export class ChatSession {
@@ -86,6 +116,12 @@ export class ChatSession {
   readonly #history: HistoryLoader;
   readonly #renewer: Renewer;
   readonly #sender: Sender;
+  readonly #events: Events;
+  readonly #readState: ReadPositions;
+  readonly #threads: Threads;
+  readonly #typing: Typing;
+  readonly #notifications = new Notifications();
+  readonly #search: SearchContext;
   #signer: Signer | undefined;
   #nc: NatsConnection | undefined;
   #started = false;
@@ -122,6 +158,10 @@ export class ChatSession {
       maxMessages: options.maxMessages ?? 1000,
       names: (key) => this.#directory.nameOf(key),
       onNewUser: (key) => this.#directory.want(key),
+      onMentioned: (key) => this.#directory.want(key),
+      onRead: (c) => this.#readState?.moved(c),
+      onConversation: (c) => this.#readState?.adopt(c),
+      onDeliver: (c, rec) => this.#delivered(c, rec),
     });
     this.#store = store;
     this.#directory = new Directory({
@@ -137,13 +177,21 @@ export class ChatSession {
       },
       onError: (err) => store.setNotice(`could not look up names yet: ${text(err)}`, "directory"),
     });
+    const fetch = natsHistoryFetch(nc);
+    this.#events = new Events({ store, scope, nc, signer, now });
+    const withState = this.#events.withState.bind(this.#events);
     this.#history = new HistoryLoader({
       store,
       scope,
-      fetch: natsHistoryFetch(nc),
+      fetch,
       historySize: options.historySize ?? 100,
       now,
+      withState,
     });
+    this.#readState = new ReadPositions({ store, scope, nc, fetch, now });
+    this.#threads = new Threads({ store, scope, nc, now, withState });
+    this.#typing = new Typing({ store, scope, nc, now });
+    this.#search = { store, nc, now, withState };
     const ttlSeconds = options.presenceTtlSeconds ?? PRESENCE_TTL_SECONDS;
     this.#presence = new Presence({
       store,
@@ -177,7 +225,7 @@ export class ChatSession {
       now,
       onRenewed: () => options.onRenewed?.(this.#creds),
     });
-    this.#sender = new Sender({ store, scope, nc, now });
+    this.#sender = new Sender({ store, scope, nc, now, keyOf: (name) => this.#keyOf(name) });
     this.#closed = new Promise((resolve) => {
       this.#closedResolve = resolve;
     });
@@ -253,6 +301,9 @@ export class ChatSession {
       (err: unknown) => this.#terminate("closed", `connection closed: ${text(err)}`),
     );
     this.#inbound.subscribe(nc);
+    this.#events.subscribe(nc);
+    this.#typing.subscribe(nc);
+    this.#readState.subscribe(nc);
     // Live subscriptions are in place before history is read, so nothing falls in between.
     try {
       await nc.flush();
@@ -264,8 +315,10 @@ export class ChatSession {
     }
     this.#everConnected = true;
     this.#store.setState("connected", undefined);
-    // history and the online set load side by side; start() returns once the set is loaded
+    // history, read state and the online set load side by side; start() returns once the set is
+    // loaded
     void this.#history.read("initial");
+    void this.#readState.load();
     // a JWT from before protocol v3 or the presence feed lacks permissions: renew it at once
     this.#renewer.schedule(kind !== "v3" ? 0 : undefined);
     await this.#presence.start();
@@ -303,18 +356,98 @@ export class ChatSession {
     return this.stop(reason);
   }
 
-  /** Sends a post to "#CHANNEL" or a DM to "@<key>"; resolves once handed to the connection. */
-  async send(target: string, text: string): Promise<void> {
-    const signer = this.#signer;
-    if (!this.#nc || !signer) throw new ChatError("CHAT_NOT_STARTED", "start() the session first");
-    if (!this.#scope.live) {
-      const state = this.#store.state;
-      throw new ChatError(
-        "CHAT_STOPPED",
-        `the session is ${isFinal(state) ? state : "stopping"}: ${this.#store.reason ?? "stopped"}`,
-      );
-    }
-    await this.#sender.send(signer, parseTarget(target), text);
+  /**
+   * Sends a post to "#CHANNEL" or a DM to "@<key>"; resolves once handed to the connection.
+   * `@name` of a known user becomes a mention of its key (`<@KEY>`); `replyTo` (a message id)
+   * makes it a reply, shown in that message's thread too.
+   */
+  async send(target: string, text: string, opts: SendOptions = {}): Promise<void> {
+    this.#checkLive();
+    await this.#sender.send(this.#signer as Signer, parseTarget(target), text, opts);
+  }
+
+  /**
+   * Adds (`on`) or removes our `emoji` on a message (MessageView.id); resolves once the history
+   * service stored it, rejects with ChatError (code LIMIT, NOT_FOUND, …) when it refused.
+   */
+  async react(messageId: string, emoji: string, on: boolean): Promise<void> {
+    this.#checkLive();
+    await this.#events.react(messageId, emoji, on);
+  }
+
+  /** Replaces the text of our message; rejects with ChatError (code FORBIDDEN, …) if refused. */
+  async edit(messageId: string, text: string): Promise<void> {
+    this.#checkLive();
+    await this.#events.edit(
+      messageId,
+      mentionsToKeys(text, (n) => this.#keyOf(n)),
+    );
+  }
+
+  /** Deletes our message (a tombstone for everyone); rejects with ChatError if refused. */
+  async remove(messageId: string): Promise<void> {
+    this.#checkLive();
+    await this.#events.remove(messageId);
+  }
+
+  /**
+   * Opens the thread of a message (`snapshot().thread`: loading, then its root and replies);
+   * live replies join it. Throws ChatError NOT_FOUND for a message not shown here.
+   */
+  openThread(messageId: string): void {
+    this.#threads.open(messageId);
+  }
+
+  /** Closes the open thread. */
+  closeThread(): void {
+    this.#threads.close();
+  }
+
+  /** Call on every keystroke in a conversation's composer: others see us typing (≤ 1 per 3 s). */
+  typing(target: string): void {
+    this.#typing.typing(targetId(parseTarget(target)));
+  }
+
+  /** Mutes (`on`) or unmutes a conversation, for all our sessions: no notifications. */
+  async mute(target: string, on: boolean): Promise<void> {
+    this.#checkLive();
+    await this.#readState.mute(targetId(parseTarget(target)), on);
+  }
+
+  /**
+   * Searches the channels and our DMs (newest first; `conversation` narrows it); pass the
+   * result's `cursor` back for more. Rejects with ChatError when the service refused.
+   */
+  async search(query: string, opts: SearchOptions = {}): Promise<SearchResult> {
+    this.#checkLive();
+    return search(this.#search, query, opts);
+  }
+
+  /**
+   * Calls `cb` for a live message from someone else that mentions us or is a DM, unless its
+   * conversation is muted; returns the unsubscribe function.
+   */
+  onNotify(cb: (n: ChatNotification) => void): () => void {
+    return this.#notifications.subscribe(cb);
+  }
+
+  /** A live message (or one we sent) was added: typing, the open thread, notifications. */
+  #delivered(c: Conversation, rec: MessageRecord): void {
+    this.#typing?.stopped(c.id, rec.from);
+    this.#threads?.consider(c, rec);
+    this.#notifications.consider(c, rec, this.#store.me.key, () =>
+      messageView(this.#store.viewContext(c.id), rec),
+    );
+  }
+
+  /** Known users (roster and directory) whose name starts with `prefix`: at most 8. */
+  mentionCandidates(prefix: string): MentionCandidate[] {
+    return mentionCandidates(prefix, this.#directory.users(), this.#store.me.key);
+  }
+
+  #keyOf(name: string): string | undefined {
+    for (const u of this.#directory.users()) if (u.name === name) return u.key;
+    return undefined;
   }
 
   /** Messages we sent that the history service has not acknowledged as stored yet. */
@@ -322,7 +455,10 @@ export class ChatSession {
     return this.#sender.unsaved;
   }
 
-  /** Shows a conversation ("#CHANNEL" or "@<key>", created for a new DM peer); clears unread. */
+  /**
+   * Shows a conversation ("#CHANNEL" or "@<key>", created for a new DM peer) and moves our read
+   * position there (for all our sessions); its "new messages" separator stays where it was.
+   */
   select(target: string): void {
     const t = parseTarget(target);
     this.#store.select(t.kind === "channel" ? channelId(t.channel) : dmId(t.peer));
@@ -336,6 +472,19 @@ export class ChatSession {
   /** The current state, immutable; the same object until the next change. */
   snapshot(): ChatSnapshot {
     return this.#store.snapshot();
+  }
+
+  #checkLive(): void {
+    if (!this.#nc || !this.#signer) {
+      throw new ChatError("CHAT_NOT_STARTED", "start() the session first");
+    }
+    if (!this.#scope.live) {
+      const state = this.#store.state;
+      throw new ChatError(
+        "CHAT_STOPPED",
+        `the session is ${isFinal(state) ? state : "stopping"}: ${this.#store.reason ?? "stopped"}`,
+      );
+    }
   }
 
   // --- the connection's state machine ----------------------------------------------------
@@ -358,6 +507,7 @@ export class ChatSession {
         void this.#presence.resync();
         // Fetch what was posted while we were away (history reads never throw).
         void this.#history.read("backfill");
+        void this.#readState.load();
         this.#sender.retryNow();
         return;
       case "error": {

@@ -64,9 +64,42 @@ describe("parseCommand", () => {
     expect(other.kind === "unknown" && other.message).toContain("/help lists them");
   });
 
+  it("/search takes 1 to 100 characters of text", () => {
+    expect(parseCommand("/search  nats jwt ")).toEqual({ kind: "search", query: "nats jwt" });
+    expect(parseCommand("/find x")).toEqual({ kind: "search", query: "x" });
+    expect(parseCommand("/search")).toMatchObject({ kind: "invalid", name: "search" });
+    const long = parseCommand(`/search ${"x".repeat(101)}`);
+    expect(long.kind === "invalid" && long.message).toContain("at most 100 characters");
+    expect(parseCommand("/serach x")).toMatchObject({ kind: "unknown", suggestion: "search" });
+  });
+
+  it("/mute and /unmute take the conversation on screen, a #CHANNEL or a name", () => {
+    expect(parseCommand("/mute")).toEqual({ kind: "mute", muted: true });
+    expect(parseCommand("/unmute #NATS")).toEqual({
+      kind: "mute",
+      muted: false,
+      conversation: "#NATS",
+    });
+    expect(parseCommand("/mute @Bob")).toEqual({ kind: "mute", muted: true, conversation: "@bob" });
+    expect(parseCommand("/mute #a.b")).toMatchObject({ kind: "invalid", name: "mute" });
+    const bad = parseCommand("/unmute al.ice");
+    expect(bad.kind === "invalid" && bad.message).toContain("#CHANNEL or a person's name");
+  });
+
   it("help lists every command", () => {
     const lines = commandHelp().join("\n");
-    for (const w of ["/help", "/join #CHANNEL", "/switch", "/dm NAME", "/me", "/quit", "//text"]) {
+    for (const w of [
+      "/help",
+      "/join #CHANNEL",
+      "/switch",
+      "/dm NAME",
+      "/me",
+      "/search TEXT",
+      "/mute",
+      "/unmute",
+      "/quit",
+      "//text",
+    ]) {
       expect(lines).toContain(w);
     }
   });

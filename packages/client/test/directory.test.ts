@@ -2,9 +2,12 @@
 // lookup: batching (at most 100 keys a request, one request per burst), caching, the check of
 // an entry's issued JWT (an expired one still names its key; another signer's names nobody),
 // revoked users, unknown keys, and retries after a failed lookup.
+
+import { randomBytes } from "node:crypto";
 import { Directory, type DirectoryEntry, Scope } from "@natschat/client";
 import {
   encodeJwt,
+  encodePublicKey,
   newSigner,
   newUserSigner,
   parseLookupReply,
@@ -121,6 +124,33 @@ describe("Directory", () => {
     now += 31_000; // it may have registered meanwhile
     d.want(unknown);
     await settle(() => requests.length === 2);
+  });
+
+  it("keeps at most 10,000 unknown keys and 1,000 waiting, whatever a mention storm names", async () => {
+    // well-formed keys nobody registered, as a hostile sender's mentions can name
+    const made = (n: number) =>
+      Array.from({ length: n }, () => encodePublicKey("U", randomBytes(32)));
+    const { d, requests, settle } = directory({});
+    const storm = made(1500);
+    for (const k of storm) d.want(k);
+    // one more key once the storm is answered: lookups go out in order, so all are asked by then
+    await settle(() => storm.slice(0, 1000).every(d.isResolved, d));
+    const [probe] = made(1) as [string];
+    d.want(probe);
+    await settle(() => d.isResolved(probe));
+    expect(requests.flat().length, "asked about the first 1,000 only (and the probe)").toBe(1001);
+    expect(storm.slice(1000).some((k) => d.isResolved(k))).toBe(false);
+    const later = made(10_000);
+    for (let i = 0; i < later.length; i += 1000) {
+      const chunk = later.slice(i, i + 1000);
+      for (const k of chunk) d.want(k);
+      await settle(() => chunk.every(d.isResolved, d));
+    }
+    expect(later.every(d.isResolved, d), "the newest 10,000 are remembered").toBe(true);
+    expect(
+      storm.some((k) => d.isResolved(k)),
+      "the oldest are forgotten",
+    ).toBe(false);
   });
 
   it("believes an entry's JWT only if a CHAT signing key issued it for that key; expiry does not matter", async () => {

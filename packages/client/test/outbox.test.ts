@@ -14,6 +14,7 @@ function flakyStore() {
     state.attempts.push(`${e.token}${resent ? "+" : ""}`);
     if (state.down) throw new Error("no responders");
     state.stored.push(e.token);
+    return { stream: "CHAT_POSTS", seq: state.stored.length };
   };
   return { state, store };
 }
@@ -32,7 +33,9 @@ describe("Outbox", () => {
     state.down = false;
     const pending: number[] = [];
     const box = new Outbox({ store, onPending: (n) => pending.push(n) });
-    await box.send(entry(1));
+    const seqs: number[] = [];
+    await box.send({ ...entry(1), onStored: (seq) => seqs.push(seq) });
+    expect(seqs).toEqual([1]); // the writer's sequence reaches the sender's record
     expect(state.attempts).toEqual(["t1"]);
     expect(box.pending).toBe(0);
     expect(pending).toEqual([]);
@@ -40,7 +43,7 @@ describe("Outbox", () => {
 
   it("counts a message as unacked from its first try until the stream confirms it", async () => {
     let confirm: () => void = () => undefined;
-    const store = () => new Promise<void>((resolve) => (confirm = resolve));
+    const store = () => new Promise<undefined>((resolve) => (confirm = () => resolve(undefined)));
     const box = new Outbox({ store, onPending: () => undefined });
     const sent = box.send(entry(1));
     expect(box.unacked).toBe(1); // in flight: not failed, not confirmed either

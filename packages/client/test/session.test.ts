@@ -20,6 +20,7 @@ import {
   encodePresence,
   HISTORY_DMS_SUBJECT,
   HISTORY_POSTS_SUBJECT,
+  HISTORY_READSTATE_SUBJECT,
   ONLINE_WILDCARD,
   type PresenceEnvelope,
   parseHistoryReply,
@@ -486,6 +487,7 @@ describe("services, not JetStream", () => {
       dmSubject(jon.publicKey, ivy.publicKey),
       HISTORY_POSTS_SUBJECT,
       HISTORY_DMS_SUBJECT,
+      HISTORY_READSTATE_SUBJECT,
       "chat.svc.directory.online",
     ];
     // a lookup only if a name was not in the online set's snapshot
@@ -546,6 +548,8 @@ describe("services, not JetStream", () => {
     const known = await registered("known-r");
     const stranger = await mintChatUser(stack.dir, "stranger-r"); // not in the directory
     const r = await join(rd, { channels: ["resent"] });
+    // "resent" off screen: reading it would move the read position, which may read history too
+    r.select(`@${known.publicKey}`);
     await r.historyLoaded();
     const before = directory.requests.length;
     // history reads of the channel, as the history service counts its requests

@@ -47,7 +47,7 @@ async function read(nc: NatsConnection, subject: string, body: string): Promise<
   const m = await nc.request(subject, body, { timeout: 5000 });
   const r = parseHistoryReply({ data: m.data, header: (h) => m.headers?.get(h) || undefined });
   if (!r.ok) throw new Error(r.message);
-  return r.value.messages.map((x) => x.token);
+  return r.value.messages.map((x) => x.token ?? "");
 }
 
 describe("requestStore", () => {

@@ -73,6 +73,21 @@ const CLASSES: SubjectClass[] = [
   ["v2 presence", () => "chat.KUBECON.online"],
   ["v2 posts", () => "chat.KUBECON.posts.General"],
   ["v2 DMs", () => `chat.KUBECON.dms.${A()}`],
+  // issue 13: events and typing go to the history service only; what it publishes back (channel
+  // updates, relayed typing, private feeds) no user may publish
+  ["event as self", () => `chat.KUBECON.events.posts.General.${A()}`],
+  ["event as another", () => `chat.KUBECON.events.dms.${A()}.${B()}`],
+  ["events, everyone", () => "chat.KUBECON.events.>"],
+  ["typing as self", () => `chat.KUBECON.typing.posts.General.${A()}`],
+  ["typing as another", () => `chat.KUBECON.typing.posts.General.${B()}`],
+  ["typing, everyone", () => "chat.KUBECON.typing.>"],
+  ["channel updates", () => "chat.KUBECON.updates.posts.General"],
+  ["relayed typing", () => `chat.KUBECON.typers.posts.General.${B()}`],
+  ["own private feed", () => `chat.KUBECON.user.${A()}.read`],
+  ["another's private feed", () => `chat.KUBECON.user.${B()}.updates`],
+  ["moderation", () => "chat.mod.remove"],
+  ["state bucket write", () => "$KV.natschat-state.matrix-probe"],
+  ["read-state bucket write", () => "$KV.natschat-read.matrix-probe"],
   ["stored posts", () => `chat.store.posts.General.${A()}`],
   ["stored DMs", () => `chat.store.dms.${B()}.${A()}`],
   ["history service", () => "chat.svc.history.dms"],
@@ -106,6 +121,8 @@ const SUB_ONLY = new Set([
   "DMs to self",
   "DMs sent by self",
   "another's DMs",
+  "events, everyone",
+  "typing, everyone",
   "everything",
 ]);
 
@@ -149,6 +166,11 @@ const EXPECTED: Record<Role, Record<string, string>> = {
     "history service": "ad",
     "directory service": "ad",
     "own inbox": "da",
+    "event as self": "ad",
+    "typing as self": "ad",
+    "channel updates": "da",
+    "relayed typing": "da",
+    "own private feed": "da",
   }),
   access: row({
     "access request": "da",
@@ -178,6 +200,7 @@ const EXPECTED: Record<Role, Record<string, string>> = {
     "presence, everyone": "-a",
     "own inbox": "da",
     "service discovery": "ad",
+    moderation: "ad",
   }),
   // the writer (CHAT): takes live posts and DMs, alone writes the stores
   history: row({
@@ -193,6 +216,18 @@ const EXPECTED: Record<Role, Record<string, string>> = {
     "stored posts": "ad",
     "stored DMs": "ad",
     "own inbox": "aa",
+    "event as self": "da",
+    "event as another": "da",
+    "events, everyone": "-a",
+    "typing as self": "da",
+    "typing as another": "da",
+    "typing, everyone": "-a",
+    "channel updates": "ad",
+    "relayed typing": "ad",
+    "own private feed": "ad",
+    "another's private feed": "ad",
+    "state bucket write": "ad",
+    "read-state bucket write": "ad",
     ...Object.fromEntries(JETSTREAM.map((n) => [n, "ad"])),
     // it never removes anything
     "stream delete": "dd",
@@ -203,6 +238,7 @@ const EXPECTED: Record<Role, Record<string, string>> = {
   // the readers (ADMIN): serve chat.svc.history.*, read the stores through the writer's account
   "history-api": row({
     "history service": "da",
+    moderation: "da",
     "own inbox": "aa",
     "service discovery": "aa",
   }),

@@ -6,19 +6,62 @@
 // It holds what the stream holds: a sender's message evicted by its subject's limit is removed
 // when the one that evicted it arrives, messages aged out are pruned below the stream's first
 // sequence every minute, and a read that still finds one gone drops it.
+// It also knows each message by its id (the Nats-Msg-Id `<authorKey>.<jti>` the writer stores it
+// under), so a message event or a reply finds its target's sequence, and the thread a reply
+// belongs to (its Natschat-Thread header): a thread is one more sequence list, `t <rootId>`.
 import type { ConsumerMessages, JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { parseChatSubject } from "@natschat/protocol";
+import { isMessageId, MSG_ID_HEADER, parseChatSubject, THREAD_HEADER } from "@natschat/protocol";
 import type { Logger } from "./log.ts";
 
 /** Conversation keys: a channel, one user's DMs (both directions), or one pair's DMs. */
 export const channelKey = (channel: string) => `p ${channel}`;
 export const userDmsKey = (user: string) => `u ${user}`;
 export const pairDmsKey = (a: string, b: string) => (a < b ? `d ${a} ${b}` : `d ${b} ${a}`);
+/** The replies of the thread whose root is the message `root` (a message id). */
+export const threadKey = (root: string) => `t ${root}`;
 
-/** Sequence lists per conversation, ascending. */
+/** What the index knows of one stored message besides its conversations. */
+export interface StoredMeta {
+  /** Its message id, `<authorKey>.<jti>`. */
+  id: string;
+  /** A reply: the message id of its thread's root. */
+  thread?: string;
+}
+
+/** Sequence lists per conversation, ascending, and each message's id and thread. */
 export class ConversationIndex {
   readonly #lists = new Map<string, number[]>();
   #size = 0;
+  /** Message id → sequence. */
+  readonly #ids = new Map<string, number>();
+  /** Sequence → id and thread; insertion order is stream order. */
+  readonly #meta = new Map<number, StoredMeta>();
+
+  /** Records the id (and thread) of the message at `seq`; a reply joins its thread's list. */
+  describe(seq: number, meta: StoredMeta): void {
+    this.#ids.set(meta.id, seq);
+    this.#meta.set(seq, meta);
+    if (meta.thread) this.add(threadKey(meta.thread), seq);
+  }
+
+  /** The sequence of the message `id`, if the index holds it. */
+  seqOf(id: string): number | undefined {
+    return this.#ids.get(id);
+  }
+
+  /** The id and thread of the message at `seq`, if known. */
+  metaOf(seq: number): StoredMeta | undefined {
+    return this.#meta.get(seq);
+  }
+
+  /** Forgets the id and thread of the message at `seq` (the stream no longer has it). */
+  forget(seq: number): void {
+    const meta = this.#meta.get(seq);
+    if (!meta) return;
+    this.#meta.delete(seq);
+    if (this.#ids.get(meta.id) === seq) this.#ids.delete(meta.id);
+    if (meta.thread) this.remove(threadKey(meta.thread), seq);
+  }
 
   /** Sequences held, over all conversations. */
   get size(): number {
@@ -54,8 +97,24 @@ export class ConversationIndex {
     return { seqs: list.slice(start, end), more: start > 0 };
   }
 
+  /** How many sequences of `key` are above `after` (unread counts). */
+  countAfter(key: string, after: number): number {
+    const list = this.#lists.get(key);
+    return list ? list.length - lowerBound(list, after + 1) : 0;
+  }
+
+  /** The newest sequence of `key`, or 0 when it has none. */
+  last(key: string): number {
+    const list = this.#lists.get(key);
+    return list?.[list.length - 1] ?? 0;
+  }
+
   /** Forgets every sequence below `first` (the stream's first sequence: older ones aged out). */
   pruneBefore(first: number): void {
+    for (const seq of this.#meta.keys()) {
+      if (seq >= first) break;
+      this.forget(seq);
+    }
     for (const [key, list] of this.#lists) {
       const i = lowerBound(list, first);
       if (i === 0) continue;
@@ -107,17 +166,21 @@ export function keysOf(storedSubject: string): string[] {
 export class IndexBuilder {
   /** Sequences per stored subject, ascending (one (conversation, sender) pair each). */
   readonly #subjects = new Map<string, number[]>();
+  /** User → the users it has DMs with (stale peers are dropped when asked for). */
+  readonly #peers = new Map<string, Set<string>>();
 
   constructor(
     readonly index: ConversationIndex,
     readonly perSubject: number,
   ) {}
 
-  /** Records one stored message. */
-  add(subject: string, seq: number): void {
+  /** Records one stored message (with its id and thread, from its headers, when it has them). */
+  add(subject: string, seq: number, meta?: StoredMeta): void {
     const keys = keysOf(subject);
     if (keys.length === 0) return; // not a v3 stored subject (e.g. a v2 message): never served
     for (const key of keys) this.index.add(key, seq);
+    if (keys.length === 3) this.#addPeers(subject);
+    if (meta) this.index.describe(seq, meta);
     let q = this.#subjects.get(subject);
     if (!q) {
       q = [];
@@ -127,7 +190,38 @@ export class IndexBuilder {
     while (q.length > this.perSubject) {
       const evicted = q.shift() as number;
       for (const key of keys) this.index.remove(key, evicted);
+      this.index.forget(evicted);
     }
+  }
+
+  #addPeers(storedDm: string): void {
+    const [recipient, sender] = storedDm.split(".").slice(-2) as [string, string];
+    for (const [a, b] of [
+      [recipient, sender],
+      [sender, recipient],
+    ] as const) {
+      let set = this.#peers.get(a);
+      if (!set) {
+        set = new Set();
+        this.#peers.set(a, set);
+      }
+      set.add(b);
+    }
+  }
+
+  /** How many sequences above `after` one stored subject (one conversation × one sender) holds. */
+  countAfterOf(subject: string, after: number): number {
+    const q = this.#subjects.get(subject);
+    return q ? q.length - lowerBound(q, after + 1) : 0;
+  }
+
+  /** The users `user` has DMs with that the index still holds (never `user` itself). */
+  dmPeersOf(user: string): string[] {
+    const set = this.#peers.get(user);
+    if (!set) return [];
+    for (const peer of set) if (this.index.last(pairDmsKey(user, peer)) === 0) set.delete(peer);
+    if (set.size === 0) this.#peers.delete(user);
+    return [...set];
   }
 
   /** Forgets everything below the stream's first sequence. */
@@ -139,7 +233,16 @@ export class IndexBuilder {
       if (i > 0) q.splice(0, i);
       if (q.length === 0) this.#subjects.delete(subject);
     }
+    for (const user of this.#peers.keys()) this.dmPeersOf(user); // drops peers aged out
   }
+}
+
+/** The id and thread root a stored message's headers give (the writer set them). */
+function metaOf(h: { get(k: string): string } | undefined): StoredMeta | undefined {
+  const id = h?.get(MSG_ID_HEADER);
+  if (!isMessageId(id)) return undefined;
+  const thread = h?.get(THREAD_HEADER);
+  return isMessageId(thread) ? { id, thread } : { id };
 }
 
 /** A read waiting for the index to reach a stream sequence. */
@@ -151,7 +254,8 @@ interface Waiter {
 /** Follows one stream into an index with a headers-only ordered consumer. */
 export class StreamFollower {
   readonly index = new ConversationIndex();
-  readonly #builder: IndexBuilder;
+  /** The per-sender and DM-peer bookkeeping (read state's unread counts use it). */
+  readonly builder: IndexBuilder;
   /** Resolves once the index holds every message that was in the stream at start. */
   readonly ready: Promise<void>;
   #markReady: () => void = () => {};
@@ -173,7 +277,7 @@ export class StreamFollower {
     readonly log: Logger,
     readonly pruneEveryMs = 60_000,
   ) {
-    this.#builder = new IndexBuilder(this.index, perSubject);
+    this.builder = new IndexBuilder(this.index, perSubject);
     this.ready = new Promise((resolve) => {
       this.#markReady = resolve;
     });
@@ -188,7 +292,7 @@ export class StreamFollower {
     this.#messages = messages;
     this.#done = (async () => {
       for await (const m of messages) {
-        this.#builder.add(m.subject, m.seq);
+        this.builder.add(m.subject, m.seq, metaOf(m.headers));
         this.#lastSeq = m.seq;
         if (this.#waiters.length > 0) this.#wake();
         if (m.info.pending === 0) this.#markReady();
@@ -203,6 +307,11 @@ export class StreamFollower {
         .catch((err: unknown) => this.log.warn("index prune failed", { stream: this.stream, err }));
     }, this.pruneEveryMs);
     this.#timer.unref?.();
+  }
+
+  /** The last stream sequence the index has seen. */
+  get lastSeq(): number {
+    return this.#lastSeq;
   }
 
   #wake(): void {
@@ -235,10 +344,22 @@ export class StreamFollower {
     });
   }
 
+  /**
+   * The sequence of the message `id`; when the index does not hold it yet, waits (at most
+   * `timeoutMs`) until it has caught up to the stream's last sequence: a client may name a
+   * message another replica stored a moment ago.
+   */
+  async find(id: string, timeoutMs = 2000): Promise<number | undefined> {
+    const seq = this.index.seqOf(id);
+    if (seq !== undefined) return seq;
+    await this.caughtUp(timeoutMs);
+    return this.index.seqOf(id);
+  }
+
   /** Drops what aged out of the stream (below its first sequence). */
   async prune(): Promise<void> {
     const info = await this.jsm.streams.info(this.stream);
-    this.#builder.pruneBefore(info.state.first_seq);
+    this.builder.pruneBefore(info.state.first_seq);
   }
 
   /** Stops the consumer and the prune timer. */

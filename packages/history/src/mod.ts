@@ -9,7 +9,8 @@ export {
   resolveHistoryConfig,
 } from "./config.ts";
 export { HistoryServiceError, type HistoryServiceErrorCode } from "./errors.ts";
-export { ConversationIndex, IndexBuilder, keysOf } from "./index.ts";
+export { type EventStats, EventWriter } from "./events.ts";
+export { ConversationIndex, IndexBuilder, keysOf, threadKey } from "./index.ts";
 export { silentLogger as silentLoggerForTests } from "./log.ts";
 export {
   migrateV2History,
@@ -28,10 +29,17 @@ export {
   type HistoryServiceOptions,
   startHistoryService,
 } from "./service.ts";
+export { MessageStates, stateKey } from "./state.ts";
 export {
   DEDUPE_WINDOW_SECONDS,
   ensureHistoryStores,
   historyStreamConfigs,
   type StoreOptions,
 } from "./streams.ts";
+export {
+  TYPING_INTERVAL_MS,
+  TYPING_TTL_SECONDS,
+  TypingRelay,
+  type TypingStats,
+} from "./typing-relay.ts";
 export { HistoryWriter, type WriterStats } from "./writer.ts";

@@ -3,10 +3,10 @@
 // far. Updates are compare-and-set on the key's revision, so two replicas charging the same
 // sender at once cannot both spend the last bytes; a loser re-reads and retries. Memory here is
 // one cached revision per sender seen today, dropped at the day's end.
-import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { QUOTA_BUCKET } from "@natschat/trust";
+import { isCasConflict } from "./kv-cas.ts";
 
 /** Default per-sender daily quota: 8 MiB (≈ 500 messages at the 16 KiB maximum). */
 export const DEFAULT_DAILY_QUOTA_BYTES = 8 * 1024 * 1024;
@@ -106,13 +106,4 @@ export class QuotaLedger {
     }
     throw new QuotaContentionError(sender);
   }
-}
-
-/** Another replica wrote the key first: its expected-last-sequence check failed. */
-function isCasConflict(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamWrongLastSequence ||
-      err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
-  );
 }

@@ -1,15 +1,20 @@
-// The history readers: chat.svc.history.posts and chat.svc.history.dms, endpoints of the micro
+// The history readers: chat.svc.history.posts, .dms and .thread, endpoints of the micro
 // service natschat-history on the ADMIN connection (chat users reach them through CHAT's
 // share:true import). Who asks is taken ONLY from the Nats-Request-Info header the server sets
 // on an imported request; a request that did not come through CHAT's import has no trustworthy
 // header (inside ADMIN nobody but the services may publish on chat.svc.>) and is refused. A page
 // is the index's last N sequences before `before`, whose bodies are fetched by sequence (direct
-// get, pipelined, from any replica), converted back to their live subjects.
+// get, pipelined, from any replica), converted back to their live subjects. Each message carries
+// its state (issue 13) when it has one — fetched only for the sequences the state bucket's watch
+// says have one, alongside the bodies — and a deleted message is a tombstone: its body is
+// withheld (no token), its state says by whom. A thread is the root and a page of the index's
+// `t <rootId>` list; a DM thread is served to its participants only.
 import type { DirectStreamAPI, StoredMsg } from "@nats-io/jetstream";
 import { headers } from "@nats-io/nats-core";
 import type { ServiceMsg } from "@nats-io/services";
 import {
   encodeHistoryPage,
+  encodeThreadPage,
   ForgedRequestInfoError,
   type HistoryErrorCode,
   type HistoryMessage,
@@ -17,16 +22,27 @@ import {
   historyLimit,
   isPublicKey,
   liveSubject,
+  type MessageState,
+  type MessageStore,
   parseChatSubject,
   parseHistoryDmsRequest,
   parseHistoryPostsRequest,
   parseRequestInfo,
+  parseThreadRequest,
   relayedByLeafnode,
   requestInfoText,
   serviceErrorHeaders,
 } from "@natschat/protocol";
-import { type ConversationIndex, channelKey, keysOf, pairDmsKey, userDmsKey } from "./index.ts";
+import {
+  type ConversationIndex,
+  channelKey,
+  keysOf,
+  pairDmsKey,
+  threadKey,
+  userDmsKey,
+} from "./index.ts";
 import type { Logger } from "./log.ts";
+import type { MessageStates } from "./state.ts";
 
 /** What the server says about an imported request's sender. */
 export interface Requester {
@@ -70,12 +86,39 @@ export function requesterOf(
   return { account: info.acc, user, viaLeafnode: relayedByLeafnode(info) };
 }
 
+/** Answers a service request with an outcome: the body, or the error headers. */
+export function respondWith(msg: ServiceMsg, outcome: ReadOutcome): void {
+  if (!msg.reply) return;
+  if (outcome.ok) {
+    msg.respond(outcome.body);
+    return;
+  }
+  const h = headers();
+  const pairs = serviceErrorHeaders(outcome.code, outcome.message);
+  for (const [k, v] of pairs.slice(2)) h.set(k, v);
+  const [[, status], [, description]] = pairs as [[string, string], [string, string]];
+  msg.respondError(Number(status), description, "", { headers: h });
+}
+
+/** One history store as the readers see it. */
+export interface ReadStore {
+  stream: string;
+  index: ConversationIndex;
+  /** Waits until the index holds what the stream held when called (at most a moment). */
+  caughtUp?: () => Promise<void>;
+}
+
+/** The read endpoints. */
+export type ReadEndpoint = "posts" | "dms" | "thread";
+
 /** Options of the readers. */
 export interface ReaderOptions {
   chatAccount: string;
   direct: DirectStreamAPI;
-  posts: { stream: string; index: ConversationIndex; caughtUp?: () => Promise<void> };
-  dms: { stream: string; index: ConversationIndex; caughtUp?: () => Promise<void> };
+  posts: ReadStore;
+  dms: ReadStore;
+  /** The message states (without: pages carry none). */
+  states?: MessageStates;
   /** Largest reply, bytes (the server's max_payload less room for headers). */
   maxReplyBytes: number;
   /** Reads served at once (default 64); beyond, UNAVAILABLE. */
@@ -93,9 +136,10 @@ export interface ReaderStats {
 
 /** The two read endpoints' logic, independent of NATS plumbing so tests can drive it. */
 export class HistoryReaders {
-  readonly stats: Record<"posts" | "dms", ReaderStats> = {
+  readonly stats: Record<ReadEndpoint, ReaderStats> = {
     posts: { ok: 0, errors: {} },
     dms: { ok: 0, errors: {} },
+    thread: { ok: 0, errors: {} },
   };
 
   #inFlight = 0;
@@ -105,7 +149,7 @@ export class HistoryReaders {
   constructor(readonly opts: ReaderOptions) {}
 
   /** Handles one request; every outcome is a reply. */
-  async handle(endpoint: "posts" | "dms", msg: ServiceMsg): Promise<void> {
+  async handle(endpoint: ReadEndpoint, msg: ServiceMsg): Promise<void> {
     let outcome: ReadOutcome;
     try {
       outcome = await this.read(endpoint, msg.data, requestInfoText(msg.headers));
@@ -120,20 +164,12 @@ export class HistoryReaders {
     const s = this.stats[endpoint];
     if (outcome.ok) s.ok++;
     else s.errors[outcome.code] = (s.errors[outcome.code] ?? 0) + 1;
-    if (!msg.reply) return;
-    if (outcome.ok) msg.respond(outcome.body);
-    else {
-      const h = headers();
-      const pairs = serviceErrorHeaders(outcome.code, outcome.message);
-      for (const [k, v] of pairs.slice(2)) h.set(k, v);
-      const [[, status], [, description]] = pairs as [[string, string], [string, string]];
-      msg.respondError(Number(status), description, "", { headers: h });
-    }
+    respondWith(msg, outcome);
   }
 
   /** Reads one page; refusals are outcomes, never exceptions. */
   async read(
-    endpoint: "posts" | "dms",
+    endpoint: ReadEndpoint,
     data: Uint8Array,
     requestInfo: string | undefined,
   ): Promise<ReadOutcome> {
@@ -157,8 +193,10 @@ export class HistoryReaders {
       try {
         if (endpoint === "posts") {
           const req = parseHistoryPostsRequest(data);
-          return await this.#page(this.opts.posts, channelKey(req.channel), req);
+          const page = await this.#page("posts", channelKey(req.channel), req);
+          return { ok: true, body: encodeHistoryPage(page) };
         }
+        if (endpoint === "thread") return await this.#thread(data, who);
         const req = parseHistoryDmsRequest(data);
         if (who.viaLeafnode) {
           throw new ReadRefusal(
@@ -167,7 +205,8 @@ export class HistoryReaders {
           );
         }
         const key = req.peer ? pairDmsKey(who.user, req.peer) : userDmsKey(who.user);
-        return await this.#page(this.opts.dms, key, req, who.user);
+        const page = await this.#page("dms", key, req, who.user);
+        return { ok: true, body: encodeHistoryPage(page) };
       } finally {
         this.#inFlight--;
         const left = (this.#perUser.get(who.user) ?? 1) - 1;
@@ -182,12 +221,56 @@ export class HistoryReaders {
     }
   }
 
+  /**
+   * A thread: its root (posts first, then DMs) and a page of its replies. A DM thread is its
+   * participants' only: anyone else gets an empty page, whatever the root is.
+   */
+  async #thread(data: Uint8Array, who: Requester): Promise<ReadOutcome> {
+    const req = parseThreadRequest(data);
+    const key = threadKey(req.root);
+    const holds = (store: MessageStore) => {
+      const index = this.opts[store].index;
+      return index.seqOf(req.root) !== undefined || index.page(key, undefined, 1).seqs.length > 0;
+    };
+    let store: MessageStore | undefined = (["posts", "dms"] as const).find(holds);
+    if (!store) {
+      // a root or reply stored a moment ago, perhaps by another replica
+      await Promise.all([this.opts.posts.caughtUp?.(), this.opts.dms.caughtUp?.()]);
+      store = (["posts", "dms"] as const).find(holds);
+    }
+    const empty = { ok: true as const, body: encodeThreadPage({ messages: [], more: false }) };
+    if (!store) return empty;
+    let participant: string | undefined;
+    if (store === "dms") {
+      if (who.viaLeafnode) {
+        throw new ReadRefusal(
+          "NO_IDENTITY",
+          "DM threads cannot tell who asks through an edge server yet: connect to a hub server",
+        );
+      }
+      participant = who.user;
+    }
+    const rootSeq = this.opts[store].index.seqOf(req.root);
+    let root: HistoryMessage | undefined;
+    if (rootSeq !== undefined) {
+      const sm = await this.#get(this.opts[store].stream, rootSeq);
+      const m = sm ? this.#toMessage(sm, participant) : undefined;
+      if (sm && !m && participant) return empty; // someone else's DM
+      if (m) root = (await this.#withStates(store, [m]))[0];
+    }
+    const page = await this.#page(store, key, req, participant);
+    // a DM thread all of whose messages are someone else's says nothing, not even "more"
+    if (participant && !root && page.messages.length === 0) return empty;
+    return { ok: true, body: encodeThreadPage({ ...(root ? { root } : {}), ...page }) };
+  }
+
   async #page(
-    store: { stream: string; index: ConversationIndex; caughtUp?: () => Promise<void> },
+    storeName: MessageStore,
     key: string,
     req: { before?: number; limit?: number },
     participant?: string,
-  ): Promise<ReadOutcome> {
+  ): Promise<{ messages: HistoryMessage[]; more: boolean }> {
+    const store = this.opts[storeName];
     const limit = historyLimit(req);
     // the newest page includes everything acked before the request (older pages are settled)
     if (req.before === undefined) await store.caughtUp?.();
@@ -201,7 +284,11 @@ export class HistoryReaders {
       const page = store.index.page(key, before, want);
       more = page.more;
       if (page.seqs.length === 0) break;
-      const got = await Promise.all(page.seqs.map((seq) => this.#get(store.stream, seq)));
+      // bodies and states in parallel; states only for the sequences that have one
+      const [got, states] = await Promise.all([
+        Promise.all(page.seqs.map((seq) => this.#get(store.stream, seq))),
+        this.#states(storeName, page.seqs),
+      ]);
       const found: HistoryMessage[] = [];
       for (const [i, sm] of got.entries()) {
         const seq = page.seqs[i] as number;
@@ -209,7 +296,7 @@ export class HistoryReaders {
           store.index.remove(key, seq); // aged out; its other keys are cleaned when read
           continue;
         }
-        const m = this.#toMessage(sm, participant);
+        const m = this.#toMessage(sm, participant, states.get(seq));
         if (m) found.push(m);
       }
       messages.unshift(...found);
@@ -217,13 +304,30 @@ export class HistoryReaders {
       if (!more) break;
     }
     // keep the reply under the payload limit: drop the oldest, and say there are more
+    const size = (m: HistoryMessage) =>
+      (m.token?.length ?? 0) +
+      m.subject.length +
+      80 +
+      (m.state ? JSON.stringify(m.state).length : 0);
     while (messages.length > 0) {
-      const bytes = 64 + messages.reduce((n, m) => n + m.token.length + m.subject.length + 80, 0);
+      const bytes = 64 + messages.reduce((n, m) => n + size(m), 0);
       if (bytes <= this.opts.maxReplyBytes) break;
       messages.shift();
       more = true;
     }
-    return { ok: true, body: encodeHistoryPage({ messages, more }) };
+    return { messages, more };
+  }
+
+  #states(store: MessageStore, seqs: number[]): Promise<Map<number, MessageState>> {
+    return this.opts.states?.readMany(store, seqs) ?? Promise.resolve(new Map());
+  }
+
+  async #withStates(store: MessageStore, messages: HistoryMessage[]): Promise<HistoryMessage[]> {
+    const states = await this.#states(
+      store,
+      messages.map((m) => m.seq),
+    );
+    return messages.map((m) => withState(m, states.get(m.seq)));
   }
 
   /** The stored message, or null when the stream no longer has it (direct get's "not found"). */
@@ -231,18 +335,30 @@ export class HistoryReaders {
     return this.opts.direct.getMessage(stream, { seq });
   }
 
-  #toMessage(sm: StoredMsg, participant: string | undefined): HistoryMessage | undefined {
+  #toMessage(
+    sm: StoredMsg,
+    participant: string | undefined,
+    state?: MessageState,
+  ): HistoryMessage | undefined {
     const s = parseChatSubject(sm.subject, { stored: true });
     if (!s || s.kind === "presence") return undefined;
     // defence in depth: a DM page holds only the requester's own conversations
     if (participant && s.kind === "dm" && s.recipient !== participant && s.sender !== participant)
       return undefined;
     if (keysOf(sm.subject).length === 0) return undefined;
-    return {
+    const m = {
       seq: sm.seq,
       subject: liveSubject(s),
       token: new TextDecoder().decode(sm.data),
       time: sm.time.toISOString(),
     };
+    return withState(m, state);
   }
+}
+
+/** The message with its state; a deleted one is a tombstone (its body withheld). */
+function withState(m: HistoryMessage, state: MessageState | undefined): HistoryMessage {
+  if (!state) return m;
+  if (state.deleted) return { seq: m.seq, subject: m.subject, time: m.time, state };
+  return { ...m, state };
 }

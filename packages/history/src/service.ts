@@ -1,18 +1,24 @@
 // The history service (natschat-history): one replica = a CHAT connection (role `history`: the
 // writer in the queue group natschat-history, the stores, the index followers, the reads by
-// sequence) and an ADMIN connection (role `history-api`: the micro service with the read
-// endpoints, listed by $SRV.PING/INFO/STATS). Replicas share the load; each keeps its own index.
+// sequence, the message events and their states) and an ADMIN connection (role `history-api`:
+// the micro service with the read endpoints and the admin's removal, listed by
+// $SRV.PING/INFO/STATS). Replicas share the load; each keeps its own index.
 // stop() drains: no new messages or requests, in-flight ones answered, connections closed.
 
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/nats-core";
-import { type Service, Svcm } from "@nats-io/services";
+import { type Service, type ServiceMsg, Svcm } from "@nats-io/services";
 import {
+  type BucketRule,
   CLOCK_SKEW_SECONDS,
   HISTORY_DMS_SUBJECT,
   HISTORY_POSTS_SUBJECT,
+  HISTORY_READSTATE_SUBJECT,
+  HISTORY_SEARCH_SUBJECT,
+  HISTORY_THREAD_SUBJECT,
+  MODERATION_SUBJECT,
   serviceErrorHeaders,
 } from "@natschat/protocol";
 import {
@@ -24,12 +30,17 @@ import {
   POSTS_STREAM,
 } from "@natschat/trust";
 import { HistoryServiceError } from "./errors.ts";
+import { EventWriter } from "./events.ts";
 import { StreamFollower } from "./index.ts";
 import { bounded, createLogger, type Logger, withRetries } from "./log.ts";
 import { v2MigrationPending } from "./migrate-v2.ts";
+import { startPersonal } from "./personal.ts";
 import { DEFAULT_DAILY_QUOTA_BYTES, QuotaLedger } from "./quota.ts";
 import { HistoryReaders } from "./readers.ts";
+import { ReplyThreads } from "./replies.ts";
+import { MessageStates } from "./state.ts";
 import { DEDUPE_WINDOW_SECONDS, ensureHistoryStores } from "./streams.ts";
+import { MessageTargets } from "./targets.ts";
 import { HistoryWriter } from "./writer.ts";
 
 const startupFailed = (message: string, cause: unknown) =>
@@ -58,6 +69,10 @@ export interface HistoryServiceOptions {
   dailyQuotaBytes?: number;
   /** Replay (= dedupe) window, seconds. */
   staleSeconds?: number;
+  /** Bytes of the state bucket above which reactions and edits wait (default 90 % of it). */
+  stateHighWaterBytes?: number;
+  /** Events of one sender accepted per replica (default 10 a second, 30 at once). */
+  eventsPerSender?: BucketRule;
   /** Create/update the stores at start (default true; a second replica may skip it). */
   ensureStores?: boolean;
   replicaId?: string;
@@ -70,6 +85,8 @@ export interface HistoryService {
   readonly id: string;
   readonly replicaId: string;
   readonly writer: HistoryWriter;
+  /** Message events (edit, react, delete) and admin removals. */
+  readonly events: EventWriter;
   readonly readers: HistoryReaders;
   /** The CHAT and ADMIN connections. */
   readonly chat: NatsConnection;
@@ -190,9 +207,31 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
         QuotaLedger.open(chat, { dailyBytes: opts.dailyQuotaBytes ?? DEFAULT_DAILY_QUOTA_BYTES }),
       startupFailed,
     );
-    const writer = new HistoryWriter(chat, js, quota, { staleSeconds, log });
+    const states = await withRetries(
+      "open the message states",
+      log,
+      () =>
+        MessageStates.open(chat, log, {
+          ...(opts.stateHighWaterBytes === undefined
+            ? {}
+            : { highWaterBytes: opts.stateHighWaterBytes }),
+        }),
+      startupFailed,
+    );
+    closers.push(() => states.stop());
+    await bounded(states.ready, 10_000);
+    const targets = new MessageTargets(followers, jsm.direct);
+    const replies = new ReplyThreads(chat, targets, states, log);
+    const writer = new HistoryWriter(chat, js, quota, { staleSeconds, replies, log });
     writer.start();
     closers.push(() => writer.stop());
+    const events = new EventWriter(chat, targets, states, quota, {
+      staleSeconds,
+      log,
+      ...(opts.eventsPerSender ? { perSender: opts.eventsPerSender } : {}),
+    });
+    events.start();
+    closers.push(() => events.stop());
 
     const admin = await connectAs(
       opts,
@@ -219,15 +258,33 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
         index: followers.dms.index,
         caughtUp: () => followers.dms.caughtUp(),
       },
+      states,
       maxReplyBytes: maxPayload - 4096,
       log,
     });
+    const personal = await withRetries(
+      "start read state, search and the typing relay",
+      log,
+      () =>
+        startPersonal({
+          chat,
+          jsm,
+          followers,
+          chatAccount: opts.chatAccount,
+          maxReplyBytes: maxPayload - 4096,
+          states: (store, seqs) => states.readMany(store, seqs),
+          log,
+        }),
+      startupFailed,
+    );
+    closers.push(() => personal.stop());
     const inflight = new Set<Promise<void>>();
     let draining = false;
     const svc = await new Svcm(admin).add({
       name: HISTORY_SERVICE_NAME,
       version: HISTORY_SERVICE_VERSION,
-      description: "natschat history: stores live posts and DMs, serves channel and DM history",
+      description:
+        "natschat history: stores live posts, DMs and message events; serves channel, DM and thread history, read state and search; relays typing",
       queue: HISTORY_QUEUE,
       metadata: { replica: replicaId },
       statsHandler: async (ep) => {
@@ -236,18 +293,28 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
           return {
             ...readers.stats[name],
             indexed: followers[name].index.size,
-            ...(name === "posts" ? { writer: writer.stats } : {}),
+            ...(name === "posts" ? { writer: writer.stats, typing: personal.typing.stats } : {}),
+            states: states.size[name],
           };
+        if (name === "thread") return readers.stats.thread;
+        if (name === "moderate") return events.stats;
+        if (name === "readstate") return personal.readStates.stats;
+        if (name === "search") return personal.search.stats;
         return null;
       },
     });
     closers.push(async () => {
       await svc.stop().catch(() => undefined);
     });
-    for (const [endpoint, subject] of [
-      ["posts", HISTORY_POSTS_SUBJECT],
-      ["dms", HISTORY_DMS_SUBJECT],
-    ] as const) {
+    const endpoints: [string, string, (msg: ServiceMsg) => Promise<void>][] = [
+      ["posts", HISTORY_POSTS_SUBJECT, (msg) => readers.handle("posts", msg)],
+      ["dms", HISTORY_DMS_SUBJECT, (msg) => readers.handle("dms", msg)],
+      ["thread", HISTORY_THREAD_SUBJECT, (msg) => readers.handle("thread", msg)],
+      ["moderate", MODERATION_SUBJECT, (msg) => events.moderate(msg)],
+      ["readstate", HISTORY_READSTATE_SUBJECT, (msg) => personal.readStates.handle(msg)],
+      ["search", HISTORY_SEARCH_SUBJECT, (msg) => personal.search.handle(msg)],
+    ];
+    for (const [endpoint, subject, handle] of endpoints) {
       svc.addEndpoint(endpoint, {
         subject,
         handler: (err, msg) => {
@@ -267,7 +334,7 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
             msg.respondError(Number(status), description, "", { headers: h });
             return;
           }
-          const task = readers.handle(endpoint, msg);
+          const task = handle(msg);
           inflight.add(task);
           void task.finally(() => inflight.delete(task));
         },
@@ -292,8 +359,11 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
         // still stop the process
         await bounded(svc.stop(), 2000);
         await bounded(writer.stop(), 2000);
+        await bounded(events.stop(), 2000);
+        await bounded(personal.stop(), 2000);
         await bounded(Promise.allSettled([...inflight]), 5000);
         await bounded(Promise.all(Object.values(followers).map((f) => f.stop())), 2000);
+        await bounded(states.stop(), 2000);
         for (const conn of [admin, chat]) {
           // a drain that could not finish in time is cut short
           if (!(await bounded(conn.drain(), 3000))) await conn.close();
@@ -308,6 +378,7 @@ export async function startHistoryService(opts: HistoryServiceOptions): Promise<
       id: svc.info().id,
       replicaId,
       writer,
+      events,
       readers,
       chat,
       admin,

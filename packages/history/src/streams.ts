@@ -1,6 +1,7 @@
 // The history stores of the CHAT account, owned by the history service: CHAT_POSTS and CHAT_DMS
-// on the stored subjects (chat.store.…, written only by the service), and the per-sender quota
-// bucket. Their sizes come from trust's jetstream-limits.ts, the one place the account limits
+// on the stored subjects (chat.store.…, written only by the service), the per-sender quota
+// bucket, the message-state bucket (natschat-state) and the read-state bucket (natschat-read,
+// issue 13). Their sizes come from trust's jetstream-limits.ts, the one place the account limits
 // are derived from, so a restart never asks for more than the account may hold.
 import {
   DiscardPolicy,
@@ -22,6 +23,10 @@ import {
   type HistoryStreamBudget,
   QUOTA_BUCKET,
   QUOTA_STORE,
+  READ_BUCKET,
+  READ_STORE,
+  STATE_BUCKET,
+  STATE_STORE,
 } from "@natschat/trust";
 import { HistoryServiceError } from "./errors.ts";
 
@@ -103,7 +108,7 @@ async function ensureStream(
 }
 
 /**
- * Creates the history streams and the quota bucket, or updates them to this version's config
+ * Creates the history streams, the quota, message-state and read-state buckets, or updates them to this version's config
  * (a protocol v2 stream moves to the stored subjects; its old messages stay, unread). First
  * checks that all of them fit the CHAT account's limits (TrustError JETSTREAM_BUDGET if not),
  * so nothing is made when one would not fit.
@@ -118,6 +123,24 @@ export async function ensureHistoryStores(nc: NatsConnection, opts: StoreOptions
     ttl: QUOTA_STORE.ttlSeconds * 1000,
     max_bytes: QUOTA_STORE.maxBytes,
     maxValueSize: QUOTA_STORE.maxMsgSize,
+    storage: StorageType.File,
+  });
+  // each user's read positions and mutes (read-state.ts)
+  await new Kvm(nc).create(READ_BUCKET, {
+    history: READ_STORE.history,
+    replicas: opts.replicas,
+    max_bytes: READ_STORE.maxBytes,
+    maxValueSize: READ_STORE.maxMsgSize,
+    storage: StorageType.File,
+  });
+  await new Kvm(nc).create(STATE_BUCKET, {
+    history: STATE_STORE.history,
+    replicas: opts.replicas,
+    // a state is written after its message was stored, so one not written for as long as the
+    // streams keep messages belongs to a message that aged out: it may go too
+    ttl: HISTORY_STREAMS.posts.maxAgeDays * 24 * 3600 * 1000,
+    max_bytes: STATE_STORE.maxBytes,
+    maxValueSize: STATE_STORE.maxMsgSize,
     storage: StorageType.File,
   });
 }

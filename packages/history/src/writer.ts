@@ -5,26 +5,32 @@
 // from here. Every check is the server side's: the subject's last token is the key the server
 // let publish there (user permissions), the signature must be that key's, a message is stored
 // once within the dedupe window and refused as STALE after it, and a sender's bytes per day are
-// bounded. Nothing a sender publishes can throw out of here: every outcome is a reply, counted.
+// bounded. A reply (a post or DM with `re`) is checked and threaded by replies.ts. Nothing a
+// sender publishes can throw out of here: every outcome is a reply, counted.
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { headers, type Msg, type NatsConnection, type Subscription } from "@nats-io/nats-core";
 import {
+  DM_TYPE,
   DMS_PREFIX,
   ENVELOPE_MAX_BYTES,
   EnvelopeVerifier,
   encodeStoreAck,
   type HistoryErrorCode,
   MSG_ID_HEADER,
+  POST_TYPE,
   POSTS_PREFIX,
   parseChatSubject,
   type StoreAck,
-  serviceErrorHeaders,
   storedSubject,
+  THREAD_HEADER,
 } from "@natschat/protocol";
 import { HISTORY_QUEUE } from "@natschat/trust";
+import { SenderLanes } from "./lanes.ts";
 import type { Logger } from "./log.ts";
 import type { QuotaLedger } from "./quota.ts";
+import type { ReplyThreads } from "./replies.ts";
+import { answerSender } from "./sender-reply.ts";
 import { DEDUPE_WINDOW_SECONDS } from "./streams.ts";
 
 /** Options of the writer. */
@@ -37,6 +43,8 @@ export interface WriterOptions {
   maxInFlightPerSender?: number;
   /** Recent acks remembered per replica, so a resend is not charged twice (default 10,000). */
   rememberAcks?: number;
+  /** Checks replies before they are stored and counts them after. */
+  replies: ReplyThreads;
   now?: () => number;
   log: Logger;
 }
@@ -67,12 +75,8 @@ export class HistoryWriter {
   readonly #quota: QuotaLedger;
   readonly #log: Logger;
   readonly #stale: number;
-  readonly #maxInFlight: number;
-  readonly #maxPerSender: number;
-  /** Messages in flight per sender; an entry lives only while its sender has some. */
-  readonly #perSender = new Map<string, number>();
-  /** The last message of each sender in flight: the next one waits for it. */
-  readonly #tails = new Map<string, Promise<void>>();
+  readonly #lanes: SenderLanes;
+  readonly #replies: ReplyThreads;
   readonly #remember: number;
   readonly #now: () => number;
   // The streams de-duplicate by Nats-Msg-Id; the verifier must not drop a resend as a replay
@@ -80,7 +84,6 @@ export class HistoryWriter {
   readonly #verifier = new EnvelopeVerifier({ maxReplayEntries: 0 });
   readonly #acks = new Map<string, StoreAck>();
   readonly #subs: Subscription[] = [];
-  readonly #inflight = new Set<Promise<void>>();
   readonly stats: WriterStats = {
     stored: 0,
     duplicates: 0,
@@ -95,8 +98,11 @@ export class HistoryWriter {
     this.#quota = quota;
     this.#log = opts.log;
     this.#stale = opts.staleSeconds ?? DEDUPE_WINDOW_SECONDS;
-    this.#maxInFlight = opts.maxInFlight ?? 256;
-    this.#maxPerSender = opts.maxInFlightPerSender ?? 32;
+    this.#lanes = new SenderLanes(opts.maxInFlight ?? 256, opts.maxInFlightPerSender ?? 32, (err) =>
+      // handle() answers every outcome itself; reaching here is a bug, never the sender's input
+      this.#log.error("writer failed", { err }),
+    );
+    this.#replies = opts.replies;
     this.#remember = opts.rememberAcks ?? 10_000;
     this.#now = opts.now ?? Date.now;
   }
@@ -122,35 +128,13 @@ export class HistoryWriter {
   #take(msg: Msg): void {
     // the sender is the subject's last token (the server let only that key publish there)
     const sender = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
-    const mine = this.#perSender.get(sender) ?? 0;
-    if (this.#inflight.size >= this.#maxInFlight || mine >= this.#maxPerSender) {
+    if (!this.#lanes.run(sender, () => this.handle(msg))) {
       this.#answer(msg, {
         ok: false,
         code: "UNAVAILABLE",
         message: "the history writer is busy; retry shortly",
       });
-      return;
     }
-    this.#perSender.set(sender, mine + 1);
-    // One sender's messages are handled one after another, in the order they arrived (NATS keeps
-    // a publisher's order): the stream stores them in the order they were said. Different
-    // senders still run side by side.
-    const previous = this.#tails.get(sender) ?? Promise.resolve();
-    const task = previous
-      .then(() => this.handle(msg))
-      .catch((err: unknown) => {
-        // handle() answers every outcome itself; reaching here is a bug, never the sender's input
-        this.#log.error("writer failed", { err });
-      });
-    this.#tails.set(sender, task);
-    this.#inflight.add(task);
-    void task.finally(() => {
-      this.#inflight.delete(task);
-      if (this.#tails.get(sender) === task) this.#tails.delete(sender);
-      const left = (this.#perSender.get(sender) ?? 1) - 1;
-      if (left > 0) this.#perSender.set(sender, left);
-      else this.#perSender.delete(sender);
-    });
   }
 
   /** Checks, charges, stores and answers one live message. */
@@ -194,6 +178,18 @@ export class HistoryWriter {
     const msgId = `${subject.sender}.${env.jti}`;
     const known = this.#acks.get(msgId);
     if (known) return { ok: true, ack: { ...known, duplicate: true } };
+    const re = env.type === POST_TYPE || env.type === DM_TYPE ? env.re : undefined;
+    let root: string | undefined;
+    if (re !== undefined) {
+      root = await this.#replies.rootOf(subject, re);
+      if (root === undefined) {
+        return refuse(
+          "NOT_FOUND",
+          "the message it replies to is not stored in this conversation; send it without the reply",
+          "reply-target",
+        );
+      }
+    }
     const charge = await this.#quota.charge(subject.sender, msg.data.length);
     if (!charge.ok) {
       return refuse(
@@ -206,6 +202,7 @@ export class HistoryWriter {
     try {
       const h = headers();
       h.set(MSG_ID_HEADER, msgId);
+      if (root !== undefined) h.set(THREAD_HEADER, root);
       const pa = await this.#js.publish(storedSubject(subject), msg.data, {
         headers: h,
         timeout: 5000,
@@ -218,6 +215,7 @@ export class HistoryWriter {
       throw err;
     }
     this.#rememberAck(msgId, ack);
+    if (root !== undefined && !ack.duplicate) await this.#replies.count(subject, root, msgId);
     return { ok: true, ack };
   }
 
@@ -237,29 +235,14 @@ export class HistoryWriter {
       else this.stats.stored++;
     } else this.stats.refused[outcome.code] = (this.stats.refused[outcome.code] ?? 0) + 1;
     if (!msg.reply) return;
-    // Answer only into the sender's own inbox: otherwise anyone could make this service publish
-    // acks into a third party's inbox (the service may answer any request once, by `resp`).
     const sender = parseChatSubject(msg.subject)?.sender;
-    if (!sender || !msg.reply.startsWith(`_INBOX_${sender}.`)) {
-      this.stats.unanswered++;
-      return;
-    }
-    try {
-      if (outcome.ok) msg.respond(encodeStoreAck(outcome.ack));
-      else {
-        const h = headers();
-        for (const [k, v] of serviceErrorHeaders(outcome.code, outcome.message)) h.set(k, v);
-        msg.respond("", { headers: h });
-      }
-    } catch (err) {
-      // the connection is closing: the sender's outbox retries
-      this.#log.debug("cannot answer", { err });
-    }
+    const reply = outcome.ok ? { ok: true as const, body: encodeStoreAck(outcome.ack) } : outcome;
+    if (!answerSender(msg, sender, reply, this.#log)) this.stats.unanswered++;
   }
 
   /** Stops taking messages and waits for those in flight. */
   async stop(): Promise<void> {
     for (const s of this.#subs) s.unsubscribe();
-    await Promise.allSettled([...this.#inflight]);
+    await this.#lanes.drain();
   }
 }

@@ -107,7 +107,7 @@ describe("history service", () => {
     const v = new EnvelopeVerifier();
     for (const m of page.value.messages) {
       expect(m.subject).toBe(subject);
-      expect((await v.verify(m.token, { subject: m.subject })).ok).toBe(true);
+      expect((await v.verify(m.token ?? "", { subject: m.subject })).ok).toBe(true);
     }
     const older = await posts(bobNc, { channel: "hist", before: seqs[0], limit: 10 });
     if (!older.ok) throw new Error(older.message);

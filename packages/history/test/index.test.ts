@@ -6,6 +6,7 @@ import {
   IndexBuilder,
   requesterOf,
   silentLoggerForTests,
+  threadKey,
 } from "@natschat/history";
 import { describe, expect, it } from "vitest";
 
@@ -57,6 +58,29 @@ describe("IndexBuilder: the index holds what the stream holds", () => {
     expect(ix.size).toBe(3 + 3 + 3);
   });
 
+  it("knows each message by id and lists threads; forgets both when the stream drops the message", () => {
+    const ix = new ConversationIndex();
+    const b = new IndexBuilder(ix, 2);
+    const root = `${v}.root`;
+    b.add(`chat.store.posts.NATS.${v}`, 1, { id: root });
+    b.add(`chat.store.posts.NATS.${u}`, 2, { id: `${u}.a`, thread: root });
+    b.add(`chat.store.posts.NATS.${w}`, 3, { id: `${w}.b`, thread: root });
+    expect(ix.seqOf(root)).toBe(1);
+    expect(ix.metaOf(2)).toEqual({ id: `${u}.a`, thread: root });
+    expect(ix.page(threadKey(root), undefined, 10).seqs).toEqual([2, 3]);
+    // u's reply is evicted by u's later posts (per-subject limit 2): its id and thread entry go
+    b.add(`chat.store.posts.NATS.${u}`, 4, { id: `${u}.c` });
+    b.add(`chat.store.posts.NATS.${u}`, 5, { id: `${u}.d` });
+    expect(ix.seqOf(`${u}.a`)).toBeUndefined();
+    expect(ix.page(threadKey(root), undefined, 10).seqs).toEqual([3]);
+    // aged out: the root and w's reply
+    b.pruneBefore(4);
+    expect(ix.seqOf(root)).toBeUndefined();
+    expect(ix.metaOf(3)).toBeUndefined();
+    expect(ix.page(threadKey(root), undefined, 10).seqs).toEqual([]);
+    expect(ix.seqOf(`${u}.d`)).toBe(5);
+  });
+
   it("prunes below the stream's first sequence (aged out)", () => {
     const ix = new ConversationIndex();
     const b = new IndexBuilder(ix, 1000);
@@ -67,6 +91,34 @@ describe("IndexBuilder: the index holds what the stream holds", () => {
     expect(ix.page("p Old", undefined, 100).seqs).toEqual([11]);
     b.pruneBefore(12);
     expect(ix.size).toBe(0);
+  });
+});
+
+describe("unread counts and DM peers (read state)", () => {
+  const v = createUser().getPublicKey();
+  const w = createUser().getPublicKey();
+
+  it("counts after a position per conversation and per sender, and lists DM peers the index holds", () => {
+    const ix = new ConversationIndex();
+    const b = new IndexBuilder(ix, 1000);
+    b.add(`chat.store.posts.NATS.${v}`, 1);
+    b.add(`chat.store.posts.NATS.${u}`, 2);
+    b.add(`chat.store.posts.NATS.${v}`, 3);
+    expect(ix.countAfter("p NATS", 0)).toBe(3);
+    expect(ix.countAfter("p NATS", 1)).toBe(2);
+    expect(ix.countAfter("p NATS", 3)).toBe(0);
+    expect(ix.countAfter("p nowhere", 0)).toBe(0);
+    expect(b.countAfterOf(`chat.store.posts.NATS.${u}`, 1)).toBe(1);
+    expect(b.countAfterOf(`chat.store.posts.NATS.${u}`, 2)).toBe(0);
+    expect(ix.last("p NATS")).toBe(3);
+    b.add(`chat.store.dms.${u}.${v}`, 10);
+    b.add(`chat.store.dms.${w}.${u}`, 11);
+    b.add(`chat.store.dms.${u}.${u}`, 12); // a note to oneself: no peer
+    expect(b.dmPeersOf(u).sort()).toEqual([v, w].sort());
+    expect(b.dmPeersOf(v)).toEqual([u]);
+    b.pruneBefore(11); // the DM with v aged out
+    expect(b.dmPeersOf(u)).toEqual([w]);
+    expect(b.dmPeersOf(v)).toEqual([]);
   });
 });
 

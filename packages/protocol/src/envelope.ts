@@ -1,7 +1,9 @@
-// Signed chat messages in the talk's format: posts, DMs and presence are JWTs signed by the
-// sender's user nkey. Encoders build them; EnvelopeVerifier checks every received one and counts
-// what it drops. The sender-written `name` is only a claim: show the name the access service
-// issued for `iss` (see checkIssuedUserJwt), never `claimedName`.
+// Signed chat messages in the talk's format: posts, DMs, presence, message events (edit, react,
+// delete) and an admin's removal are JWTs signed by the sender's user nkey. Encoders build them;
+// EnvelopeVerifier checks every received one and counts what it drops. The sender-written `name`
+// is only a claim: show the name the access service issued for `iss` (see checkIssuedUserJwt),
+// never `claimedName`. An event names its target by the target's message id
+// (`<authorKey>.<jti>`, the Nats-Msg-Id it is stored under; see message-id.ts).
 import { fromUtf8 } from "./base64url.ts";
 import type { Signer } from "./ed25519.ts";
 import { EnvelopeError, JwtError } from "./errors.ts";
@@ -12,19 +14,39 @@ import {
   encodeJwt,
   randomJti,
 } from "./jwt.ts";
+import { isMessageId } from "./message-id.ts";
 import { normalizeName } from "./names.ts";
 import { isPublicKey } from "./nkey.ts";
-import { isValidChannel, parseChatSubject, validateChannel } from "./subjects.ts";
+import {
+  type Conv,
+  isValidChannel,
+  MODERATION_SUBJECT,
+  parseChatSubject,
+  parseEventSubject,
+  validateChannel,
+} from "./subjects.ts";
 
-/** `nats.type` of a channel post. */
 /** How far in the future a message's `iat` may be (clocks differ): a verifier's default. */
 export const CLOCK_SKEW_SECONDS = 30;
 
+/** `nats.type` of a channel post. */
 export const POST_TYPE = "chat-post";
 /** `nats.type` of a direct message. */
 export const DM_TYPE = "chat-dm";
 /** `nats.type` (and first-announce tag) of a presence announcement. */
 export const PRESENCE_TYPE = "chat-online";
+/** `nats.type` of an edit of one's own post or DM. */
+export const EDIT_TYPE = "chat-edit";
+/** `nats.type` of a reaction added to or removed from a message. */
+export const REACT_TYPE = "chat-react";
+/** `nats.type` of the deletion of one's own post or DM. */
+export const DELETE_TYPE = "chat-delete";
+/** `nats.type` of an admin's removal of any message (moderation). */
+export const MODERATE_TYPE = "chat-moderate";
+/** `sub` of a moderation token. */
+export const MODERATION_SUB = "moderation";
+/** Longest reaction, in UTF-16 units (an emoji with modifiers and joiners). */
+export const EMOJI_MAX_LENGTH = 16;
 /** `nats.version` of every envelope. */
 export const ENVELOPE_VERSION = 2;
 /** Lifetime of a presence announcement. */
@@ -55,6 +77,8 @@ export interface PostEnvelope extends EnvelopeBase {
   type: typeof POST_TYPE;
   channel: string;
   msg: string;
+  /** A reply: the message id (`<authorKey>.<jti>`) it answers. */
+  re?: string;
 }
 
 /** A verified direct message. */
@@ -63,6 +87,46 @@ export interface DmEnvelope extends EnvelopeBase {
   /** The recipient's user public key. */
   to: string;
   msg: string;
+  /** A reply: the message id (`<authorKey>.<jti>`) it answers. */
+  re?: string;
+}
+
+interface EventBase extends EnvelopeBase {
+  /** Where the target is: the channel, or the DM with `peer` (the other side, for the sender). */
+  conv: Conv;
+  /** The target's message id, `<authorKey>.<jti>`. */
+  target: string;
+}
+
+/** A verified edit: `msg` replaces the target's text (only its author may). */
+export interface EditEnvelope extends EventBase {
+  type: typeof EDIT_TYPE;
+  msg: string;
+}
+
+/** A verified reaction: `op` adds or removes the sender's `emoji` on the target. */
+export interface ReactEnvelope extends EventBase {
+  type: typeof REACT_TYPE;
+  emoji: string;
+  op: "add" | "remove";
+}
+
+/** A verified deletion of the target (only its author may). */
+export interface DeleteEnvelope extends EventBase {
+  type: typeof DELETE_TYPE;
+}
+
+/** A message event: what a sender may do to a stored message. */
+export type EventEnvelope = EditEnvelope | ReactEnvelope | DeleteEnvelope;
+
+/** A verified admin removal: signed by the admin's key, accepted only on MODERATION_SUBJECT. */
+export interface ModerateEnvelope extends EnvelopeBase {
+  type: typeof MODERATE_TYPE;
+  action: "remove";
+  /** The target's message id, `<authorKey>.<jti>`. */
+  target: string;
+  /** The target's store: channel posts or DMs. */
+  store: "posts" | "dms";
 }
 
 /** A verified presence announcement. */
@@ -77,7 +141,43 @@ export interface PresenceEnvelope extends EnvelopeBase {
 }
 
 /** Any verified chat message. */
-export type Envelope = PostEnvelope | DmEnvelope | PresenceEnvelope;
+export type Envelope =
+  | PostEnvelope
+  | DmEnvelope
+  | PresenceEnvelope
+  | EventEnvelope
+  | ModerateEnvelope;
+
+/** Whether an envelope is a message event (edit, react, delete). */
+export function isEventEnvelope(e: Envelope): e is EventEnvelope {
+  return e.type === EDIT_TYPE || e.type === REACT_TYPE || e.type === DELETE_TYPE;
+}
+
+/** Whether `emoji` may be a reaction: 1–16 UTF-16 units, no spaces or controls, not plain ASCII. */
+export function isValidEmoji(emoji: unknown): emoji is string {
+  return (
+    typeof emoji === "string" &&
+    emoji.length > 0 &&
+    emoji.length <= EMOJI_MAX_LENGTH &&
+    !/[\s\p{Cc}]/u.test(emoji) &&
+    [...emoji].some((c) => (c.codePointAt(0) ?? 0) > 0x7f)
+  );
+}
+
+function checkTarget(target: string): string {
+  if (!isMessageId(target)) {
+    throw new EnvelopeError("a target is a message id: <author key>.<jti>");
+  }
+  return target;
+}
+
+function convSub(conv: Conv): string {
+  if (conv.kind === "post") return validateChannel(conv.channel);
+  if (!isPublicKey(conv.peer, "U")) {
+    throw new EnvelopeError("a DM peer is a user public key (56 characters starting with 'U')");
+  }
+  return conv.peer;
+}
 
 function checkMsg(msg: string): string {
   if (typeof msg !== "string" || msg.length === 0) {
@@ -117,25 +217,94 @@ async function encodeEnvelope(
   return token;
 }
 
-/** Signs a post to `channel`; publish it on postSubject(channel, signer.publicKey). */
+/**
+ * Signs a post to `channel` (with `re`: a reply to that message id); publish it on
+ * postSubject(channel, signer.publicKey).
+ */
 export async function encodePost(
   signer: Signer,
-  p: { name: string; channel: string; msg: string; now?: number },
+  p: { name: string; channel: string; msg: string; re?: string; now?: number },
 ): Promise<string> {
-  const nats = { type: POST_TYPE, msg: checkMsg(p.msg) };
+  const nats = { type: POST_TYPE, msg: checkMsg(p.msg), ...reply(p.re) };
   return encodeEnvelope(signer, p.name, validateChannel(p.channel), nats, p.now ?? Date.now());
 }
 
-/** Signs a DM to the user key `to`; publish it on dmSubject(to, signer.publicKey). */
+/**
+ * Signs a DM to the user key `to` (with `re`: a reply to that message id); publish it on
+ * dmSubject(to, signer.publicKey).
+ */
 export async function encodeDm(
   signer: Signer,
-  p: { name: string; to: string; msg: string; now?: number },
+  p: { name: string; to: string; msg: string; re?: string; now?: number },
 ): Promise<string> {
   if (!isPublicKey(p.to, "U")) {
     throw new EnvelopeError("a DM goes to a user public key (56 characters starting with 'U')");
   }
-  const nats = { type: DM_TYPE, msg: checkMsg(p.msg) };
+  const nats = { type: DM_TYPE, msg: checkMsg(p.msg), ...reply(p.re) };
   return encodeEnvelope(signer, p.name, p.to, nats, p.now ?? Date.now());
+}
+
+function reply(re: string | undefined): { re?: string } {
+  return re === undefined ? {} : { re: checkTarget(re) };
+}
+
+/** Signs an edit of the sender's message `target` in `conv`; send it on eventSubject(conv, me). */
+export async function encodeEdit(
+  signer: Signer,
+  p: { name: string; conv: Conv; target: string; msg: string; now?: number },
+): Promise<string> {
+  const nats = { type: EDIT_TYPE, target: checkTarget(p.target), msg: checkMsg(p.msg) };
+  return encodeEnvelope(signer, p.name, convSub(p.conv), nats, p.now ?? Date.now());
+}
+
+/** Signs a reaction (`op` add or remove `emoji`) to `target` in `conv`. */
+export async function encodeReaction(
+  signer: Signer,
+  p: {
+    name: string;
+    conv: Conv;
+    target: string;
+    emoji: string;
+    op: "add" | "remove";
+    now?: number;
+  },
+): Promise<string> {
+  if (!isValidEmoji(p.emoji)) {
+    throw new EnvelopeError(
+      `a reaction is one emoji (at most ${EMOJI_MAX_LENGTH} characters, no spaces), not ${JSON.stringify(String(p.emoji).slice(0, 20))}`,
+    );
+  }
+  if (p.op !== "add" && p.op !== "remove") {
+    throw new EnvelopeError('a reaction is added ("add") or removed ("remove")');
+  }
+  const nats = { type: REACT_TYPE, target: checkTarget(p.target), emoji: p.emoji, op: p.op };
+  return encodeEnvelope(signer, p.name, convSub(p.conv), nats, p.now ?? Date.now());
+}
+
+/** Signs the deletion of the sender's message `target` in `conv`. */
+export async function encodeDelete(
+  signer: Signer,
+  p: { name: string; conv: Conv; target: string; now?: number },
+): Promise<string> {
+  const nats = { type: DELETE_TYPE, target: checkTarget(p.target) };
+  return encodeEnvelope(signer, p.name, convSub(p.conv), nats, p.now ?? Date.now());
+}
+
+/** Signs an admin's removal of `target` from `store`; send it on MODERATION_SUBJECT. */
+export async function encodeModeration(
+  signer: Signer,
+  p: { name: string; target: string; store: "posts" | "dms"; now?: number },
+): Promise<string> {
+  if (p.store !== "posts" && p.store !== "dms") {
+    throw new EnvelopeError('a removal names its store: "posts" or "dms"');
+  }
+  const nats = {
+    type: MODERATE_TYPE,
+    action: "remove",
+    target: checkTarget(p.target),
+    store: p.store,
+  };
+  return encodeEnvelope(signer, p.name, MODERATION_SUB, nats, p.now ?? Date.now());
 }
 
 /** Signs a presence announcement; publish it on presenceSubject(signer.publicKey) every 30 s. */
@@ -331,10 +500,32 @@ export class EnvelopeVerifier {
     switch (type) {
       case POST_TYPE:
         if (!isValidChannel(sub)) throw new Drop("wrong-type", "sub is not a channel name");
-        return { ...base, type, channel: sub, msg: this.#msg(nats) };
+        return { ...base, type, channel: sub, msg: this.#msg(nats), ...this.#re(nats) };
       case DM_TYPE:
         if (!isPublicKey(sub, "U")) throw new Drop("wrong-type", "sub is not a user public key");
-        return { ...base, type, to: sub, msg: this.#msg(nats) };
+        return { ...base, type, to: sub, msg: this.#msg(nats), ...this.#re(nats) };
+      case EDIT_TYPE:
+        return { ...base, ...this.#event(sub, nats), type, msg: this.#msg(nats) };
+      case REACT_TYPE: {
+        const emoji = need(nats, "emoji", "string", "nats.");
+        if (!isValidEmoji(emoji)) throw new Drop("wrong-type", "nats.emoji is not one emoji");
+        const op = need(nats, "op", "string", "nats.");
+        if (op !== "add" && op !== "remove") {
+          throw new Drop("wrong-type", 'nats.op must be "add" or "remove"');
+        }
+        return { ...base, ...this.#event(sub, nats), type, emoji, op };
+      }
+      case DELETE_TYPE:
+        return { ...base, ...this.#event(sub, nats), type };
+      case MODERATE_TYPE: {
+        if (sub !== MODERATION_SUB) throw new Drop("wrong-type", `sub must be "${MODERATION_SUB}"`);
+        if (nats.action !== "remove") throw new Drop("wrong-type", 'nats.action must be "remove"');
+        const store = need(nats, "store", "string", "nats.");
+        if (store !== "posts" && store !== "dms") {
+          throw new Drop("wrong-type", 'nats.store must be "posts" or "dms"');
+        }
+        return { ...base, type, action: "remove", target: this.#target(nats, "target"), store };
+      }
       case PRESENCE_TYPE: {
         const exp = Math.min(need(p, "exp", "number") as number, iat + this.#maxPresenceTtl);
         const tags = nats.tags ?? [];
@@ -350,6 +541,24 @@ export class EnvelopeVerifier {
       default:
         throw new Drop("unknown-type", `nats.type ${JSON.stringify(type).slice(0, 40)} is unknown`);
     }
+  }
+
+  #target(nats: Fields, key: string): string {
+    const target = need(nats, key, "string", "nats.") as string;
+    if (!isMessageId(target)) throw new Drop("wrong-type", `nats.${key} is not a message id`);
+    return target;
+  }
+
+  #re(nats: Fields): { re?: string } {
+    return nats.re === undefined ? {} : { re: this.#target(nats, "re") };
+  }
+
+  #event(sub: string, nats: Fields): { conv: Conv; target: string } {
+    let conv: Conv;
+    if (isValidChannel(sub)) conv = { kind: "post", channel: sub };
+    else if (isPublicKey(sub, "U")) conv = { kind: "dm", peer: sub };
+    else throw new Drop("wrong-type", "sub is neither a channel name nor a user public key");
+    return { conv, target: this.#target(nats, "target") };
   }
 
   #msg(nats: Fields): string {
@@ -386,6 +595,24 @@ export class EnvelopeVerifier {
    */
   #checkSubject(e: Envelope, subject: string | undefined): void {
     if (subject === undefined) return;
+    if (e.type === MODERATE_TYPE) {
+      // the server lets only the admin role publish there; the signature says which admin
+      if (subject !== MODERATION_SUBJECT) throw this.#wrongSubject(e, subject);
+      return;
+    }
+    if (isEventEnvelope(e)) {
+      const ev = parseEventSubject(subject);
+      const same =
+        ev !== undefined &&
+        (ev.conv.kind === "post"
+          ? e.conv.kind === "post" && e.conv.channel === ev.conv.channel
+          : e.conv.kind === "dm" && e.conv.peer === ev.conv.peer);
+      if (!same) throw this.#wrongSubject(e, subject);
+      if (ev.sender !== e.iss) {
+        throw new Drop("signer-mismatch", "the signer is not the key the subject names");
+      }
+      return;
+    }
     const s = parseChatSubject(subject);
     const kind = e.type === POST_TYPE ? "post" : e.type === DM_TYPE ? "dm" : "presence";
     const where =
@@ -393,15 +620,17 @@ export class EnvelopeVerifier {
       s.kind !== kind ||
       (s.kind === "post" && e.type === POST_TYPE && s.channel !== e.channel) ||
       (s.kind === "dm" && e.type === DM_TYPE && s.recipient !== e.to);
-    if (where) {
-      throw new Drop(
-        "wrong-subject",
-        `a ${e.type} arrived on ${subject.slice(0, 120)}, which is not its subject`,
-      );
-    }
+    if (where) throw this.#wrongSubject(e, subject);
     if (s.sender !== e.iss) {
       throw new Drop("signer-mismatch", "the signer is not the key the subject names");
     }
+  }
+
+  #wrongSubject(e: Envelope, subject: string): Drop {
+    return new Drop(
+      "wrong-subject",
+      `a ${e.type} arrived on ${subject.slice(0, 120)}, which is not its subject`,
+    );
   }
 
   #checkReplay(id: string): void {

@@ -4,8 +4,10 @@
 // Encoders and parsers only, no I/O: the service and the clients share them, and every parser
 // rejects what it cannot type at the edge.
 import { HistoryWireError } from "./errors.ts";
+import { type MessageState, parseMessageState } from "./message-state.ts";
 import { isPublicKey } from "./nkey.ts";
 import { isValidChannel, parseChatSubject, SERVICE_ERROR_HEADER } from "./subjects.ts";
+import { bad, jsonObject, onlyKeys, optSeq } from "./wire-json.ts";
 
 /** Messages in a page when the request names no limit. */
 export const HISTORY_DEFAULT_LIMIT = 100;
@@ -36,6 +38,12 @@ export const HistoryErrorCodes = {
   UNAVAILABLE: "UNAVAILABLE",
   /** A fault of the service; details are in its log. */
   INTERNAL: "INTERNAL",
+  /** The event's target (or a reply's) is not a stored message of that conversation. */
+  NOT_FOUND: "NOT_FOUND",
+  /** The sender may not do that to the target (edit or delete another's message, react in another's DM). */
+  FORBIDDEN: "FORBIDDEN",
+  /** The target holds as many reactions as it may (distinct emoji or in all). */
+  LIMIT: "LIMIT",
 } as const;
 
 /** One of HistoryErrorCodes. */
@@ -51,6 +59,9 @@ export const HISTORY_ERROR_STATUS: Record<HistoryErrorCode, number> = {
   STORE_FULL: 507,
   UNAVAILABLE: 503,
   INTERNAL: 500,
+  NOT_FOUND: 404,
+  FORBIDDEN: 403,
+  LIMIT: 422,
 };
 
 /** Request of chat.svc.history.posts: the newest `limit` posts of `channel` before seq `before`. */
@@ -73,10 +84,15 @@ export interface HistoryMessage {
   seq: number;
   /** The LIVE subject (`chat.KUBECON.…`), so a client verifies it as a live message. */
   subject: string;
-  /** The signed envelope, as the sender published it. */
-  token: string;
+  /**
+   * The signed envelope, as the sender published it; absent only for a deleted message (a
+   * tombstone: `state.deleted` says by whom), whose body the service withholds.
+   */
+  token?: string;
   /** When the stream stored it (ISO 8601). */
   time: string;
+  /** Its current state (edit, deletion, reactions, replies), when it has one. */
+  state?: MessageState;
 }
 
 /** A page of history: oldest first; `more` when older messages exist before the first. */
@@ -107,47 +123,6 @@ export type Parsed<T> = { ok: true; value: T } | ({ ok: false } & ServiceErrorRe
 export interface WireMsg {
   data: Uint8Array | string;
   header?: (name: string) => string | undefined;
-}
-
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
-function bad(message: string): never {
-  throw new HistoryWireError("BAD_REQUEST", message);
-}
-
-function jsonObject(data: Uint8Array | string, max: number, what: string): Record<string, unknown> {
-  if (data.length > max) bad(`${what} is ${data.length} bytes, the limit is ${max}`);
-  let text: string;
-  try {
-    text = typeof data === "string" ? data : decoder.decode(data);
-  } catch (err) {
-    throw new HistoryWireError("BAD_REQUEST", `${what} is not UTF-8`, { cause: err });
-  }
-  let value: unknown;
-  try {
-    value = text.trim() === "" ? {} : JSON.parse(text);
-  } catch (err) {
-    throw new HistoryWireError("BAD_REQUEST", `${what} is not JSON`, { cause: err });
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    bad(`${what} must be a JSON object`);
-  return value as Record<string, unknown>;
-}
-
-function onlyKeys(o: Record<string, unknown>, allowed: string[], what: string): void {
-  for (const k of Object.keys(o))
-    if (!allowed.includes(k))
-      bad(
-        `${what} has an unknown field ${JSON.stringify(k.slice(0, 40))}; use ${allowed.join(", ")}`,
-      );
-}
-
-function optSeq(o: Record<string, unknown>, key: string): number | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1)
-    bad(`${key} must be a stream sequence (a whole number ≥ 1)`);
-  return v;
 }
 
 function optLimit(o: Record<string, unknown>): number | undefined {
@@ -208,8 +183,8 @@ export function encodeHistoryPage(page: HistoryPage): string {
   return JSON.stringify(page);
 }
 
-/** Largest page a client accepts: 200 envelopes of at most 16 KiB, plus framing. */
-const PAGE_MAX_BYTES = HISTORY_MAX_LIMIT * (16_384 + 512);
+/** Largest page (history or thread) a client accepts: 200 envelopes of at most 16 KiB, plus framing. */
+export const PAGE_MAX_BYTES = HISTORY_MAX_LIMIT * (16_384 + 512);
 
 /** Parses a history reply: a page, or the service's error. Never throws for a bad reply. */
 export function parseHistoryReply(msg: WireMsg): Parsed<HistoryPage> {
@@ -219,21 +194,7 @@ export function parseHistoryReply(msg: WireMsg): Parsed<HistoryPage> {
     const o = jsonObject(msg.data, PAGE_MAX_BYTES, "a history page");
     if (!Array.isArray(o.messages) || typeof o.more !== "boolean")
       bad("a history page has messages[] and more");
-    const messages: HistoryMessage[] = [];
-    for (const m of o.messages as unknown[]) {
-      if (typeof m !== "object" || m === null) bad("a history message is not an object");
-      const r = m as Record<string, unknown>;
-      if (
-        typeof r.seq !== "number" ||
-        !Number.isSafeInteger(r.seq) ||
-        typeof r.subject !== "string" ||
-        parseChatSubject(r.subject) === undefined ||
-        typeof r.token !== "string" ||
-        typeof r.time !== "string"
-      )
-        bad("a history message needs seq, a chat subject, token and time");
-      messages.push({ seq: r.seq, subject: r.subject, token: r.token, time: r.time });
-    }
+    const messages = (o.messages as unknown[]).map(parseHistoryMessage);
     return { ok: true, value: { messages, more: o.more as boolean } };
   } catch (e) {
     if (!(e instanceof HistoryWireError)) throw e;
@@ -244,6 +205,34 @@ export function parseHistoryReply(msg: WireMsg): Parsed<HistoryPage> {
       message: `unreadable history reply: ${e.message}`,
     };
   }
+}
+
+/**
+ * Parses one message of a page (history or thread); throws HistoryWireError. A message without
+ * a token must be a tombstone (its state says it was deleted).
+ */
+export function parseHistoryMessage(m: unknown): HistoryMessage {
+  if (typeof m !== "object" || m === null) bad("a history message is not an object");
+  const r = m as Record<string, unknown>;
+  if (
+    typeof r.seq !== "number" ||
+    !Number.isSafeInteger(r.seq) ||
+    typeof r.subject !== "string" ||
+    parseChatSubject(r.subject) === undefined ||
+    typeof r.time !== "string"
+  )
+    bad("a history message needs seq, a chat subject and time");
+  const state = r.state === undefined ? undefined : parseMessageState(r.state);
+  if (r.state !== undefined && state === undefined) bad("a history message's state is not one");
+  if (typeof r.token !== "string" && (r.token !== undefined || !state?.deleted))
+    bad("a history message needs a token unless it was deleted");
+  return {
+    seq: r.seq,
+    subject: r.subject,
+    ...(typeof r.token === "string" ? { token: r.token } : {}),
+    time: r.time,
+    ...(state ? { state } : {}),
+  };
 }
 
 /** Encodes the writer's ack (the service side). */

@@ -16,6 +16,7 @@ export {
   verifyAccessRequest,
 } from "./access.ts";
 export { base64urlDecode, base64urlEncode } from "./base64url.ts";
+export { conversationName, parseConversationName } from "./conversation-name.ts";
 export { type Creds, formatCreds, parseCreds } from "./creds.ts";
 export {
   DIRECTORY_LOOKUP_MAX_KEYS,
@@ -52,18 +53,33 @@ export {
 } from "./ed25519.ts";
 export {
   CLOCK_SKEW_SECONDS,
+  DELETE_TYPE,
+  type DeleteEnvelope,
   DM_TYPE,
   type DmEnvelope,
   DROP_REASONS,
   type DropReason,
+  EDIT_TYPE,
+  type EditEnvelope,
+  EMOJI_MAX_LENGTH,
   ENVELOPE_MAX_BYTES,
   ENVELOPE_VERSION,
   type Envelope,
   EnvelopeVerifier,
   type EnvelopeVerifierOptions,
+  type EventEnvelope,
+  encodeDelete,
   encodeDm,
+  encodeEdit,
+  encodeModeration,
   encodePost,
   encodePresence,
+  encodeReaction,
+  isEventEnvelope,
+  isValidEmoji,
+  MODERATE_TYPE,
+  MODERATION_SUB,
+  type ModerateEnvelope,
   MSG_MAX_LENGTH,
   POST_TYPE,
   type PostEnvelope,
@@ -71,6 +87,8 @@ export {
   PRESENCE_TTL_SECONDS,
   PRESENCE_TYPE,
   type PresenceEnvelope,
+  REACT_TYPE,
+  type ReactEnvelope,
   type VerifyContext,
   type VerifyResult,
 } from "./envelope.ts";
@@ -95,6 +113,15 @@ export {
   WireFormatError,
 } from "./errors.ts";
 export {
+  type EventAck,
+  encodeUpdate,
+  type MessageStore,
+  type MessageUpdate,
+  parseEventReply,
+  parseUpdate,
+  UPDATE_MAX_BYTES,
+} from "./event-wire.ts";
+export {
   encodeHistoryDmsRequest,
   encodeHistoryPage,
   encodeHistoryPostsRequest,
@@ -110,8 +137,10 @@ export {
   type HistoryPage,
   type HistoryPostsRequest,
   historyLimit,
+  PAGE_MAX_BYTES,
   type Parsed,
   parseHistoryDmsRequest,
+  parseHistoryMessage,
   parseHistoryPostsRequest,
   parseHistoryReply,
   parseServiceError,
@@ -137,6 +166,20 @@ export {
   type VerifyJwtOptions,
   verifyJwt,
 } from "./jwt.ts";
+export { mentionOf, mentionsOf, splitMentions, type TextSegment } from "./mentions.ts";
+export { isMessageId, messageId, parseMessageId } from "./message-id.ts";
+export {
+  type ApplyResult,
+  addReply,
+  applyMessageEvent,
+  type DeletedBy,
+  encodeMessageState,
+  MAX_DISTINCT_REACTIONS,
+  MAX_REACTIONS,
+  type MessageState,
+  parseMessageState,
+  type TargetMessage,
+} from "./message-state.ts";
 export { isValidName, NAME_MAX_LENGTH, normalizeName } from "./names.ts";
 export {
   decodePublicKey,
@@ -160,6 +203,20 @@ export {
   presenceChangeSubject,
   SEQUENCE_HEADER,
 } from "./presence-wire.ts";
+export {
+  encodeReadState,
+  encodeReadStateRequest,
+  parseReadState,
+  parseReadStateReply,
+  parseReadStateRequest,
+  READ_STATE_MAX_CONVERSATIONS,
+  READ_STATE_REPLY_MAX_BYTES,
+  READ_STATE_REQUEST_MAX_BYTES,
+  type ReadPositions,
+  type ReadState,
+  type ReadStateRequest,
+  UNREAD_CAP,
+} from "./read-state-wire.ts";
 export {
   applyRegistryChange,
   encodeRegistryChange,
@@ -190,10 +247,27 @@ export {
   requestInfoText,
 } from "./request-info.ts";
 export {
+  encodeSearchPage,
+  encodeSearchRequest,
+  parseSearchReply,
+  parseSearchRequest,
+  SEARCH_CURSOR_MAX_LENGTH,
+  SEARCH_DEFAULT_LIMIT,
+  SEARCH_MAX_LIMIT,
+  SEARCH_QUERY_MAX_LENGTH,
+  SEARCH_REQUEST_MAX_BYTES,
+  SEARCH_SCAN_MAX,
+  type SearchHit,
+  type SearchPage,
+  type SearchRequest,
+} from "./search-wire.ts";
+export {
   ACCESS_SUBJECT,
   CHANNEL_MAX_LENGTH,
   CHAT_ROOT,
   type ChatSubject,
+  type Conv,
+  type ConvSubject,
   DEFAULT_CHANNELS,
   DIRECTORY_LOOKUP_SUBJECT,
   DIRECTORY_ONLINE_SUBJECT,
@@ -202,12 +276,18 @@ export {
   dmInboxWildcard,
   dmSentWildcard,
   dmSubject,
+  EVENTS_PREFIX,
+  eventSubject,
   HISTORY_DMS_SUBJECT,
   HISTORY_POSTS_SUBJECT,
+  HISTORY_READSTATE_SUBJECT,
+  HISTORY_SEARCH_SUBJECT,
   HISTORY_SUBJECTS,
+  HISTORY_THREAD_SUBJECT,
   inboxPrefixFor,
   isValidChannel,
   liveSubject,
+  MODERATION_SUBJECT,
   MSG_ID_HEADER,
   ONLINE_PREFIX,
   ONLINE_WILDCARD,
@@ -220,6 +300,8 @@ export {
   PROVISIONED_SUBJECT,
   PROVISIONED_UPDATES_SUBJECT,
   parseChatSubject,
+  parseEventSubject,
+  parseTypingSubject,
   postSubject,
   presenceSubject,
   REQUEST_INFO_HEADER,
@@ -232,5 +314,28 @@ export {
   storeDmSubject,
   storedSubject,
   storePostSubject,
+  TYPERS_PREFIX,
+  TYPERS_WILDCARD,
+  TYPING_PREFIX,
+  typersSubject,
+  typingSubject,
+  UPDATES_PREFIX,
+  UPDATES_WILDCARD,
+  USER_FEED_PREFIX,
+  type UserFeedKind,
+  updatesSubject,
+  userFeedSubject,
+  userFeedWildcard,
   validateChannel,
 } from "./subjects.ts";
+export {
+  encodeThreadPage,
+  encodeThreadRequest,
+  parseThreadReply,
+  parseThreadRequest,
+  THREAD_HEADER,
+  type ThreadPage,
+  type ThreadRequest,
+} from "./thread-wire.ts";
+export { type BucketRule, KeyedBuckets, TokenBucket } from "./token-bucket.ts";
+export { bad as badRequest, jsonObject, onlyKeys, optSeq } from "./wire-json.ts";

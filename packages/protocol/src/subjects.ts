@@ -42,6 +42,34 @@ export const POSTS_WILDCARD = `${POSTS_PREFIX}.*.*`;
 /** Prefix of direct messages: `chat.KUBECON.dms.<recipientKey>.<senderKey>`. */
 export const DMS_PREFIX = `${CHAT_ROOT}.dms`;
 
+/**
+ * Prefix of message events (edit, react, delete) sent as requests to the history writer:
+ * `chat.KUBECON.events.posts.<channel>.<senderKey>` and `chat.KUBECON.events.dms.<peerKey>.<senderKey>`.
+ * Only the writer subscribes; receivers learn the outcome from the updates below, never from
+ * the sender, so a rule the writer refuses is never shown.
+ */
+export const EVENTS_PREFIX = `${CHAT_ROOT}.events`;
+/** Updates of a channel's message states, published by the history service only. */
+export const UPDATES_PREFIX = `${CHAT_ROOT}.updates.posts`;
+/** Every channel's updates (a chat user's subscription). */
+export const UPDATES_WILDCARD = `${UPDATES_PREFIX}.*`;
+/**
+ * Typing signals from a user, to the history service's relay only:
+ * `chat.KUBECON.typing.posts.<channel>.<senderKey>`, `chat.KUBECON.typing.dms.<peerKey>.<senderKey>`.
+ */
+export const TYPING_PREFIX = `${CHAT_ROOT}.typing`;
+/** The relay's rate-limited typing signals of a channel: `chat.KUBECON.typers.posts.<channel>.<senderKey>`. */
+export const TYPERS_PREFIX = `${CHAT_ROOT}.typers.posts`;
+/** Every channel's typing signals (a chat user's subscription). */
+export const TYPERS_WILDCARD = `${TYPERS_PREFIX}.*.*`;
+/**
+ * A user's private feed, published by the history service only, readable only by that user:
+ * `.updates` (its DMs' message states), `.typing.<senderKey>` (DM typing), `.read` (its read state).
+ */
+export const USER_FEED_PREFIX = `${CHAT_ROOT}.user`;
+/** Admin removal of any message (a signed chat-moderate token); only the admin role may publish. */
+export const MODERATION_SUBJECT = "chat.mod.remove";
+
 /** Prefix of the stored posts (stream CHAT_POSTS), written only by the history service. */
 export const STORE_POSTS_PREFIX = "chat.store.posts";
 /** Prefix of the stored DMs (stream CHAT_DMS), written only by the history service. */
@@ -55,6 +83,12 @@ export const HISTORY_SUBJECTS = `${SERVICE_ROOT}.history.>`;
 export const HISTORY_POSTS_SUBJECT = `${SERVICE_ROOT}.history.posts`;
 /** The requester's own DM history: request `{peer?, before?, limit?}`. */
 export const HISTORY_DMS_SUBJECT = `${SERVICE_ROOT}.history.dms`;
+/** A thread: its root and the replies (see chat-wire.ts). */
+export const HISTORY_THREAD_SUBJECT = `${SERVICE_ROOT}.history.thread`;
+/** Search over the channels and the requester's own DMs, paged (see chat-wire.ts). */
+export const HISTORY_SEARCH_SUBJECT = `${SERVICE_ROOT}.history.search`;
+/** The requester's read positions and muted conversations (see chat-wire.ts). */
+export const HISTORY_READSTATE_SUBJECT = `${SERVICE_ROOT}.history.readstate`;
 /** Every directory endpoint (the ADMIN export and CHAT import). */
 export const DIRECTORY_SUBJECTS = `${SERVICE_ROOT}.directory.>`;
 /** Directory lookup: key → issued name and JWT (see directory-wire.ts). */
@@ -104,6 +138,80 @@ export function dmInboxWildcard(me: string): string {
 /** The DMs `me` sent, from any of its devices: `chat.KUBECON.dms.*.<me>`. */
 export function dmSentWildcard(me: string): string {
   return `${DMS_PREFIX}.*.${userKey(me, "the sender")}`;
+}
+
+/** A conversation as the protocol names it: a channel, or a DM with a peer (from one side). */
+export type Conv = { kind: "post"; channel: string } | { kind: "dm"; peer: string };
+
+function convTokens(conv: Conv): string {
+  return conv.kind === "post"
+    ? `posts.${validateChannel(conv.channel)}`
+    : `dms.${userKey(conv.peer, "a DM peer")}`;
+}
+
+/** Subject of a message event (edit, react, delete) by `senderKey` in `conv`. */
+export function eventSubject(conv: Conv, senderKey: string): string {
+  return `${EVENTS_PREFIX}.${convTokens(conv)}.${userKey(senderKey, "the sender")}`;
+}
+
+/** Subject of a typing signal by `senderKey` in `conv`. */
+export function typingSubject(conv: Conv, senderKey: string): string {
+  return `${TYPING_PREFIX}.${convTokens(conv)}.${userKey(senderKey, "the sender")}`;
+}
+
+/** The relay's typing signal of `senderKey` in `channel`. */
+export function typersSubject(channel: string, senderKey: string): string {
+  return `${TYPERS_PREFIX}.${validateChannel(channel)}.${userKey(senderKey, "the sender")}`;
+}
+
+/** The updates of `channel`'s message states. */
+export function updatesSubject(channel: string): string {
+  return `${UPDATES_PREFIX}.${validateChannel(channel)}`;
+}
+
+/** Everything on `userKey`'s private feed: `chat.KUBECON.user.<userKey>.>`. */
+export function userFeedWildcard(userKey_: string): string {
+  return `${USER_FEED_PREFIX}.${userKey(userKey_, "the user")}.>`;
+}
+
+/** What a private feed carries. */
+export type UserFeedKind = "updates" | "read" | { typing: string };
+
+/** One subject of `userKey`'s private feed. */
+export function userFeedSubject(userKey_: string, kind: UserFeedKind): string {
+  const tail =
+    typeof kind === "string" ? kind : `typing.${userKey(kind.typing, "the typing sender")}`;
+  return `${USER_FEED_PREFIX}.${userKey(userKey_, "the user")}.${tail}`;
+}
+
+/** An event or typing subject parsed: its conversation and its sender (the last token). */
+export interface ConvSubject {
+  conv: Conv;
+  sender: string;
+}
+
+function parseConvSubject(subject: string, prefix: string): ConvSubject | undefined {
+  if (typeof subject !== "string" || subject.length > 256) return undefined;
+  if (!subject.startsWith(`${prefix}.`)) return undefined;
+  const t = subject.slice(prefix.length + 1).split(".");
+  if (t.length !== 3) return undefined;
+  const [kind, where, sender] = t as [string, string, string];
+  if (!isPublicKey(sender, "U")) return undefined;
+  if (kind === "posts" && isValidChannel(where))
+    return { conv: { kind: "post", channel: where }, sender };
+  if (kind === "dms" && isPublicKey(where, "U"))
+    return { conv: { kind: "dm", peer: where }, sender };
+  return undefined;
+}
+
+/** Parses an event subject (`chat.KUBECON.events.…`); undefined for anything else. */
+export function parseEventSubject(subject: string): ConvSubject | undefined {
+  return parseConvSubject(subject, EVENTS_PREFIX);
+}
+
+/** Parses a typing subject (`chat.KUBECON.typing.…`); undefined for anything else. */
+export function parseTypingSubject(subject: string): ConvSubject | undefined {
+  return parseConvSubject(subject, TYPING_PREFIX);
 }
 
 /** Stored form of a post: `chat.store.posts.<channel>.<senderKey>`. */

@@ -158,7 +158,7 @@ export async function readHistoryAsUser(
         header: (k) => r.headers?.get(k) || undefined,
       });
       if (!page.ok) throw new Error(`history refused: ${page.code} ${page.message}`);
-      return { tokens: page.value.messages.map((m) => m.token), stop: () => history.stop() };
+      return { tokens: page.value.messages.map((m) => m.token ?? ""), stop: () => history.stop() };
     } catch (err) {
       if (!/no responders/i.test(String(err)) || Date.now() > deadline) {
         await history.stop();

@@ -1,5 +1,5 @@
 // The CHAT account's JetStream budget, in one place: the size of each store the history service
-// keeps (streams and the quota bucket), and the account limits derived from them × the most
+// keeps (streams, the quota, message-state and read-state buckets), and the account limits derived from them × the most
 // replicas any topology uses + headroom. The history service builds its stream configs from the
 // same figures, so the account limit can never again fall below what a restart re-creates
 // (1 GiB was below R3 × 2 × 256 MiB, and `up --topology cluster` failed on its own data dir).
@@ -12,7 +12,9 @@ import {
   ONLINE_BUCKET,
   POSTS_STREAM,
   QUOTA_BUCKET,
+  READ_BUCKET,
   REGISTRY_BUCKET,
+  STATE_BUCKET,
 } from "./permissions.ts";
 
 const MiB = 1024 * 1024;
@@ -64,6 +66,31 @@ export const QUOTA_STORE: StoreBudget & { ttlSeconds: number } = {
   ttlSeconds: 2 * 24 * 3600,
 };
 
+/**
+ * The message-state bucket (issue 13): one value per message that has a state (an edit, a
+ * deletion, reactions, replies), history 1. A state is at most one edit token and 500 reactions
+ * (< 64 KiB, UPDATE_MAX_BYTES); most are a few hundred bytes, so 64 MiB holds the state of
+ * far more messages than the two 256 MiB streams keep for long.
+ */
+export const STATE_STORE: StoreBudget & { history: number } = {
+  stream: `KV_${STATE_BUCKET}`,
+  maxBytes: 64 * MiB,
+  maxMsgSize: 64 * 1024,
+  history: 1,
+};
+
+/**
+ * The read-state bucket (issue 13): one value per user (read positions per conversation and the
+ * muted ones), history 1.
+ */
+export const READ_STORE: StoreBudget & { history: number } = {
+  stream: `KV_${READ_BUCKET}`,
+  maxBytes: 16 * MiB,
+  // ~70 bytes per conversation (`@<peer key>` and a sequence): room for several hundred
+  maxMsgSize: 64 * 1024,
+  history: 1,
+};
+
 /** The ADMIN account's store: the user registry bucket. */
 export const REGISTRY_STORE: StoreBudget = {
   stream: `KV_${REGISTRY_BUCKET}`,
@@ -97,7 +124,7 @@ function storeSum(stores: StoreBudget[]): number {
 }
 
 const STORES = {
-  CHAT: [HISTORY_STREAMS.posts, HISTORY_STREAMS.dms, QUOTA_STORE],
+  CHAT: [HISTORY_STREAMS.posts, HISTORY_STREAMS.dms, QUOTA_STORE, STATE_STORE, READ_STORE],
   ADMIN: [REGISTRY_STORE, ONLINE_STORE],
 } as const;
 

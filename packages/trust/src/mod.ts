@@ -18,7 +18,9 @@ export {
   MAX_REPLICAS,
   ONLINE_STORE,
   QUOTA_STORE,
+  READ_STORE,
   REGISTRY_STORE,
+  STATE_STORE,
   type StoreBudget,
 } from "./jetstream-limits.ts";
 export { nativeKeyPair } from "./native-keys.ts";
@@ -37,7 +39,9 @@ export {
   POSTS_STREAM,
   pushPermissions,
   QUOTA_BUCKET,
+  READ_BUCKET,
   REGISTRY_BUCKET,
+  STATE_BUCKET,
 } from "./permissions.ts";
 export {
   discoverServers,

@@ -7,8 +7,10 @@ import {
   DMS_PREFIX,
   dmInboxWildcard,
   dmSentWildcard,
+  EVENTS_PREFIX,
   HISTORY_SUBJECTS,
   inboxPrefixFor,
+  MODERATION_SUBJECT,
   ONLINE_BUCKET,
   ONLINE_WILDCARD,
   POSTS_PREFIX,
@@ -22,6 +24,13 @@ import {
   SERVICE_ROOT,
   STORE_DMS_PREFIX,
   STORE_POSTS_PREFIX,
+  TYPERS_PREFIX,
+  TYPERS_WILDCARD,
+  TYPING_PREFIX,
+  UPDATES_PREFIX,
+  UPDATES_WILDCARD,
+  USER_FEED_PREFIX,
+  userFeedWildcard,
 } from "@natschat/protocol";
 
 /** Name of the JetStream stream holding channel posts, and of the one holding DMs. */
@@ -33,6 +42,10 @@ export const REGISTRY_BUCKET = "natschat-users";
 export { ONLINE_BUCKET };
 /** The JetStream KV bucket (in CHAT) holding each sender's bytes stored today. */
 export const QUOTA_BUCKET = "natschat-quota";
+/** The JetStream KV bucket (in CHAT) holding each message's current state (edit, deletion, reactions, replies). */
+export const STATE_BUCKET = "natschat-state";
+/** The JetStream KV bucket (in CHAT) holding each user's read positions and muted conversations. */
+export const READ_BUCKET = "natschat-read";
 /** Queue group of the history service (writer in CHAT, readers in ADMIN). */
 export const HISTORY_QUEUE = "natschat-history";
 
@@ -96,7 +109,10 @@ export function adminPermissions(): Permissions {
     "$SRV.STATS.>",
   ];
   return {
-    pub: { allow: [PROVISIONED_SUBJECT, REVOKE_SUBJECT, ...srv], deny: [`${SERVICE_ROOT}.>`] },
+    pub: {
+      allow: [PROVISIONED_SUBJECT, REVOKE_SUBJECT, MODERATION_SUBJECT, ...srv],
+      deny: [`${SERVICE_ROOT}.>`],
+    },
     sub: { allow: [PROVISIONED_UPDATES_SUBJECT, ONLINE_WILDCARD, inbox("admin")], deny: [] },
   };
 }
@@ -122,9 +138,11 @@ export function pushPermissions(): Permissions {
 }
 
 /**
- * The history service's CHAT side (role `history`): takes the live posts and DMs in its queue
- * group, stores them under chat.store.>, owns the history streams and the quota bucket, and
- * answers each request once (`resp`). It is the only CHAT identity that writes the stores.
+ * The history service's CHAT side (role `history`): takes the live posts, DMs, message events and
+ * typing signals in its queue group, stores them under chat.store.>, owns the history streams and
+ * the quota, state and read-state buckets, publishes the message-state updates, the relayed typing
+ * signals and the users' private feeds, and answers each request once (`resp`). It is the only
+ * CHAT identity that writes the stores or those subjects.
  */
 export function historyPermissions(): Permissions {
   return {
@@ -134,6 +152,11 @@ export function historyPermissions(): Permissions {
         `${STORE_DMS_PREFIX}.>`,
         "$JS.API.>",
         `$KV.${QUOTA_BUCKET}.>`,
+        `$KV.${STATE_BUCKET}.>`,
+        `$KV.${READ_BUCKET}.>`,
+        `${UPDATES_PREFIX}.*`,
+        `${TYPERS_PREFIX}.>`,
+        `${USER_FEED_PREFIX}.*.>`,
         inbox("history"),
       ],
       // it never removes anything: the streams deny it too, this keeps a leaked creds file
@@ -141,7 +164,13 @@ export function historyPermissions(): Permissions {
       deny: ["$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.MSG.DELETE.>"],
     },
     sub: {
-      allow: [`${POSTS_PREFIX}.*.*`, `${DMS_PREFIX}.*.*`, inbox("history")],
+      allow: [
+        `${POSTS_PREFIX}.*.*`,
+        `${DMS_PREFIX}.*.*`,
+        `${EVENTS_PREFIX}.>`,
+        `${TYPING_PREFIX}.>`,
+        inbox("history"),
+      ],
       deny: [],
     },
     resp: { max: 1, ttl: 0 },
@@ -150,23 +179,30 @@ export function historyPermissions(): Permissions {
 
 /**
  * The history service's ADMIN side (role `history-api`): the read endpoints, reached by chat
- * users through CHAT's share:true import, and the micro-service protocol. It reads the stores
- * through the CHAT side, so it needs no JetStream API here.
+ * users through CHAT's share:true import, the admin's moderation endpoint, and the
+ * micro-service protocol. It reads the stores through the CHAT side, so it needs no JetStream
+ * API here.
  */
 export function historyApiPermissions(): Permissions {
   return {
     pub: { allow: ["$SRV.>", inbox("history-api")], deny: [] },
-    sub: { allow: [HISTORY_SUBJECTS, "$SRV.>", inbox("history-api")], deny: [] },
+    sub: {
+      allow: [HISTORY_SUBJECTS, MODERATION_SUBJECT, "$SRV.>", inbox("history-api")],
+      deny: [],
+    },
     resp: { max: 1, ttl: 0 },
   };
 }
 
 /**
- * A chat user, bound to its own key: it publishes presence, posts and DMs only on subjects whose
- * last token is its key (so the server proves the sender), reads posts, the presence feed (the
- * directory's changes of the online set, not everyone's heartbeats: issue 12) and its own DMs
- * (received, and sent from its other devices), and reaches history, the directory and renewal
- * as services. No JetStream API at all: the stores are written and read by the services.
+ * A chat user, bound to its own key: it publishes presence, posts, DMs, message events and typing
+ * signals only on subjects whose last token is its key (so the server proves the sender), reads
+ * posts, the presence feed (the directory's changes of the online set, not everyone's
+ * heartbeats: issue 12), its own DMs (received, and sent from its other devices), the channels'
+ * message-state updates and relayed typing signals, and its own private feed (issue 13), and
+ * reaches history, the directory and renewal as services. It cannot read anyone's events or raw
+ * typing signals (only the history service does), nor publish what the service publishes. No
+ * JetStream API at all: the stores are written and read by the services.
  */
 export function chatUserPermissions(userKey: string): Permissions {
   return {
@@ -175,6 +211,8 @@ export function chatUserPermissions(userKey: string): Permissions {
         presenceSubject(userKey),
         `${POSTS_PREFIX}.*.${userKey}`,
         `${DMS_PREFIX}.*.${userKey}`,
+        `${EVENTS_PREFIX}.*.*.${userKey}`,
+        `${TYPING_PREFIX}.*.*.${userKey}`,
         ACCESS_SUBJECT,
         HISTORY_SUBJECTS,
         DIRECTORY_SUBJECTS,
@@ -188,6 +226,9 @@ export function chatUserPermissions(userKey: string): Permissions {
         POSTS_WILDCARD,
         dmInboxWildcard(userKey),
         dmSentWildcard(userKey),
+        UPDATES_WILDCARD,
+        TYPERS_WILDCARD,
+        userFeedWildcard(userKey),
         inbox(userKey),
       ],
       deny: [],

@@ -13,7 +13,9 @@ import {
   loadTrust,
   MAX_REPLICAS,
   QUOTA_STORE,
+  READ_STORE,
   ROLES,
+  STATE_STORE,
   TrustError,
 } from "@natschat/trust";
 import { afterEach, describe, expect, it } from "vitest";
@@ -109,8 +111,13 @@ describe("initTrust", () => {
       (await loadTrust(dir)).accountJwts.CHAT,
     );
     const l = chat.nats.limits as Record<string, number>;
-    const stores =
-      HISTORY_STREAMS.posts.maxBytes + HISTORY_STREAMS.dms.maxBytes + QUOTA_STORE.maxBytes;
+    const stores = [
+      HISTORY_STREAMS.posts,
+      HISTORY_STREAMS.dms,
+      QUOTA_STORE,
+      STATE_STORE,
+      READ_STORE,
+    ].reduce((n, s) => n + s.maxBytes, 0);
     expect(l.disk_storage).toBeGreaterThanOrEqual(stores * MAX_REPLICAS);
     // was 1 GiB, below R3 × 2 × 256 MiB
     expect(l.disk_storage).toBeGreaterThan(3 * 2 * 256 * 1024 * 1024);

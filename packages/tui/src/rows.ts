@@ -8,16 +8,26 @@
 // Message text is someone else's: every control character (ESC, so no colors, cursor moves,
 // OSC 8 links or OSC 52 clipboard writes, and C1 controls) is shown as a visible '�', and a tab
 // as a space, before it reaches the terminal.
+// Around a message's text: a quote row above a reply ("↪ alice: first words…"), "(edited)", a
+// tombstone for a deleted message, and a row under it with its reactions and reply count
+// ("👍 2  🎉 1 · 2 replies"). Mentions are shown as "@name" in bold (yellow when they name me);
+// the styles are SGR codes added by chalk after the text was made printable, and wrap-ansi
+// carries them across wrapped rows.
 import type { MessageView } from "@natschat/client";
+import chalk from "chalk";
 import wrapAnsi from "wrap-ansi";
 
 /** One row of the message pane. */
 export interface Row {
   /** Unique and stable for React: the message id and the row's index in it. */
   key: string;
+  /** The id of the message this row belongs to (none: a separator). */
+  message?: string;
+  /** How the row is drawn: a message's own rows, its quote, its reactions, or a separator. */
+  kind: "body" | "quote" | "meta" | "separator";
   /** On a message's first row: its time and sender, as shown at the row's start. */
   head?: { time: string; name: string; mine: boolean; known: boolean };
-  /** The rest of the row (after the head and ": " on a first row). */
+  /** The rest of the row (after the head and ": " on a first row); may carry SGR styles. */
   text: string;
 }
 
@@ -49,35 +59,154 @@ export function printable(text: string): string {
   return text.replace(/\t/g, " ").replace(CONTROL, "\uFFFD");
 }
 
-const cache = new WeakMap<MessageView, { width: number; now: string; rows: Row[] }>();
+/** What a tombstone says. */
+export function tombstone(by: "author" | "admin"): string {
+  return by === "admin" ? "removed by an admin" : "message deleted";
+}
 
-/** The rows of one message at `width` cells (cached per message view and width). */
-export function rowsOf(m: MessageView, width: number, now: number): Row[] {
+/** The text of a message as typed (mentions as "@name"), to edit it. */
+export function plainText(m: MessageView): string {
+  return m.segments.map((s) => ("mention" in s ? `@${s.display}` : s.text)).join("");
+}
+
+/** The text of a message, printable, with its mentions styled and its edit mark. */
+function styledText(m: MessageView, me: string | undefined): string {
+  if (m.deleted) return chalk.dim.italic(tombstone(m.deleted));
+  const body = m.segments
+    .map((s) => {
+      if (!("mention" in s)) return printable(s.text);
+      const at = `@${printable(s.display)}`;
+      return s.mention === me ? chalk.bold.yellow(at) : chalk.bold(at);
+    })
+    .join("");
+  return m.edited ? `${body} ${chalk.dim("(edited)")}` : body;
+}
+
+/** "👍 2  🎉 1 · 2 replies", or "" when there is neither. */
+export function metaLine(m: MessageView): string {
+  const reactions = m.reactions.map((r) => {
+    const item = `${printable(r.emoji)} ${r.count}`;
+    return r.mine ? chalk.bold.cyan(item) : item;
+  });
+  const replies =
+    m.replies > 0 ? [chalk.dim(m.replies === 1 ? "1 reply" : `${m.replies} replies`)] : [];
+  return [reactions.join("  "), ...replies].filter((p) => p !== "").join(" · ");
+}
+
+/** The quote row of a reply: "↪ alice: first words…" (one row, cut by the pane). */
+export function quoteLine(m: MessageView): string | undefined {
+  const r = m.replyTo;
+  if (!r) return undefined;
+  if ("missing" in r) return "↪ original not available";
+  return `↪ ${printable(r.display)}: ${printable(r.excerpt)}`;
+}
+
+const cache = new WeakMap<
+  MessageView,
+  { width: number; now: string; me: string | undefined; quote: boolean; rows: Row[] }
+>();
+
+/**
+ * The rows of one message at `width` cells (cached per message view and width); mentions of
+ * `me` (a user key) stand out. A reply to `rootId` has no quote line (in its thread, it is
+ * under its root already).
+ */
+export function rowsOf(
+  m: MessageView,
+  width: number,
+  now: number,
+  me?: string,
+  rootId?: string,
+): Row[] {
   const time = stamp(m.time, now);
+  const quote = quoteLine(m);
+  const quoted = quote !== undefined && (rootId === undefined || m.replyTo?.id !== rootId);
   const hit = cache.get(m);
-  if (hit && hit.width === width && hit.now === time) return hit.rows;
+  if (hit && hit.width === width && hit.now === time && hit.me === me && hit.quote === quoted) {
+    return hit.rows;
+  }
   const head = `${time} ${m.display}`;
-  const lines = wrapAnsi(`${head}: ${printable(m.text)}`, Math.max(1, width), {
-    hard: true,
-    trim: true,
-  }).split("\n");
-  const rows = lines.map((line, i): Row => {
+  const cells = Math.max(1, width);
+  const lines = wrapAnsi(`${head}: ${styledText(m, me)}`, cells, { hard: true, trim: true }).split(
+    "\n",
+  );
+  const rows: Row[] = [];
+  if (quoted && quote !== undefined)
+    rows.push({ key: `${m.id}/q`, message: m.id, kind: "quote", text: quote });
+  lines.forEach((line, i) => {
     if (i === 0 && line.startsWith(`${head}:`)) {
-      return {
+      rows.push({
         key: `${m.id}/0`,
+        message: m.id,
+        kind: "body",
         head: { time, name: m.display, mine: m.mine, known: m.name !== undefined },
         text: line.slice(head.length + 1).trimStart(),
-      };
-    }
-    return { key: `${m.id}/${i}`, text: line };
+      });
+    } else rows.push({ key: `${m.id}/${i}`, message: m.id, kind: "body", text: line });
   });
-  cache.set(m, { width, now: time, rows });
+  const meta = metaLine(m);
+  if (meta !== "") {
+    wrapAnsi(`  ${meta}`, cells, { hard: true, trim: false })
+      .split("\n")
+      .forEach((line, i) => {
+        rows.push({ key: `${m.id}/m${i}`, message: m.id, kind: "meta", text: line });
+      });
+  }
+  cache.set(m, { width, now: time, me, quote: quoted, rows });
   return rows;
 }
 
-/** Every row of `messages`, oldest first. */
-export function messageRows(messages: readonly MessageView[], width: number, now: number): Row[] {
-  return messages.flatMap((m) => rowsOf(m, width, now));
+/** A separator row across the pane: "── new ───…". */
+export function separator(key: string, label: string, width: number): Row {
+  const lead = `── ${label} `;
+  return { key, kind: "separator", text: lead + "─".repeat(Math.max(2, width - lead.length)) };
+}
+
+/**
+ * Every row of `messages`, oldest first, with the "new" separator above `firstUnread` (the
+ * first message after the read position) when given; mentions of `me` stand out; replies to
+ * `rootId` (a thread's) without their quote line.
+ */
+export function messageRows(
+  messages: readonly MessageView[],
+  width: number,
+  now: number,
+  opts: { me?: string; firstUnread?: string; rootId?: string } = {},
+): Row[] {
+  return messages.flatMap((m) => {
+    const rows = rowsOf(m, width, now, opts.me, opts.rootId);
+    return m.id === opts.firstUnread ? [separator("new", "new", width), ...rows] : rows;
+  });
+}
+
+/** The first and last row of message `id` in `rows`, if it is there. */
+export function spanOf(
+  rows: readonly Row[],
+  id: string,
+): { first: number; last: number } | undefined {
+  const first = rows.findIndex((r) => r.message === id);
+  if (first < 0) return undefined;
+  let last = first;
+  while (rows[last + 1]?.message === id) last++;
+  return { first, last };
+}
+
+/**
+ * The top row that shows rows `span` in a pane of `height` that now starts at `top` (undefined:
+ * following the newest): unchanged when they are on screen already.
+ */
+export function topShowing(
+  total: number,
+  height: number,
+  top: number | undefined,
+  span: { first: number; last: number },
+): number | undefined {
+  const last = lastPageTop(total, height);
+  const start = top === undefined ? last : Math.min(Math.max(0, top), last);
+  let next = start;
+  if (span.last >= start + height) next = span.last - height + 1;
+  if (span.first < next) next = span.first;
+  return next >= last ? undefined : next;
 }
 
 /** The first row of the newest page: where a pane of `height` rows that follows the chat starts. */

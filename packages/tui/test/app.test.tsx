@@ -207,6 +207,9 @@ describe("model helpers", () => {
           messages: [],
           unread: 3,
           history: "loaded",
+          typing: [],
+          muted: false,
+          mentions: 0,
         },
       ],
     });

@@ -3,7 +3,7 @@
 // receiver is revoked, and its chat ends with the reason and a non-zero exit status.
 import { chmod, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { HistoryService } from "@natschat/history";
 import { freePort } from "@natschat/server";
@@ -26,32 +26,19 @@ import {
   revokeInAccountJwt,
 } from "@natschat/trust";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasTmux, paneRows, Tmux } from "./tmux.ts";
+import { chatCommand, hasTmux, paneRows, Tmux } from "./tmux.ts";
 
-const ROOT = resolve(import.meta.dirname, "../../..");
 const tmuxAvailable = hasTmux();
 if (!tmuxAvailable) console.warn("tmux is not installed: skipping the terminal end-to-end test");
 const tmux = new Tmux("e2e");
 
-/**
- * Starts `natschat chat --creds FILE --server URL` in a new tmux session called `name`, in a
- * 120x30 pane, started outside the repo, as a user would run it (JSX must still compile).
- */
+/** Starts the chat of `credsPath` in a new tmux session called `name`, in a 120x30 pane. */
 async function startChatPane(name: string, credsPath: string, server: string): Promise<void> {
-  const cmd = [
-    // as on a CI machine: Ink must still draw every frame (it drew nothing until exit there)
-    "CI=true",
-    "node",
-    join(ROOT, "bin/natschat.js"),
-    "chat",
-    "--dir",
-    stack.dir,
-    "--creds",
-    credsPath,
-    "--server",
-    server,
-  ].join(" ");
-  await tmux.start(name, cmd, { columns: 120, rows: 30, cwd: stack.dir });
+  await tmux.start(name, chatCommand(stack.dir, credsPath, server), {
+    columns: 120,
+    rows: 30,
+    cwd: stack.dir,
+  });
 }
 
 let stack: TestStack;

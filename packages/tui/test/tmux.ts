@@ -2,6 +2,7 @@
 // else's sessions): start a command in a pane of a given size, type into it, resize it, read the
 // screen, and wait for the screen (or the command's exit status) to show something.
 import { execFile, execFileSync } from "node:child_process";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
@@ -14,6 +15,18 @@ export function hasTmux(): boolean {
   } catch {
     return false;
   }
+}
+
+const ROOT = resolve(import.meta.dirname, "../../..");
+
+/**
+ * The shell command of `natschat chat --dir DIR --creds FILE --server URL`, as a user runs it
+ * (JSX must still compile), with CI set as on a CI machine: Ink must still draw every frame.
+ */
+export function chatCommand(dir: string, credsPath: string, server: string): string {
+  return ["CI=true", "node", join(ROOT, "bin/natschat.js"), "chat", "--dir", dir]
+    .concat(["--creds", credsPath, "--server", server])
+    .join(" ");
 }
 
 /** One private tmux server. */
@@ -94,6 +107,16 @@ export class Tmux {
       timeoutMs,
     );
     return Number(/natschat-exit=(\d+)/.exec(screen)?.[1]);
+  }
+
+  /**
+   * Whether the program in `name` rang the terminal bell (BEL) since the session started: tmux
+   * flags the window of a detached session that rang.
+   */
+  async rang(name: string): Promise<boolean> {
+    return (
+      (await this.cmd("display-message", "-p", "-t", name, "#{window_bell_flag}")).trim() === "1"
+    );
   }
 
   /** Ends this tmux server and everything running in it. */

@@ -1,5 +1,6 @@
-// Pure parts of the web app: the runtime-config parser, message grouping, the admin registry
-// parser and the bundle-size report; and the real build's first page load.
+// Pure parts of the web app: the runtime-config parser, message grouping, the composer's mention
+// and typing text, the admin registry parser and the bundle-size report; and the real build's
+// first page load.
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,8 +9,15 @@ import { parseRuntimeConfig, RuntimeConfigError } from "@natschat/web";
 import { createElement } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
+import {
+  applyMention,
+  editableText,
+  excerpt,
+  mentionQuery,
+} from "../src/app/chat/composer-text.ts";
 import { GROUP_GAP_MS, groupMessages, initials } from "../src/app/chat/grouping.ts";
 import { MessageText } from "../src/app/chat/rich-text.tsx";
+import { typingLine } from "../src/app/chat/typing-line.ts";
 import { checkTypedName } from "../src/app/welcome/name-hint.ts";
 import { ensureWebBuild } from "../src/server/build.ts";
 import { INITIAL_BUDGET_BYTES, measureBundle } from "../src/server/bundle-size.ts";
@@ -50,9 +58,14 @@ function msg(id: string, from: string, time: number, display = from): MessageVie
     name: display,
     display,
     text: id,
+    segments: [{ text: id }],
     time,
     mine: false,
     claimedOther: false,
+    edited: false,
+    reactions: [],
+    replies: 0,
+    mentionsMe: false,
   };
 }
 
@@ -84,6 +97,64 @@ describe("MessageText: links and a safe markdown subset", () => {
       expect(out, text).not.toMatch(/<(img|script|a href="javascript)/i);
       expect(out, text).not.toMatch(/href="(?!https?:)/);
     }
+  });
+});
+
+describe("mentions and typing in the composer", () => {
+  const KEY = `U${"A".repeat(55)}`;
+  it("finds the @prefix at the caret, only at a word's start", () => {
+    expect(mentionQuery("hi @al", 6)).toEqual({ start: 3, prefix: "al" });
+    expect(mentionQuery("@", 1)).toEqual({ start: 0, prefix: "" });
+    expect(mentionQuery("mail@al", 7)).toBeUndefined();
+    expect(mentionQuery("hi @al there", 12)).toBeUndefined();
+    expect(mentionQuery("hi @al there", 6)).toEqual({ start: 3, prefix: "al" });
+  });
+
+  it("puts the picked name in place of the prefix, with one space after it", () => {
+    const q = { start: 3, prefix: "al" };
+    expect(applyMention("hi @al", q, 6, "alice")).toEqual({ text: "hi @alice ", caret: 10 });
+    expect(applyMention("hi @al there", q, 6, "alice")).toEqual({
+      text: "hi @alice there",
+      caret: 10,
+    });
+  });
+
+  it("edits mentions as @name, and keeps a key whose name is unknown as it is stored", () => {
+    const segments = [
+      { text: "ask " },
+      { mention: KEY, display: "alice" },
+      { text: " or " },
+      { mention: KEY, display: "~UAAAA…AAAA" },
+    ];
+    expect(editableText({ segments })).toBe(`ask @alice or <@${KEY}>`);
+    expect(excerpt({ segments: [{ text: `${"x".repeat(100)}\n\ny` }] }, 10)).toBe("xxxxxxxxx…");
+  });
+
+  it("says who is typing", () => {
+    expect(typingLine([])).toBe("");
+    expect(typingLine(["alice"])).toBe("alice is typing…");
+    expect(typingLine(["alice", "bob"])).toBe("alice and bob are typing…");
+    expect(typingLine(["a", "b", "c"])).toBe("a, b and c are typing…");
+    expect(typingLine(["a", "b", "c", "d", "e"])).toBe("a, b and 3 others are typing…");
+  });
+
+  it("shows mentions as chips, marks the reader's, and keeps a hostile name text", () => {
+    const html = renderToStaticMarkup(
+      createElement(MessageText, {
+        text: "",
+        me: KEY,
+        segments: [
+          { text: "**hi** " },
+          { mention: KEY, display: "<img src=x>" },
+          { text: " and " },
+          { mention: `U${"B".repeat(55)}`, display: "bob" },
+        ],
+      }),
+    );
+    expect(html).toContain("<strong>hi</strong>");
+    expect(html).toContain(`<span class="mention self" title="${KEY}">@&lt;img src=x&gt;</span>`);
+    expect(html).toContain('<span class="mention" title="UBBB');
+    expect(html).not.toContain("<img");
   });
 });
 
@@ -132,6 +203,15 @@ describe("groupMessages", () => {
   it("starts a new group when a sender's shown name changes (its identity became known)", () => {
     const groups = groupMessages([msg("x1", "UA", t0, "~UAAAA…ZZZZ"), msg("x2", "UA", t0, "ada")]);
     expect(groups).toHaveLength(2);
+  });
+
+  it("starts a group at the 'new messages' line", () => {
+    const groups = groupMessages(
+      [msg("a1", "UA", t0), msg("a2", "UA", t0 + 1000), msg("a3", "UA", t0 + 2000)],
+      t0,
+      "a2",
+    );
+    expect(groups.map((g) => g.messages.map((m) => m.id))).toEqual([["a1"], ["a2", "a3"]]);
   });
 
   it("makes avatar initials", () => {

@@ -13,7 +13,10 @@ const PATHS = {
 
 export type IconName = keyof typeof PATHS;
 
-export function Icon(props: { name: IconName; size?: number; className?: string }) {
+/** An icon by name, or by its path (`d`: icons of a lazily loaded page stay in its chunk). */
+export function Icon(
+  props: ({ name: IconName } | { d: string }) & { size?: number; className?: string },
+) {
   const size = props.size ?? 18;
   return (
     <svg
@@ -25,7 +28,7 @@ export function Icon(props: { name: IconName; size?: number; className?: string 
       aria-hidden="true"
       focusable="false"
     >
-      <path d={PATHS[props.name]} />
+      <path d={"d" in props ? props.d : PATHS[props.name]} />
     </svg>
   );
 }

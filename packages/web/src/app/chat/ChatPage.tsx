@@ -1,27 +1,45 @@
-// The chat page: sidebar (channels, DMs, online list), message pane and composer, over the
-// shared ChatSession. A revoked or expired session ends here and sends the user to Welcome.
-// Slash commands (parsed by the shared parseCommand) run here and are never posted; Ctrl+K
-// opens the quick switcher; the conversation on screen is reopened after a reload.
+// The chat page: sidebar (channels, DMs, online list), message pane and composer, and a side
+// panel for a thread or search results, over the shared ChatSession. A revoked or expired
+// session ends here and sends the user to Welcome. Slash commands (parsed by the shared
+// parseCommand) run here and are never posted; Ctrl+K opens the quick switcher, Ctrl+Shift+F
+// the search box; the conversation on screen is reopened after a reload. What is done to a
+// message (reply, react, edit, delete, thread) is carried out here on the session.
 import {
   type ChatSession,
   type ChatSnapshot,
+  type MessageView,
   parseCommand,
   type SessionState,
 } from "@natschat/client";
-import { type KeyboardEvent, useEffect, useState } from "react";
+import {
+  type FormEvent,
+  type KeyboardEvent,
+  useCallback,
+  useEffect,
+  useRef,
+  useState,
+} from "react";
 import type { WebRuntimeConfig } from "../../config.ts";
 import { ConfirmDialog } from "../ConfirmDialog.tsx";
 import { Icon } from "../Icon.tsx";
 import type { StoredIdentity } from "../identity-store.ts";
 import { Composer } from "./Composer.tsx";
 import { ConnectionBadge } from "./ConnectionBadge.tsx";
+import { CHAT_ICONS } from "./chat-icons.ts";
 import { runCommand } from "./command-actions.ts";
+import { excerpt } from "./composer-text.ts";
 import { HelpDialog } from "./HelpDialog.tsx";
 import { loadLastConversation, saveLastConversation } from "./last-conversation.ts";
 import { MessageList } from "./MessageList.tsx";
+import type { MessageActions } from "./message-nav.ts";
+import { useNotifications } from "./notifications.ts";
 import { QuickSwitcher } from "./QuickSwitcher.tsx";
+import { type SearchHit, SearchPanel } from "./SearchPanel.tsx";
 import { Sidebar } from "./Sidebar.tsx";
+import { ThreadPanel } from "./ThreadPanel.tsx";
+import { typingLine } from "./typing-line.ts";
 import { useChatSession, useSnapshot } from "./use-session.ts";
+import "./chat-events.css";
 
 interface ChatPageProps {
   config: WebRuntimeConfig;
@@ -94,6 +112,16 @@ function selectedView(snap: ChatSnapshot) {
   return [...snap.channels, ...snap.dms].find((c) => c.id === snap.selected) ?? snap.channels[0];
 }
 
+/** "#KUBECON", or the name of the person of a DM ("@<key>"). */
+function whereOf(snap: ChatSnapshot, conversation: string): string {
+  if (conversation.startsWith("#")) return conversation;
+  const key = conversation.slice(1);
+  return snap.users.find((u) => u.key === key)?.display ?? conversation;
+}
+
+/** The longest search query the service takes. */
+const SEARCH_MAX = 100;
+
 function ChatScreen(props: {
   session: ChatSession;
   identity: StoredIdentity;
@@ -107,6 +135,16 @@ function ChatScreen(props: {
   const [confirmLogout, setConfirmLogout] = useState(false);
   const [dismissed, setDismissed] = useState<string>();
   const [dialog, setDialog] = useState<"help" | "switcher">();
+  const [replyTo, setReplyTo] = useState<{ conversation: string; message: MessageView }>();
+  const [confirmDelete, setConfirmDelete] = useState<MessageView>();
+  const [problem, setProblem] = useState<string>();
+  const [searchText, setSearchText] = useState("");
+  const [searchQuery, setSearchQuery] = useState<string>();
+  const [focusAfter, setFocusAfter] = useState<string>();
+  const composerInput = useRef<HTMLTextAreaElement>(null);
+  const searchInput = useRef<HTMLInputElement>(null);
+  const snapRef = useRef(snap);
+  snapRef.current = snap;
 
   // Reopen the conversation that was on screen before a reload (a DM is created for its peer).
   useEffect(() => {
@@ -123,12 +161,17 @@ function ChatScreen(props: {
     saveLastConversation(snap.me.key, snap.selected);
   }, [snap.me.key, snap.selected]);
 
-  // Ctrl+K (⌘K) opens the quick switcher from anywhere on the page.
+  // Ctrl+K (⌘K) opens the quick switcher, Ctrl+Shift+F goes to the search box, from anywhere.
   useEffect(() => {
     const onKey = (e: globalThis.KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "k") {
+      if (!(e.ctrlKey || e.metaKey)) return;
+      const key = e.key.toLowerCase();
+      if (key === "k" && !e.shiftKey) {
         e.preventDefault();
         setDialog("switcher");
+      } else if (key === "f" && e.shiftKey) {
+        e.preventDefault();
+        searchInput.current?.focus();
       }
     };
     window.addEventListener("keydown", onKey);
@@ -141,8 +184,38 @@ function ChatScreen(props: {
     }
   }, [snap.state, snap.reason, onEnded]);
 
+  const select = useCallback(
+    (id: string) => {
+      session.select(id);
+      setDrawer(false);
+    },
+    [session],
+  );
+  const where = useCallback((conversation: string) => whereOf(snapRef.current, conversation), []);
+  const notifications = useNotifications(session, select, where);
+  const searchPage = useCallback(
+    (q: string, cursor?: string) => session.search(q, cursor ? { cursor } : {}),
+    [session],
+  );
+
+  // A search result opens its conversation; the message gets the focus once it is on screen
+  // (tried again on each snapshot until it is).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `snap` re-runs it as messages arrive
+  useEffect(() => {
+    if (!focusAfter) return;
+    const line = document.querySelector<HTMLElement>(
+      `.messages [data-message-id="${CSS.escape(focusAfter)}"]`,
+    );
+    if (!line) return;
+    line.focus();
+    line.scrollIntoView({ block: "center" });
+    setFocusAfter(undefined);
+  }, [focusAfter, snap]);
+
   const view = selectedView(snap);
-  const unreadTotal = [...snap.channels, ...snap.dms].reduce((n, c) => n + c.unread, 0);
+  const all = [...snap.channels, ...snap.dms];
+  // Muted conversations do not count in the tab title (their badges still show in the list).
+  const unreadTotal = all.reduce((n, c) => n + (c.muted ? 0 : c.unread), 0);
   // The tab title shows unread messages, for a reader in another tab.
   useEffect(() => {
     document.title = unreadTotal > 0 ? `(${unreadTotal}) natschat` : "natschat";
@@ -150,11 +223,6 @@ function ChatScreen(props: {
       document.title = "natschat";
     };
   }, [unreadTotal]);
-  const all = [...snap.channels, ...snap.dms];
-  const select = (id: string) => {
-    session.select(id);
-    setDrawer(false);
-  };
   // Alt+↑ / Alt+↓ move between conversations; Escape closes the drawer on small screens.
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === "Escape" && drawer) setDrawer(false);
@@ -169,10 +237,53 @@ function ChatScreen(props: {
   if (!view) return null;
   const title = view.kind === "channel" ? `#${view.title}` : view.title;
   const notice = snap.notice !== dismissed ? snap.notice : undefined;
+  const disabled = snap.state === "closed" || ENDED.includes(snap.state);
+  const failed = (what: string) => (err: unknown) =>
+    setProblem(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+  const focusComposer = () => composerInput.current?.focus();
+  const openThread = (id: string) => {
+    setSearchQuery(undefined);
+    try {
+      session.openThread(id);
+    } catch (err) {
+      // a quote of a message this page does not hold (older than its history)
+      failed("The thread cannot be opened")(err);
+    }
+  };
+  const actions: MessageActions = {
+    reply: (m) => setReplyTo({ conversation: view.id, message: m }),
+    react: (m, emoji, on) => {
+      session.react(m.id, emoji, on).catch(failed("Reaction not saved"));
+    },
+    edit: (m, text) => session.edit(m.id, text),
+    remove: (m) => setConfirmDelete(m),
+    openThread,
+  };
+  const reply = replyTo?.conversation === view.id ? replyTo.message : undefined;
+  const thread = snap.thread;
+  const onSearch = (e: FormEvent) => {
+    e.preventDefault();
+    const q = searchText.trim();
+    if (q === "") return;
+    if (q.length > SEARCH_MAX) {
+      setProblem(`A search has at most ${SEARCH_MAX} characters; this one has ${q.length}.`);
+      return;
+    }
+    session.closeThread();
+    setSearchQuery(q);
+  };
+  const openHit = (hit: SearchHit) => {
+    select(hit.conversation);
+    setFocusAfter(hit.id);
+  };
+  const panel = thread !== undefined || searchQuery !== undefined;
 
   return (
     // biome-ignore lint/a11y/noStaticElementInteractions: page-wide keyboard shortcuts
-    <div className={`chat${drawer ? " drawer-open" : ""}`} onKeyDown={onKeyDown}>
+    <div
+      className={`chat${drawer ? " drawer-open" : ""}${panel ? " with-panel" : ""}`}
+      onKeyDown={onKeyDown}
+    >
       <aside className="sidebar" aria-label="Conversations" id="sidebar">
         <Sidebar
           snap={snap}
@@ -216,7 +327,46 @@ function ChatScreen(props: {
               {view.online ? "online" : "offline"}
             </span>
           ) : null}
+          <button
+            type="button"
+            className={`icon-button mute${view.muted ? " on" : ""}`}
+            aria-pressed={view.muted}
+            aria-label={`Mute ${title}`}
+            title={
+              view.muted
+                ? `${title} is muted: no notifications, not counted in the tab title`
+                : `Mute ${title}`
+            }
+            onClick={() => {
+              session.mute(view.id, !view.muted).catch(failed("Mute not saved"));
+            }}
+          >
+            <Icon d={view.muted ? CHAT_ICONS.bellOff : CHAT_ICONS.bell} />
+          </button>
           <span className="pane-spacer" />
+          {notifications.offer ? (
+            <span className="notify-offer">
+              <button type="button" className="primary small" onClick={notifications.enable}>
+                Enable notifications
+              </button>
+              <button type="button" className="link" onClick={notifications.dismiss}>
+                Not now
+              </button>
+            </span>
+          ) : null}
+          <search className="pane-search">
+            <form onSubmit={onSearch}>
+              <input
+                ref={searchInput}
+                type="search"
+                aria-label="Search messages"
+                placeholder="Search"
+                title="Search channels and your DMs (Ctrl+Shift+F)"
+                value={searchText}
+                onChange={(e) => setSearchText(e.target.value)}
+              />
+            </form>
+          </search>
           <ConnectionBadge state={snap.state} />
         </header>
         {snap.state === "reconnecting" ? (
@@ -229,6 +379,19 @@ function ChatScreen(props: {
             Disconnected{snap.reason ? `: ${snap.reason}` : ""}.{" "}
             <button type="button" className="link" onClick={props.onReconnect}>
               Reconnect
+            </button>
+          </div>
+        ) : null}
+        {problem ? (
+          <div className="banner bad" role="alert">
+            {problem}
+            <button
+              type="button"
+              className="link"
+              aria-label="Dismiss the problem"
+              onClick={() => setProblem(undefined)}
+            >
+              Dismiss
             </button>
           </div>
         ) : null}
@@ -245,23 +408,103 @@ function ChatScreen(props: {
             </button>
           </div>
         ) : null}
-        <MessageList view={view} />
+        <MessageList view={view} me={snap.me.key} actions={actions} onLeave={focusComposer} />
+        <p className="typing-line" aria-live="polite">
+          {typingLine(view.typing)}
+        </p>
         <Composer
           target={view.id}
           label={`Message ${title}`}
-          disabled={snap.state === "closed" || ENDED.includes(snap.state)}
-          onSend={(text) =>
-            runCommand(parseCommand(text), {
+          disabled={disabled}
+          inputRef={composerInput}
+          mentions={(prefix) => session.mentionCandidates(prefix)}
+          onTyping={() => session.typing(view.id)}
+          {...(reply
+            ? {
+                replyTo: { id: reply.id, display: reply.display, excerpt: excerpt(reply) },
+                onCancelReply: () => setReplyTo(undefined),
+              }
+            : {})}
+          onUpFromEmpty={() => {
+            // the newest message, as ↑ in an empty input does in most chats
+            const rows = document.querySelectorAll<HTMLElement>(".messages [data-message-id]");
+            rows[rows.length - 1]?.focus();
+          }}
+          onSend={async (text) => {
+            const cmd = parseCommand(text);
+            await runCommand(cmd, {
               session,
               snap,
               current: view.id,
               select,
               showHelp: () => setDialog("help"),
-            })
-          }
+              search: (q) => {
+                session.closeThread();
+                setSearchText(q);
+                setSearchQuery(q);
+              },
+              ...(reply ? { replyTo: reply.id } : {}),
+            });
+            if (cmd.kind === "post" || cmd.kind === "me") {
+              setReplyTo(undefined);
+              notifications.sent();
+            }
+          }}
           hint="/help for commands"
         />
       </main>
+      {thread ? (
+        <ThreadPanel
+          thread={thread}
+          where={whereOf(snap, thread.conversation)}
+          me={snap.me.key}
+          actions={actions}
+          disabled={disabled}
+          mentions={(prefix) => session.mentionCandidates(prefix)}
+          onTyping={() => session.typing(thread.conversation)}
+          onSend={async (text) => {
+            if (!thread.root) return;
+            await session.send(thread.conversation, text, { replyTo: thread.root.id });
+            notifications.sent();
+          }}
+          onClose={() => {
+            session.closeThread();
+            focusComposer();
+          }}
+        />
+      ) : searchQuery !== undefined ? (
+        <SearchPanel
+          query={searchQuery}
+          search={searchPage}
+          where={where}
+          me={snap.me.key}
+          onOpen={openHit}
+          onClose={() => {
+            setSearchQuery(undefined);
+            searchInput.current?.focus();
+          }}
+        />
+      ) : null}
+      {confirmDelete ? (
+        <ConfirmDialog
+          title="Delete this message?"
+          confirmLabel="Delete"
+          danger
+          onCancel={() => {
+            setConfirmDelete(undefined);
+            focusComposer();
+          }}
+          onConfirm={() => {
+            session.remove(confirmDelete.id).catch(failed("Not deleted"));
+            setConfirmDelete(undefined);
+            focusComposer();
+          }}
+        >
+          <p>
+            “{excerpt(confirmDelete)}” will show as <em>message deleted</em> to everyone.
+          </p>
+        </ConfirmDialog>
+      ) : null}
       {dialog === "help" ? <HelpDialog onClose={() => setDialog(undefined)} /> : null}
       {dialog === "switcher" ? (
         <QuickSwitcher snap={snap} onSelect={select} onClose={() => setDialog(undefined)} />

@@ -6,6 +6,15 @@ const SHORTCUTS: readonly [string, string][] = [
   ["Ctrl+K", "switch to a channel or person (offline people too)"],
   ["Alt+↑ / Alt+↓", "previous / next conversation"],
   ["Enter / Shift+Enter", "send / new line"],
+  ["@", "mention someone: ↑/↓ choose, Enter or Tab picks"],
+  ["↑ (empty input)", "go to the messages"],
+  ["↑ / ↓, Home / End", "on a message: previous / next, first / last"],
+  ["r", "reply to the message"],
+  ["+", "react (←/→ choose an emoji, Enter picks)"],
+  ["e / Delete", "edit / delete your message"],
+  ["t or Enter", "open the message's thread"],
+  ["Escape", "back to the input; close the thread or the search results"],
+  ["Ctrl+Shift+F", "search channels and your DMs"],
 ];
 
 const FORMATTING =

@@ -1,24 +1,40 @@
 // The message pane: grouped messages with time and issued name. It follows new messages only
 // while the reader is at the bottom; a reader who scrolled up stays put and gets a
-// "new messages" button instead. Text is rendered by rich-text.tsx (links and a markdown subset,
-// as React elements: no HTML), and every message carries its time, shown on hover.
+// "new messages" button instead. A "New messages" line marks where the unread part began when
+// the conversation was opened (ConversationView.firstUnread, from the read state kept by the
+// service); the conversation still opens at its newest message, the line is above it. Each
+// message is a MessageItem (text, reactions, actions); the keyboard moves between messages
+// (message-nav.ts).
 import type { ConversationView } from "@natschat/client";
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
-import { Icon } from "../Icon.tsx";
-import { Avatar } from "./Avatar.tsx";
-import { clockTime, groupMessages } from "./grouping.ts";
-import { MessageText } from "./rich-text.tsx";
+import { groupMessages } from "./grouping.ts";
+import { MessageGroups } from "./MessageGroups.tsx";
+import { type MessageActions, useMessageNav } from "./message-nav.ts";
 
 /** How close to the bottom (px) still counts as "at the bottom". */
 const STICKY_PX = 48;
 
-export function MessageList(props: { view: ConversationView }) {
+export function MessageList(props: {
+  view: ConversationView;
+  /** The reader's key. */
+  me: string;
+  actions: MessageActions;
+  /** Escape on a message: back to the composer. */
+  onLeave: () => void;
+}) {
   const { view } = props;
   const scroller = useRef<HTMLDivElement>(null);
+  const nav = useMessageNav(scroller, view.messages, props.actions, props.onLeave);
+  // Where the unread part began when this conversation was opened: the session keeps it in
+  // place while the conversation is on screen, though opening it marked everything read.
+  const separatorAt = view.firstUnread;
+  const groups = useMemo(
+    () => groupMessages(view.messages, Date.now(), separatorAt),
+    [view.messages, separatorAt],
+  );
   const atBottom = useRef(true);
   const seen = useRef({ id: view.id, count: view.messages.length });
   const [unseen, setUnseen] = useState(0);
-  const groups = useMemo(() => groupMessages(view.messages), [view.messages]);
 
   const toBottom = useCallback(() => {
     const el = scroller.current;
@@ -73,8 +89,10 @@ export function MessageList(props: { view: ConversationView }) {
         aria-live="polite"
         aria-label={`Messages in ${view.kind === "channel" ? `#${view.title}` : view.title}`}
         onScroll={onScroll}
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: the scrolling log must be reachable by keyboard
-        tabIndex={0}
+        onKeyDown={nav.onKeyDown}
+        onFocus={nav.onFocus}
+        // An empty log is a tab stop of its own; otherwise its active message is.
+        tabIndex={view.messages.length === 0 ? 0 : -1}
       >
         {view.history === "loading" && view.messages.length === 0 ? (
           <p className="messages-empty">Loading history…</p>
@@ -90,58 +108,13 @@ export function MessageList(props: { view: ConversationView }) {
             History could not be loaded; new messages still arrive.
           </p>
         ) : null}
-        <ol className="groups">
-          {groups.map((g) => (
-            <li key={g.id} className={`group${g.mine ? " mine" : ""}`}>
-              {g.day ? (
-                <div className="day">
-                  <span>{g.day}</span>
-                </div>
-              ) : null}
-              <div className="group-body">
-                <Avatar userKey={g.from} display={g.display} />
-                <div className="group-content">
-                  <div className="meta">
-                    <span
-                      className={`author${g.name === undefined ? " unverified" : ""}`}
-                      title={
-                        g.name === undefined
-                          ? `identity not known yet: shown by key ${g.from}`
-                          : `${g.name} · ${g.from}`
-                      }
-                    >
-                      {g.display}
-                    </span>
-                    <time dateTime={new Date(g.time).toISOString()}>{clockTime(g.time)}</time>
-                  </div>
-                  {g.messages.map((m) => (
-                    <div key={m.id} className="line" data-message-id={m.id}>
-                      <time
-                        className="line-time"
-                        dateTime={new Date(m.time).toISOString()}
-                        title={new Date(m.time).toLocaleString()}
-                      >
-                        {clockTime(m.time)}
-                      </time>
-                      <MessageText text={m.text}>
-                        {m.claimedOther ? (
-                          <span
-                            className="claim-warning"
-                            role="img"
-                            aria-label="this message claimed another sender name"
-                            title="This message claimed another sender name; it is shown under the name issued for its key"
-                          >
-                            <Icon name="warn" size={14} />
-                          </span>
-                        ) : null}
-                      </MessageText>
-                    </div>
-                  ))}
-                </div>
-              </div>
-            </li>
-          ))}
-        </ol>
+        <MessageGroups
+          groups={groups}
+          separatorAt={separatorAt}
+          me={props.me}
+          nav={nav}
+          actions={props.actions}
+        />
       </div>
       {unseen > 0 ? (
         <button type="button" className="jump" onClick={toBottom}>

@@ -1,9 +1,12 @@
 // The sidebar: who we are, channels, direct messages and who is online, each with unread badges
-// and presence dots; the connection state and logout at the bottom.
+// (from the read state the history service keeps, so every session of a user agrees), an "@"
+// badge for unread mentions, a muted mark, and presence dots; the connection state and logout
+// at the bottom.
 import type { ChatSnapshot, ConversationView, UserView } from "@natschat/client";
 import { Icon } from "../Icon.tsx";
 import { Avatar } from "./Avatar.tsx";
 import { ConnectionBadge } from "./ConnectionBadge.tsx";
+import { CHAT_ICONS } from "./chat-icons.ts";
 
 interface SidebarProps {
   snap: ChatSnapshot;
@@ -12,11 +15,25 @@ interface SidebarProps {
   onDownloadCreds: () => void;
 }
 
-function Badge(props: { count: number }) {
+function Badge(props: { count: number; muted?: boolean }) {
   if (props.count <= 0) return null;
   return (
-    <span className="badge" role="status" aria-label={`${props.count} unread`}>
+    <span
+      className={`badge${props.muted ? " quiet" : ""}`}
+      role="status"
+      aria-label={`${props.count} unread`}
+    >
       {props.count > 99 ? "99+" : props.count}
+    </span>
+  );
+}
+
+function MentionBadge(props: { count: number }) {
+  if (props.count <= 0) return null;
+  return (
+    // the button's own label says it in words
+    <span className="badge mention-badge" aria-hidden="true">
+      @{props.count > 9 ? "9+" : props.count}
     </span>
   );
 }
@@ -37,15 +54,16 @@ function ConversationButton(props: {
   onSelect: (id: string) => void;
 }) {
   const { view } = props;
+  const details = `${view.unread ? `, ${view.unread} unread` : ""}${view.mentions ? `, ${view.mentions} mentioning you` : ""}${view.muted ? ", muted" : ""}`;
   const label =
     view.kind === "channel"
-      ? `Channel ${view.title}${view.unread ? `, ${view.unread} unread` : ""}`
-      : `Direct message with ${view.title}${view.online ? " (online)" : ""}${view.unread ? `, ${view.unread} unread` : ""}`;
+      ? `Channel ${view.title}${details}`
+      : `Direct message with ${view.title}${view.online ? " (online)" : ""}${details}`;
   return (
     <li>
       <button
         type="button"
-        className={`nav-item${props.selected ? " selected" : ""}${view.unread ? " has-unread" : ""}`}
+        className={`nav-item${props.selected ? " selected" : ""}${view.unread && !view.muted ? " has-unread" : ""}${view.muted ? " muted" : ""}`}
         aria-current={props.selected ? "page" : undefined}
         aria-label={label}
         data-conversation={view.id}
@@ -59,7 +77,13 @@ function ConversationButton(props: {
           <PresenceDot online={view.online ?? false} />
         )}
         <span className="nav-label">{view.title}</span>
-        <Badge count={view.unread} />
+        {view.muted ? (
+          <span className="muted-mark" title="muted">
+            <Icon d={CHAT_ICONS.bellOff} size={14} />
+          </span>
+        ) : null}
+        <MentionBadge count={view.mentions} />
+        <Badge count={view.unread} muted={view.muted} />
       </button>
     </li>
   );

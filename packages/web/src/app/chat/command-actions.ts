@@ -1,7 +1,12 @@
 // What a slash command does in the web chat. The shared parser (@natschat/client parseCommand)
 // says what a line means; this carries it out on the session, or throws an Error whose message
 // the composer shows (the line is then given back, never posted).
-import type { ChatCommand, ChatSession, ChatSnapshot } from "@natschat/client";
+import {
+  type ChatCommand,
+  type ChatSession,
+  type ChatSnapshot,
+  mutedConversation,
+} from "@natschat/client";
 
 /** What the chat page lends the commands. */
 export interface CommandContext {
@@ -11,6 +16,10 @@ export interface CommandContext {
   current: string;
   select: (id: string) => void;
   showHelp: () => void;
+  /** Opens the search panel with `query`. */
+  search: (query: string) => void;
+  /** The message a post answers (a reply), if any. */
+  replyTo?: string;
 }
 
 /** Runs a parsed line; resolves once it is done (a post handed to the connection). */
@@ -20,7 +29,11 @@ export async function runCommand(cmd: ChatCommand, ctx: CommandContext): Promise
       return;
     case "post":
     case "me":
-      return ctx.session.send(ctx.current, cmd.text);
+      return ctx.session.send(
+        ctx.current,
+        cmd.text,
+        ctx.replyTo ? { replyTo: ctx.replyTo } : undefined,
+      );
     case "help":
       ctx.showHelp();
       return;
@@ -45,6 +58,16 @@ export async function runCommand(cmd: ChatCommand, ctx: CommandContext): Promise
       const id = `@${peer.key}`;
       ctx.select(id);
       if (cmd.text !== undefined) await ctx.session.send(id, cmd.text);
+      return;
+    }
+    case "search":
+      ctx.search(cmd.query);
+      return;
+    case "mute": {
+      const found = mutedConversation(ctx.snap, cmd.conversation, ctx.current);
+      if (!found.ok) throw new Error(found.message);
+      // the header's bell shows the new state
+      await ctx.session.mute(found.id, cmd.muted);
       return;
     }
     case "quit":

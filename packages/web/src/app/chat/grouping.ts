@@ -38,8 +38,15 @@ export function clockTime(time: number): string {
   return new Date(time).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }
 
-/** Splits messages (in order) into display groups. */
-export function groupMessages(messages: readonly MessageView[], now = Date.now()): MessageGroup[] {
+/**
+ * Splits messages (in order) into display groups; `breakBefore` (a message id, where the
+ * "new messages" line goes) starts a group of its own.
+ */
+export function groupMessages(
+  messages: readonly MessageView[],
+  now = Date.now(),
+  breakBefore?: string,
+): MessageGroup[] {
   const groups: MessageGroup[] = [];
   let last: MessageGroup | undefined;
   let lastTime = 0;
@@ -50,7 +57,8 @@ export function groupMessages(messages: readonly MessageView[], now = Date.now()
       newDay ||
       last.from !== m.from ||
       last.display !== m.display ||
-      m.time - lastTime > GROUP_GAP_MS
+      m.time - lastTime > GROUP_GAP_MS ||
+      m.id === breakBefore
     ) {
       last = {
         id: m.id,

@@ -3,8 +3,13 @@
 // subset is a few patterns, and the output is React elements built from plain strings (React
 // escapes every one), never an HTML string, so a message cannot inject markup or a
 // javascript: link. A markdown library would parse (and then have to sanitize) full HTML and
-// weigh more than this whole file.
+// weigh more than this whole file. Mentions (`<@KEY>` in the stored text) come split out by the
+// client core (MessageView.segments) and show as `@name` chips; a message with a mention is one
+// paragraph of inline markdown around its chips.
 import type { ReactNode } from "react";
+
+/** A stretch of text, or a mention of a user key with the name to show. */
+export type Segment = { text: string } | { mention: string; display: string };
 
 /** One part of a message: prose, or a fenced code block. */
 type Block = { kind: "prose"; text: string } | { kind: "code"; text: string };
@@ -63,8 +68,47 @@ export function inline(text: string, key = "i"): ReactNode[] {
   return out;
 }
 
-/** A message's text: a paragraph, or paragraphs and code blocks when it has fenced code. */
-export function MessageText(props: { text: string; children?: ReactNode }) {
+/** A mention chip: `@name`, marked when it names the reader. */
+function Mention(props: { userKey: string; display: string; me: boolean }) {
+  return (
+    <span className={`mention${props.me ? " self" : ""}`} title={props.userKey}>
+      @{props.display}
+    </span>
+  );
+}
+
+/**
+ * A message's text: a paragraph, or paragraphs and code blocks when it has fenced code. With
+ * `segments` that hold a mention, one paragraph with the mentions as chips.
+ */
+export function MessageText(props: {
+  text: string;
+  segments?: readonly Segment[];
+  /** The reader's key: mentions of it are marked. */
+  me?: string;
+  children?: ReactNode;
+}) {
+  const segments = props.segments ?? [];
+  if (segments.some((seg) => "mention" in seg)) {
+    return (
+      <p className="text">
+        {segments.map((seg, i) =>
+          "mention" in seg ? (
+            <Mention
+              // biome-ignore lint/suspicious/noArrayIndexKey: the segments of one message never move
+              key={i}
+              userKey={seg.mention}
+              display={seg.display}
+              me={seg.mention === props.me}
+            />
+          ) : (
+            inline(seg.text, `s${i}`)
+          ),
+        )}
+        {props.children}
+      </p>
+    );
+  }
   const blocks = blocksOf(props.text);
   if (blocks.every((b) => b.kind === "prose")) {
     return (
