@@ -2,7 +2,7 @@
 // client of every server with the topology's placement, account JWT pushes answered by every
 // server, and a revocation pushed at one server closing the user's connection at another.
 import { readFile } from "node:fs/promises";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { JetStreamApiError, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { credsAuthenticator, type NatsConnection } from "@nats-io/nats-core";
 import { createUser, fromSeed } from "@nats-io/nkeys";
 import { connect } from "@nats-io/transport-node";
@@ -87,6 +87,23 @@ export async function whenJetStreamReady(nc: NatsConnection, domain?: string): P
   }
 }
 
+/**
+ * Creates a stream, asking again (up to 5 times, 500 ms apart) while a fresh cluster answers
+ * 10049 "error creating store for stream": nats-server's generic word for a store that could not
+ * be set up yet on a peer, seen in full test runs on the loaded 2-core machine (never alone).
+ * Any other error fails at once.
+ */
+async function addStreamRetryingStoreFailure<T>(add: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await add();
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== 10049 || attempt === 5) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /** The sender key of the "first post" expectHistoryEverywhere stores. */
 const FIRST_POSTER = createUser().getPublicKey();
 
@@ -102,12 +119,14 @@ export async function expectHistoryEverywhere(stack: TestStack): Promise<void> {
   try {
     await whenJetStreamReady(admin);
     const jsm = await jetstreamManager(admin);
-    const info = await jsm.streams.add({
-      name: POSTS_STREAM,
-      subjects: [`${STORE_POSTS_PREFIX}.*.*`],
-      num_replicas: storage.replicas,
-      placement: storage.cluster ? { cluster: storage.cluster, tags: [] } : undefined,
-    });
+    const info = await addStreamRetryingStoreFailure(() =>
+      jsm.streams.add({
+        name: POSTS_STREAM,
+        subjects: [`${STORE_POSTS_PREFIX}.*.*`],
+        num_replicas: storage.replicas,
+        placement: storage.cluster ? { cluster: storage.cluster, tags: [] } : undefined,
+      }),
+    );
     expect(info.config.num_replicas).toBe(storage.replicas);
     if (storage.cluster) expect(info.cluster?.name).toBe(storage.cluster);
     expect((await jsm.getAccountInfo()).domain).toBe(storage.domain);
