@@ -14,6 +14,7 @@ import {
 import {
   type FormEvent,
   type KeyboardEvent,
+  type ReactNode,
   useCallback,
   useEffect,
   useRef,
@@ -383,30 +384,14 @@ function ChatScreen(props: {
           </div>
         ) : null}
         {problem ? (
-          <div className="banner bad" role="alert">
+          <Banner tone="bad" what="problem" onDismiss={() => setProblem(undefined)}>
             {problem}
-            <button
-              type="button"
-              className="link"
-              aria-label="Dismiss the problem"
-              onClick={() => setProblem(undefined)}
-            >
-              Dismiss
-            </button>
-          </div>
+          </Banner>
         ) : null}
         {notice ? (
-          <div className="banner info" role="status">
+          <Banner tone="info" what="notice" onDismiss={() => setDismissed(notice)}>
             {notice}
-            <button
-              type="button"
-              className="link"
-              aria-label="Dismiss the notice"
-              onClick={() => setDismissed(notice)}
-            >
-              Dismiss
-            </button>
-          </div>
+          </Banner>
         ) : null}
         <MessageList view={view} me={snap.me.key} actions={actions} onLeave={focusComposer} />
         <p className="typing-line" aria-live="polite">
@@ -531,6 +516,28 @@ function ChatScreen(props: {
           </button>
         </ConfirmDialog>
       ) : null}
+    </div>
+  );
+}
+
+/** A dismissible line over the messages: a problem (an alert) or a notice (a status). */
+function Banner(props: {
+  tone: "bad" | "info";
+  what: string;
+  onDismiss: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <div className={`banner ${props.tone}`} role={props.tone === "bad" ? "alert" : "status"}>
+      {props.children}
+      <button
+        type="button"
+        className="link"
+        aria-label={`Dismiss the ${props.what}`}
+        onClick={props.onDismiss}
+      >
+        Dismiss
+      </button>
     </div>
   );
 }
